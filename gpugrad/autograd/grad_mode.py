@@ -1,0 +1,94 @@
+"""Grad mode and anomaly mode: thread-local switches read once per op."""
+
+import functools
+import threading
+
+
+class _State(threading.local):
+    grad_enabled = True
+    anomaly = False
+
+
+state = _State()
+
+
+def is_grad_enabled():
+    return state.grad_enabled
+
+
+def is_anomaly_enabled():
+    return state.anomaly
+
+
+class _Switch:
+    """A context manager that is also a decorator (``@no_grad`` and ``@no_grad()``)."""
+
+    _attr = ""
+    _value = False
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        if func is not None and callable(func):
+            return self(func)
+        return self
+
+    def __init__(self, func=None):
+        self._prev = []
+
+    def __enter__(self):
+        self._prev.append(getattr(state, self._attr))
+        setattr(state, self._attr, self._value)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(state, self._attr, self._prev.pop())
+        return False
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_Switch):
+    """Ops run inside record no graph: the results have ``requires_grad=False``."""
+
+    _attr, _value = "grad_enabled", False
+
+
+class enable_grad(_Switch):
+    """Turn graph recording back on inside a ``no_grad`` region."""
+
+    _attr, _value = "grad_enabled", True
+
+
+class set_grad_enabled:
+    """``set_grad_enabled(False)`` as a plain call or as a context manager (which restores
+    the previous mode on exit), like PyTorch's."""
+
+    def __init__(self, mode):
+        self._prev = state.grad_enabled
+        state.grad_enabled = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self._prev
+        return False
+
+
+class detect_anomaly(_Switch):
+    """Anomaly mode: each op remembers where it was created and every forward output and
+    backward gradient is checked for NaN/Inf; the first op that makes one raises
+    :class:`~gpugrad.errors.AnomalyError` naming the op and the user code that created it.
+    Slow: for debugging only."""
+
+    _attr, _value = "anomaly", True
+
+
+def set_detect_anomaly(mode):
+    state.anomaly = bool(mode)

@@ -1,0 +1,56 @@
+"""What every backend provides to the ops: an array module and a few helpers."""
+
+
+class Backend:
+    """One device's array module (``xp``) plus the helpers ops need beyond ``xp``.
+
+    Ops reach a backend through ``tensor._backend`` (set once per tensor), never by
+    looking it up per call.
+    """
+
+    __slots__ = ("device", "xp", "ndarray", "_rng")
+
+    def __init__(self, device, xp, ndarray):
+        self.device = device
+        self.xp = xp
+        self.ndarray = ndarray
+        self._rng = None
+
+    def __repr__(self):
+        return f"<gpugrad backend {self.device}>"
+
+    # -- arrays -------------------------------------------------------------------
+    def asarray(self, data, dtype=None):
+        """An array of this backend from array-like ``data`` (copies only when needed)."""
+        return self.xp.asarray(data, dtype=dtype)
+
+    def from_host(self, array):
+        """A NumPy array copied onto this device."""
+        raise NotImplementedError
+
+    def to_host(self, array):
+        """This device's array as a NumPy array."""
+        raise NotImplementedError
+
+    def index_add(self, target, key, values):
+        """``target[key] += values`` with repeated indices accumulating (scatter-add)."""
+        raise NotImplementedError
+
+    def erf(self, x):
+        raise NotImplementedError
+
+    def synchronize(self):
+        """Wait for queued work on this device (a no-op on the CPU)."""
+
+    # -- random numbers -----------------------------------------------------------
+    def seed(self, seed):
+        raise NotImplementedError
+
+    def rand(self, shape, dtype):
+        raise NotImplementedError
+
+    def randn(self, shape, dtype):
+        raise NotImplementedError
+
+    def randint(self, low, high, shape, dtype):
+        raise NotImplementedError

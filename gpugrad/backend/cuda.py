@@ -1,0 +1,114 @@
+"""The CUDA backend: CuPy arrays. The only module besides ``base``'s users to import CuPy.
+
+CuPy is imported on first use, never at ``import gpugrad``, so no CUDA context is created
+until a cuda tensor is asked for.
+"""
+
+import importlib
+
+from ..errors import BackendUnavailableError
+from .base import Backend
+from .device import Device
+
+INSTALL_HINT = (
+    "install CuPy for your CUDA version: pip install 'gpugrad[cuda]' "
+    "(or pip install cupy-cuda12x / cupy-cuda13x)"
+)
+
+_probe_result = None
+
+
+def probe(refresh=False):
+    """``(cupy_module_or_None, device_count, reason)``; reason is None when CUDA works."""
+    global _probe_result
+    if _probe_result is not None and not refresh:
+        return _probe_result
+    try:
+        cupy = importlib.import_module("cupy")
+    except ImportError as exc:
+        _probe_result = (None, 0, f"CuPy is not installed ({exc}); {INSTALL_HINT}")
+        return _probe_result
+    except Exception as exc:  # a broken CuPy install raises all sorts of things
+        _probe_result = (None, 0, f"CuPy failed to import: {exc!r}; reinstall it: {INSTALL_HINT}")
+        return _probe_result
+    try:
+        count = int(cupy.cuda.runtime.getDeviceCount())
+    except Exception as exc:
+        text = str(exc)
+        if "InsufficientDriver" in text or "driver" in text.lower():
+            reason = (
+                f"CuPy is installed but no usable NVIDIA driver was found ({text}); install or "
+                "update the NVIDIA driver, or pick the CuPy wheel that matches it"
+            )
+        elif "NoDevice" in text or "no CUDA-capable device" in text:
+            reason = f"CuPy and a driver are installed but no NVIDIA GPU was found ({text})"
+        else:
+            reason = f"the CUDA runtime failed: {text}"
+        _probe_result = (cupy, 0, reason)
+        return _probe_result
+    if count == 0:
+        _probe_result = (cupy, 0, "CuPy and a driver are installed but no NVIDIA GPU was found")
+    else:
+        _probe_result = (cupy, count, None)
+    return _probe_result
+
+
+def require(index=0):
+    """The CuPy module, or BackendUnavailableError saying why CUDA cannot be used."""
+    cupy, count, reason = probe()
+    if reason is not None:
+        raise BackendUnavailableError(f"[cuda] CUDA is not available: {reason}")
+    if index >= count:
+        raise BackendUnavailableError(
+            f"[cuda] device cuda:{index} was asked for, but this machine has {count} GPU(s)"
+        )
+    return cupy
+
+
+class CudaBackend(Backend):
+    __slots__ = ("_cupy", "_cupyx")
+
+    def __init__(self, index=0):
+        cupy = require(index)
+        super().__init__(Device("cuda", index), cupy, cupy.ndarray)
+        self._cupy = cupy
+        self._cupyx = importlib.import_module("cupyx")
+        with cupy.cuda.Device(index):
+            self._rng = cupy.random.RandomState(0x6A09E667)
+
+    def from_host(self, array):
+        with self._cupy.cuda.Device(self.device.index):
+            return self._cupy.asarray(array)
+
+    def to_host(self, array):
+        return self._cupy.asnumpy(array)
+
+    def asarray(self, data, dtype=None):
+        with self._cupy.cuda.Device(self.device.index):
+            return self._cupy.asarray(data, dtype=dtype)
+
+    def index_add(self, target, key, values):
+        self._cupyx.scatter_add(target, key, values)
+
+    def erf(self, x):
+        special = importlib.import_module("cupyx.scipy.special")
+        return special.erf(x)
+
+    def synchronize(self):
+        with self._cupy.cuda.Device(self.device.index):
+            self._cupy.cuda.get_current_stream().synchronize()
+
+    def seed(self, seed):
+        with self._cupy.cuda.Device(self.device.index):
+            self._rng = self._cupy.random.RandomState(seed)
+
+    def rand(self, shape, dtype):
+        gen = dtype if dtype.itemsize >= 4 else "float32"  # CuPy draws float32/float64 only
+        return self._rng.random_sample(shape, dtype=gen).astype(dtype, copy=False)
+
+    def randn(self, shape, dtype):
+        gen = dtype if dtype.itemsize >= 4 else "float32"
+        return self._rng.standard_normal(shape, dtype=gen).astype(dtype, copy=False)
+
+    def randint(self, low, high, shape, dtype):
+        return self._rng.randint(low, high, size=shape, dtype=dtype)

@@ -1,0 +1,30 @@
+"""``gpugrad.cuda``: is CUDA usable here, and the CUDA device helpers.
+
+Nothing here imports CuPy until asked: ``is_available()`` probes once and remembers.
+"""
+
+from .backend import cuda_available, cuda_device_count, cuda_unavailable_reason, get_backend
+
+
+def is_available():
+    """True when CuPy imports and at least one NVIDIA GPU answers."""
+    return cuda_available()
+
+
+def device_count():
+    return cuda_device_count()
+
+
+def unavailable_reason():
+    """Why CUDA cannot be used (no CuPy / no driver / no GPU, and what to install), or None."""
+    return cuda_unavailable_reason()
+
+
+def synchronize(device=None):
+    """Wait until all work queued on a CUDA device has finished."""
+    get_backend(device if device is not None else "cuda").synchronize()
+
+
+def manual_seed(seed, device=None):
+    """Seed one CUDA device's generator (``gpugrad.manual_seed`` seeds them all)."""
+    get_backend(device if device is not None else "cuda").seed(int(seed))

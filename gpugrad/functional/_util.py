@@ -1,0 +1,78 @@
+"""Argument handling shared by the functional modules."""
+
+import numbers
+
+import numpy as np
+
+from ..errors import GpugradIndexError, ShapeError
+from ..tensor import Tensor
+
+SCALARS = (int, float, bool)
+
+
+def axis(dim, ndim, op):
+    """One dim, negative allowed, checked against ``ndim``."""
+    if not isinstance(dim, numbers.Integral):
+        raise TypeError(f"[{op}] dim must be an int, got {type(dim).__name__}")
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise GpugradIndexError(
+            f"[{op}] dim {dim} is out of range for a tensor with {ndim} dims (expected {-n}..{n - 1})"
+        )
+    return dim % n
+
+
+def axes(dim, ndim, op):
+    """None (all dims) or a sorted tuple of distinct dims."""
+    if dim is None:
+        return None
+    if isinstance(dim, (tuple, list)):
+        out = tuple(sorted({axis(d, ndim, op) for d in dim}))
+        if len(out) != len(dim):
+            raise ValueError(f"[{op}] dims {tuple(dim)} repeat a dim")
+        return out
+    return (axis(dim, ndim, op),)
+
+
+def scalar(v):
+    """A Python scalar for ``v`` when it is one (NumPy scalars become Python ones, so they
+    promote weakly like Python numbers); else None."""
+    if isinstance(v, SCALARS):
+        return v
+    if isinstance(v, np.generic) and v.dtype.kind in "biuf":
+        return v.item()
+    return None
+
+
+def as_tensor(v, like, op):
+    """``v`` as a tensor on ``like``'s device (arrays and lists are converted)."""
+    if isinstance(v, Tensor):
+        return v
+    if isinstance(v, np.ndarray) or isinstance(v, (list, tuple)):
+        return Tensor(v, dtype=v.dtype if isinstance(v, np.ndarray) else None, device=like.device)
+    if isinstance(v, like._backend.ndarray):
+        return Tensor._wrap(v, like._backend)
+    raise TypeError(f"[{op}] expected a tensor or a number, got {type(v).__name__}")
+
+
+def broadcast_error(op, *ts):
+    shapes = [tuple(t.shape) for t in ts]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return ShapeError(
+            f"[{op}] expected broadcastable shapes, got " + " and ".join(str(s) for s in shapes)
+        )
+    return None
+
+
+def shape_arg(shape, op):
+    """``f(2, 3)``, ``f((2, 3))`` or ``f([2, 3])`` -> (2, 3)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    out = []
+    for n in shape:
+        if not isinstance(n, numbers.Integral) and not (isinstance(n, Tensor) and n.numel() == 1):
+            raise TypeError(f"[{op}] sizes must be ints, got {shape!r}")
+        out.append(int(n))
+    return tuple(out)

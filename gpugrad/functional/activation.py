@@ -1,0 +1,64 @@
+"""Activation functions, softmax and log_softmax (dim defaults to the last)."""
+
+import math
+
+from ..ops import activation as A
+from ._util import axis
+
+
+def relu(x):
+    return A.ReLU()(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return A.LeakyReLU(negative_slope)(x)
+
+
+def elu(x, alpha=1.0):
+    return A.ELU(alpha)(x)
+
+
+def sigmoid(x):
+    return A.Sigmoid()(x)
+
+
+def tanh(x):
+    return A.Tanh()(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, linear above ``threshold``; never overflows."""
+    return A.Softplus(beta, threshold)(x)
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    if min_val >= max_val:
+        raise ValueError(f"[hardtanh] min_val {min_val} must be below max_val {max_val}")
+    return A.Hardtanh(min_val, max_val)(x)
+
+
+def erf(x):
+    return A.Erf()(x)
+
+
+def gelu(x, approximate="none"):
+    """x * Phi(x) (exact, through erf), or the tanh approximation with approximate='tanh'."""
+    if approximate == "none":
+        return x * 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
+        return x * 0.5 * (1.0 + tanh(inner))
+    raise ValueError(f"[gelu] approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(x):
+    """x * sigmoid(x) (also called swish)."""
+    return x * sigmoid(x)
+
+
+def softmax(x, dim=-1):
+    return A.Softmax(axis(dim, x.ndim, "softmax"))(x)
+
+
+def log_softmax(x, dim=-1):
+    return A.LogSoftmax(axis(dim, x.ndim, "log_softmax"))(x)

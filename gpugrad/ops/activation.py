@@ -1,0 +1,153 @@
+"""Activation functions and softmax: numerically stable forwards, backward from ops."""
+
+import math
+
+from .. import functional as F
+from .base import Op
+
+
+class ReLU(Op):
+    __slots__ = ()
+    saves_output = True
+
+    def forward(self, b, x):
+        return b.xp.maximum(x, 0)
+
+    def backward(self, gy):  # 1 where y > 0 (0 at x = 0, as in PyTorch)
+        return F.where(self.output() > 0, gy, 0.0)
+
+
+class LeakyReLU(Op):
+    __slots__ = ("slope",)
+
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, b, x):
+        return b.xp.where(x > 0, x, x * self.slope)
+
+    def backward(self, gy):
+        return F.where(self.saved(0) > 0, gy, gy * self.slope)
+
+
+class ELU(Op):
+    __slots__ = ("alpha",)
+    saves_output = True
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def forward(self, b, x):
+        xp = b.xp
+        return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+
+    def backward(self, gy):  # 1 for x > 0, else alpha e^x = y + alpha
+        return F.where(self.saved(0) > 0, gy, gy * (self.output() + self.alpha))
+
+
+class Sigmoid(Op):
+    __slots__ = ()
+    saves_output = True
+
+    def forward(self, b, x):
+        return b.xp.tanh(x * 0.5) * 0.5 + 0.5  # no overflow for any x
+
+    def backward(self, gy):  # y (1 - y)
+        y = self.output()
+        return gy * y * (1.0 - y)
+
+
+class Tanh(Op):
+    __slots__ = ()
+    saves_output = True
+
+    def forward(self, b, x):
+        return b.xp.tanh(x)
+
+    def backward(self, gy):  # 1 - y^2
+        y = self.output()
+        return gy * (1.0 - y * y)
+
+
+class Softplus(Op):
+    __slots__ = ("beta", "threshold")
+
+    def __init__(self, beta, threshold):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, b, x):
+        xp = b.xp
+        z = x * self.beta
+        soft = (xp.log1p(xp.exp(-xp.abs(z))) + xp.maximum(z, 0)) / self.beta
+        return xp.where(z > self.threshold, x, soft)
+
+    def backward(self, gy):  # sigmoid(beta x), or 1 above the threshold
+        z = self.saved(0) * self.beta
+        return F.where(z > self.threshold, gy, gy * F.sigmoid(z))
+
+
+class Hardtanh(Op):
+    __slots__ = ("lo", "hi")
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, b, x):
+        return b.xp.clip(x, self.lo, self.hi)
+
+    def backward(self, gy):  # 1 strictly inside (lo, hi), as in PyTorch
+        x = self.saved(0)
+        return F.where((x > self.lo) & (x < self.hi), gy, 0.0)
+
+
+class Erf(Op):
+    __slots__ = ()
+
+    def forward(self, b, x):
+        return b.erf(x)
+
+    def backward(self, gy):  # 2/sqrt(pi) exp(-x^2)
+        x = self.saved(0)
+        return gy * (2.0 / math.sqrt(math.pi)) * (-(x * x)).exp()
+
+
+class Softmax(Op):
+    __slots__ = ("axis",)
+    saves_output = True
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, b, x):
+        xp = b.xp
+        m = x.max(axis=self.axis, keepdims=True) if x.size else 0
+        e = xp.exp(x - xp.where(xp.isfinite(m), m, 0))
+        return e / e.sum(axis=self.axis, keepdims=True)
+
+    def backward(self, gy):  # y * (gy - sum(gy * y))
+        y = self.output()
+        return y * (gy - (gy * y).sum(self.axis, keepdim=True))
+
+
+class LogSoftmax(Op):
+    __slots__ = ("axis",)
+    saves_output = True
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, b, x):
+        xp = b.xp
+        m = x.max(axis=self.axis, keepdims=True) if x.size else 0
+        z = x - xp.where(xp.isfinite(m), m, 0)
+        with xp.errstate(divide="ignore") if hasattr(xp, "errstate") else _null():
+            return z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, gy):  # gy - softmax * sum(gy)
+        return gy - self.output().exp() * gy.sum(self.axis, keepdim=True)
+
+
+def _null():
+    import contextlib
+
+    return contextlib.nullcontext()

@@ -1,0 +1,152 @@
+"""Op: one node of the graph, with its forward (on arrays) and backward (on Tensors).
+
+``Op()(*tensors)`` runs ``forward(backend, *arrays)`` and, when grad mode is on and an
+input requires grad, links the outputs to the op. ``backward(*gys)`` is written with
+gpugrad ops on Tensors, so when the engine runs it with grad mode on
+(``create_graph=True``) the backward pass is itself a graph that can be differentiated
+again. Float outputs of a recorded op require grad; integer and bool outputs never do.
+"""
+
+import traceback
+
+from ..autograd.grad_mode import state
+from ..errors import AnomalyError, DeviceError, InplaceError
+from ..tensor import Tensor
+
+_wrap = Tensor._wrap
+
+
+class Op:
+    __slots__ = ("inputs", "_versions", "_out", "hooks", "trace")
+    n_out = 1
+    saves_output = False  # forward's output is kept for backward (reach it with .output())
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def forward(self, backend, *xs):
+        raise NotImplementedError
+
+    def backward(self, *gys):
+        raise NotImplementedError
+
+    def __call__(self, *inputs):
+        x0 = inputs[0]
+        backend = x0._backend
+        if len(inputs) == 1:
+            rg = x0.requires_grad
+            ys = self.forward(backend, x0.data)
+        else:
+            rg = False
+            for t in inputs:
+                if t._backend is not backend:
+                    raise DeviceError(
+                        f"[{self.name}] expected all tensors on one device, got {x0.device} and {t.device}"
+                    )
+                if t.requires_grad:
+                    rg = True
+            ys = self.forward(backend, *[t.data for t in inputs])
+        nd = backend.ndarray
+        if self.n_out == 1:
+            if ys.__class__ is not nd:
+                ys = backend.xp.asarray(ys)
+            if not (rg and state.grad_enabled) or ys.dtype.kind != "f":
+                out = _wrap(ys, backend)
+                if state.anomaly:
+                    _forward_anomaly(self, (out,))
+                return out
+            self.inputs = inputs
+            self._versions = [t._vc[0] for t in inputs]
+            self.hooks = None
+            out = _wrap(ys, backend, self, 0, True)
+            if self.saves_output:
+                self._out = (ys, out._vc)
+            if state.anomaly:
+                self.trace = traceback.format_stack()[:-2]
+                _forward_anomaly(self, (out,))
+            return out
+        ys = [y if y.__class__ is nd else backend.xp.asarray(y) for y in ys]
+        record = rg and state.grad_enabled
+        if record:
+            self.inputs = inputs
+            self._versions = [t._vc[0] for t in inputs]
+            self.hooks = None
+            outs = tuple(
+                _wrap(y, backend, self, i, True) if y.dtype.kind == "f" else _wrap(y, backend)
+                for i, y in enumerate(ys)
+            )
+        else:
+            outs = tuple(_wrap(y, backend) for y in ys)
+        if state.anomaly:
+            if record:
+                self.trace = traceback.format_stack()[:-2]
+            _forward_anomaly(self, outs)
+        return outs
+
+    # -- what backward may use ------------------------------------------------------
+    def saved(self, i):
+        """Input ``i``, after checking that no in-place op changed it since forward."""
+        x = self.inputs[i]
+        if x._vc[0] != self._versions[i]:
+            raise InplaceError(
+                f"[{self.name}] input {i} (shape {x.shape}, {x.dtype}) needed for the gradient was "
+                f"modified by an in-place operation: it is at version {x._vc[0]}, expected "
+                f"{self._versions[i]}. Use the out-of-place op (e.g. x = x + 1 instead of x += 1)."
+            )
+        return x
+
+    def output(self):
+        """The forward output as a tensor of this graph (for backward formulas that use y)."""
+        y, vc = self._out
+        if vc[0] != 0:
+            raise InplaceError(
+                f"[{self.name}] its output (shape {y.shape}, {y.dtype}) needed for the gradient "
+                f"was modified by an in-place operation (version {vc[0]}, expected 0)"
+            )
+        return _wrap(y, self.inputs[0]._backend, self, 0, state.grad_enabled)
+
+    def release(self):
+        """Free what forward kept for backward (called by the engine unless retain_graph)."""
+        self.inputs = None
+        self._out = None
+
+    def __repr__(self):
+        return f"<{self.name}>"
+
+
+class OnceDifferentiable(Op):
+    """For ops whose backward is a raw-array formula rather than gpugrad ops: the gradient
+    is correct, but differentiating it again raises instead of silently returning zero."""
+
+    __slots__ = ()
+
+    def backward(self, *gys):
+        if state.grad_enabled:
+            from ..errors import AutogradError
+
+            raise AutogradError(
+                f"[{self.name}] is differentiable once only: its backward cannot be "
+                f"differentiated again (create_graph=True). {self.double_backward_hint}"
+            )
+        return self.backward_once(*gys)
+
+    double_backward_hint = ""
+
+    def backward_once(self, *gys):
+        raise NotImplementedError
+
+
+def _forward_anomaly(op, outs):
+    for k, out in enumerate(outs):
+        if out.dtype.kind == "f" and not bool(out._backend.xp.isfinite(out.data).all()):
+            where = "".join(traceback.format_stack()[:-3])
+            raise AnomalyError(
+                f"[{op.name}] forward output {k} contains NaN or Inf (anomaly mode). It was "
+                f"created at:\n{where}"
+            )
+
+
+def wrap(data, backend):
+    """A no-grad tensor around an array of ``backend`` (for constants inside backward)."""
+    return _wrap(data, backend)

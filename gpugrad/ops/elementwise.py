@@ -1,0 +1,385 @@
+"""Elementwise arithmetic and math with broadcasting; scalar variants keep Python
+scalars "weak" (NumPy 2 promotion: ``float32 tensor * 2.0`` stays float32)."""
+
+from .. import functional as F
+from .base import Op
+from .shape import sum_to
+
+
+class Add(Op):
+    __slots__ = ()
+
+    def forward(self, b, x0, x1):
+        return x0 + x1
+
+    def backward(self, gy):  # d(a+b) = da + db
+        a, b = self.inputs
+        return sum_to(gy, a.shape), sum_to(gy, b.shape)
+
+
+class Sub(Op):
+    __slots__ = ()
+
+    def forward(self, b, x0, x1):
+        return x0 - x1
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return sum_to(gy, a.shape), sum_to(-gy, b.shape) if b.requires_grad else None
+
+
+class Mul(Op):
+    __slots__ = ()
+
+    def forward(self, b, x0, x1):
+        return x0 * x1
+
+    def backward(self, gy):  # d(ab) = b da + a db
+        a, b = self.inputs
+        ga = sum_to(gy * self.saved(1), a.shape) if a.requires_grad else None
+        gb = sum_to(gy * self.saved(0), b.shape) if b.requires_grad else None
+        return ga, gb
+
+
+class Div(Op):
+    __slots__ = ()
+
+    def forward(self, b, x0, x1):
+        return x0 / x1
+
+    def backward(self, gy):  # d(a/b) = da / b - a db / b^2
+        a, b = self.inputs
+        bb = self.saved(1)
+        ga = sum_to(gy / bb, a.shape) if a.requires_grad else None
+        gb = sum_to(-gy * self.saved(0) / (bb * bb), b.shape) if b.requires_grad else None
+        return ga, gb
+
+
+class Pow(Op):
+    __slots__ = ()
+
+    def forward(self, b, x0, x1):
+        return b.xp.power(x0, x1)
+
+    def backward(self, gy):  # d a^b = b a^(b-1) da + a^b log(a) db
+        a, b = self.inputs
+        aa, bb = self.saved(0), self.saved(1)
+        ga = sum_to(gy * bb * aa ** (bb - 1), a.shape) if a.requires_grad else None
+        gb = None
+        if b.requires_grad:
+            # a^b log a, taken as 0 where a == 0 (the limit for b > 0)
+            logs = F.where(aa > 0, F.log(F.where(aa > 0, aa, 1.0)), 0.0)
+            gb = sum_to(gy * aa**bb * logs, b.shape)
+        return ga, gb
+
+
+class AddScalar(Op):
+    __slots__ = ("c",)
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, b, x):
+        return x + self.c
+
+    def backward(self, gy):
+        return gy
+
+
+class MulScalar(Op):
+    __slots__ = ("c",)
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, b, x):
+        return x * self.c
+
+    def backward(self, gy):
+        return gy * self.c
+
+
+class DivScalar(Op):
+    __slots__ = ("c",)
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, b, x):
+        return x / self.c
+
+    def backward(self, gy):
+        return gy / self.c
+
+
+class RSubScalar(Op):  # c - x
+    __slots__ = ("c",)
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, b, x):
+        return self.c - x
+
+    def backward(self, gy):
+        return -gy
+
+
+class RDivScalar(Op):  # c / x
+    __slots__ = ("c",)
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, b, x):
+        return self.c / x
+
+    def backward(self, gy):  # d(c/x) = -c/x^2
+        x = self.saved(0)
+        return gy * (-self.c) / (x * x)
+
+
+class PowScalar(Op):  # x ** c
+    __slots__ = ("c",)
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, b, x):
+        return b.xp.power(x, self.c)
+
+    def backward(self, gy):  # d x^c = c x^(c-1)
+        c = self.c
+        if c == 0:
+            return gy * 0.0
+        if c == 1:
+            return gy
+        if c == 2:
+            return gy * self.saved(0) * 2.0
+        return gy * c * self.saved(0) ** (c - 1)
+
+
+class RPowScalar(Op):  # c ** x
+    __slots__ = ("c",)
+    saves_output = True
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, b, x):
+        return b.xp.power(self.c, x)
+
+    def backward(self, gy):  # d c^x = c^x log c
+        import math
+
+        return gy * self.output() * (math.log(self.c) if self.c > 0 else float("nan"))
+
+
+class Neg(Op):
+    __slots__ = ()
+
+    def forward(self, b, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Exp(Op):
+    __slots__ = ()
+    saves_output = True
+
+    def forward(self, b, x):
+        return b.xp.exp(x)
+
+    def backward(self, gy):  # d exp x = exp x
+        return gy * self.output()
+
+
+class Log(Op):
+    __slots__ = ()
+
+    def forward(self, b, x):
+        return b.xp.log(x)
+
+    def backward(self, gy):  # d log x = 1/x
+        return gy / self.saved(0)
+
+
+class Log1p(Op):
+    __slots__ = ()
+
+    def forward(self, b, x):
+        return b.xp.log1p(x)
+
+    def backward(self, gy):
+        return gy / (self.saved(0) + 1.0)
+
+
+class Expm1(Op):
+    __slots__ = ()
+    saves_output = True
+
+    def forward(self, b, x):
+        return b.xp.expm1(x)
+
+    def backward(self, gy):
+        return gy * (self.output() + 1.0)
+
+
+class Sqrt(Op):
+    __slots__ = ()
+    saves_output = True
+
+    def forward(self, b, x):
+        return b.xp.sqrt(x)
+
+    def backward(self, gy):  # d sqrt x = 1 / (2 sqrt x)
+        return gy / (self.output() * 2.0)
+
+
+class Abs(Op):
+    __slots__ = ()
+
+    def forward(self, b, x):
+        return b.xp.abs(x)
+
+    def backward(self, gy):  # d|x| = sign(x) (0 at 0, as in PyTorch)
+        return gy * F.sign(self.saved(0))
+
+
+class Sin(Op):
+    __slots__ = ()
+
+    def forward(self, b, x):
+        return b.xp.sin(x)
+
+    def backward(self, gy):
+        return gy * F.cos(self.saved(0))
+
+
+class Cos(Op):
+    __slots__ = ()
+
+    def forward(self, b, x):
+        return b.xp.cos(x)
+
+    def backward(self, gy):
+        return -gy * F.sin(self.saved(0))
+
+
+class ZeroGrad(Op):
+    """Piecewise-constant functions (sign, floor, ceil, round, trunc, //): gradient 0."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    @property
+    def name(self):
+        return self.fn.capitalize()
+
+    def forward(self, b, *xs):
+        return getattr(b.xp, self.fn)(*xs)
+
+    def backward(self, gy):
+        return tuple(F.zeros_like(x) if x.requires_grad else None for x in self.inputs)
+
+
+class Maximum(Op):
+    """Elementwise max; on ties the gradient is split evenly, as in PyTorch."""
+
+    __slots__ = ()
+    _fn = "maximum"
+
+    def forward(self, b, x0, x1):
+        return getattr(b.xp, self._fn)(x0, x1)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        aa, bb = self.saved(0), self.saved(1)
+        wins = aa > bb if self._fn == "maximum" else aa < bb
+        share = F.where(wins, 1.0, F.where(aa == bb, 0.5, 0.0)).to(gy.dtype)
+        ga = sum_to(gy * share, a.shape) if a.requires_grad else None
+        gb = sum_to(gy * (1.0 - share), b.shape) if b.requires_grad else None
+        return ga, gb
+
+
+class Minimum(Maximum):
+    __slots__ = ()
+    _fn = "minimum"
+
+
+class Clip(Op):
+    """clamp(x, lo, hi); gradient 1 where lo <= x <= hi (inclusive, as in PyTorch)."""
+
+    __slots__ = ("lo", "hi")
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, b, x):
+        return b.xp.clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        x = self.saved(0)
+        keep = None
+        if self.lo is not None:
+            keep = x >= self.lo
+        if self.hi is not None:
+            keep = x <= self.hi if keep is None else keep & (x <= self.hi)
+        return F.where(keep, gy, 0.0)
+
+
+class Where(Op):
+    """where(cond, a, b); cond is a bool tensor and gets no gradient."""
+
+    __slots__ = ()
+
+    def forward(self, b, c, x0, x1):
+        return b.xp.where(c, x0, x1)
+
+    def backward(self, gy):
+        c, a, b = self.inputs
+        ga = sum_to(F.where(c, gy, 0.0), a.shape) if a.requires_grad else None
+        gb = sum_to(F.where(c, 0.0, gy), b.shape) if b.requires_grad else None
+        return None, ga, gb
+
+
+class Cast(Op):
+    __slots__ = ("dtype",)
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, b, x):
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.to(self.inputs[0].dtype)
+
+
+class Compare(Op):
+    """Comparisons and logical ops: bool outputs, never differentiable."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def forward(self, b, *xs):
+        return getattr(b.xp, self.fn)(*xs)
+
+
+class CompareScalar(Op):
+    __slots__ = ("fn", "c", "reflected")
+
+    def __init__(self, fn, c, reflected=False):
+        self.fn, self.c, self.reflected = fn, c, reflected
+
+    def forward(self, b, x):
+        f = getattr(b.xp, self.fn)
+        return f(self.c, x) if self.reflected else f(x, self.c)
+
+

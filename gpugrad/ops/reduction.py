@@ -1,0 +1,151 @@
+"""Reductions over ``axis`` (None = all, or a tuple) with ``keepdim``."""
+
+from .. import functional as F
+from .base import OnceDifferentiable, Op
+
+
+def _kept_shape(shape, axis):
+    """``shape`` with the reduced axes set to 1 (how gy lines up with x)."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
+def _expand_back(gy, x_shape, axis):
+    return F.broadcast_to(gy.reshape(_kept_shape(x_shape, axis)), x_shape)
+
+
+class Sum(Op):
+    __slots__ = ("axis", "keepdim")
+
+    def __init__(self, axis, keepdim):
+        self.axis, self.keepdim = axis, keepdim
+
+    def forward(self, b, x):
+        return x.sum(axis=self.axis, keepdims=self.keepdim)
+
+    def backward(self, gy):  # every element contributes once
+        return _expand_back(gy, self.inputs[0].shape, self.axis)
+
+
+class Mean(Op):
+    __slots__ = ("axis", "keepdim", "count")
+
+    def __init__(self, axis, keepdim):
+        self.axis, self.keepdim = axis, keepdim
+
+    def forward(self, b, x):
+        y = x.mean(axis=self.axis, keepdims=self.keepdim)
+        self.count = max(x.size // max(y.size, 1), 1) if x.size else 1
+        return y
+
+    def backward(self, gy):  # d mean = 1/n
+        return _expand_back(gy, self.inputs[0].shape, self.axis) / self.count
+
+
+class Prod(OnceDifferentiable):
+    __slots__ = ("axis", "keepdim")
+    double_backward_hint = "Write the product as exp(sum(log(x))) for positive x if you need it."
+
+    def __init__(self, axis, keepdim):
+        self.axis, self.keepdim = axis, keepdim
+
+    def forward(self, b, x):
+        return b.xp.prod(x, axis=self.axis, keepdims=self.keepdim)
+
+    def backward_once(self, gy):  # d prod / dx_i = product of the others (exact with zeros)
+        x = self.saved(0)
+        xp = x._backend.xp
+        a = x.data
+        if self.axis is None:
+            flat = a.reshape(-1)
+            others = _prod_others(xp, flat, 0).reshape(a.shape)
+        else:
+            (ax,) = self.axis
+            others = _prod_others(xp, a, ax)
+        g = _expand_back(gy, x.shape, self.axis).data
+        return x._like(g * others)
+
+
+def _prod_others(xp, a, axis):
+    ones = xp.ones_like(xp.take(a, [0], axis=axis))
+    left = xp.cumprod(a, axis=axis)
+    left = xp.concatenate([ones, xp.take(left, range(a.shape[axis] - 1), axis=axis)], axis=axis)
+    rev = xp.flip(a, axis=axis)
+    right = xp.cumprod(rev, axis=axis)
+    right = xp.concatenate([ones, xp.take(right, range(a.shape[axis] - 1), axis=axis)], axis=axis)
+    return left * xp.flip(right, axis=axis)
+
+
+class Extreme(Op):
+    """max/min along one axis (or all): outputs (values, indices).
+
+    Tie rule, the same on every backend: the first occurrence in index order wins, both
+    for the index returned and for where the gradient goes. NaN counts as the extreme.
+    """
+
+    __slots__ = ("kind", "axis", "keepdim")
+    n_out = 2
+
+    def __init__(self, kind, axis, keepdim):
+        self.kind, self.axis, self.keepdim = kind, axis, keepdim
+
+    def forward(self, b, x):
+        xp = b.xp
+        arg = xp.argmax if self.kind == "max" else xp.argmin
+        if self.axis is None:
+            idx = arg(x.reshape(-1))
+            val = x.reshape(-1)[idx]
+            if self.keepdim:
+                return val.reshape((1,) * x.ndim), idx.reshape((1,) * x.ndim)
+            return val, idx
+        idx = xp.expand_dims(arg(x, axis=self.axis), self.axis)
+        val = xp.take_along_axis(x, idx, axis=self.axis)
+        if not self.keepdim:
+            idx, val = idx.squeeze(self.axis), val.squeeze(self.axis)
+        return val, idx
+
+    def backward(self, gy, _gidx=None):  # the gradient goes to the (first) winner only
+        x = self.inputs[0]
+        xp = x._backend.xp
+        if self.axis is None:
+            pos = xp.arange(x.data.size).reshape(x.shape)
+            mask = pos == xp.argmax(x.data.reshape(-1)) if self.kind == "max" else pos == xp.argmin(
+                x.data.reshape(-1)
+            )
+            return F.where(x._like(mask), gy.reshape(()), 0.0)
+        arg = xp.argmax if self.kind == "max" else xp.argmin
+        idx = xp.expand_dims(arg(x.data, axis=self.axis), self.axis)
+        shape = [1] * x.ndim
+        shape[self.axis] = x.shape[self.axis]
+        mask = xp.arange(x.shape[self.axis]).reshape(shape) == idx
+        g = gy if self.keepdim else gy.unsqueeze(self.axis)
+        return F.where(x._like(mask), g, 0.0)
+
+
+class LogSumExp(Op):
+    __slots__ = ("axis", "keepdim")
+    saves_output = True
+
+    def __init__(self, axis, keepdim):
+        self.axis, self.keepdim = axis, keepdim
+
+    def forward(self, b, x):
+        xp = b.xp
+        m = x.max(axis=self.axis, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
+        m = xp.where(xp.isfinite(m), m, 0)
+        with _quiet(xp):
+            y = xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True)) + m
+        return y if self.keepdim else y.squeeze(self.axis) if self.axis is not None else y.reshape(())
+
+    def backward(self, gy):  # d logsumexp = softmax(x)
+        x = self.saved(0)
+        shape = _kept_shape(x.shape, self.axis)
+        return gy.reshape(shape) * (x - self.output().reshape(shape)).exp()
+
+
+def _quiet(xp):
+    """Silence NumPy's divide-by-zero warning for log(0) = -inf (a legitimate result)."""
+    import contextlib
+
+    return xp.errstate(divide="ignore") if hasattr(xp, "errstate") else contextlib.nullcontext()

@@ -1,0 +1,523 @@
+"""Tensor: an array of one backend plus the autograd bookkeeping.
+
+``data`` is the backend array (``numpy.ndarray`` or ``cupy.ndarray``), ``creator`` the op
+that made it (``grad_fn`` in PyTorch's words). Operators and methods delegate to the ops
+through ``gpugrad.functional``.
+"""
+
+import numpy as np
+
+from . import dtypes as _dt
+from .autograd import engine as _engine
+from .autograd.grad_mode import state as _grad_state
+from .backend import get_backend
+from .errors import AutogradError, DeviceError, DTypeError, ShapeError
+
+_new = object.__new__
+
+
+class Tensor:
+    __slots__ = (
+        "data", "_backend", "requires_grad", "grad", "creator", "_index", "_vc", "_base",
+        "_hooks", "__weakref__",
+    )  # fmt: skip
+    __array_ufunc__ = None  # NumPy defers to our reflected operators (ndarray * Tensor)
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        t = _from_data(data, dtype, device, "Tensor")
+        self.data, self._backend = t.data, t._backend
+        self.grad = self.creator = self._base = self._hooks = None
+        self._index, self._vc, self.requires_grad = 0, [0], False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @staticmethod
+    def _wrap(data, backend, creator=None, index=0, requires_grad=False):
+        """The fast internal constructor: ``data`` is already an array of ``backend``."""
+        t = _new(Tensor)
+        t.data = data
+        t._backend = backend
+        t.requires_grad = requires_grad
+        t.grad = None
+        t.creator = creator
+        t._index = index
+        t._vc = [0]
+        t._base = None
+        t._hooks = None
+        return t
+
+    def _like(self, data):
+        """A new tensor on this tensor's device holding ``data``, outside any graph."""
+        return Tensor._wrap(data, self._backend)
+
+    # -- properties ---------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return self._backend.device
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def is_leaf(self):
+        return self.creator is None
+
+    @property
+    def grad_fn(self):
+        return self.creator
+
+    @property
+    def is_cuda(self):
+        return self._backend.device.type == "cuda"
+
+    @property
+    def _version(self):
+        return self._vc[0]
+
+    def dim(self):
+        return self.data.ndim
+
+    def numel(self):
+        return int(self.data.size)
+
+    def element_size(self):
+        return self.data.dtype.itemsize
+
+    def size(self, dim=None):
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[F._axis(dim, self.data.ndim, "size")]
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    __hash__ = object.__hash__
+
+    # -- autograd -----------------------------------------------------------------
+    def requires_grad_(self, requires_grad=True):
+        if self.creator is not None:
+            raise AutogradError(
+                "[requires_grad_] only leaf tensors can change requires_grad; use "
+                ".detach().requires_grad_() to start a new leaf"
+            )
+        if requires_grad and self.data.dtype.kind != "f":
+            raise DTypeError(
+                f"[requires_grad_] only floating point tensors can require gradients, got {self.dtype}"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self):
+        """The same data (and version counter) outside the graph."""
+        t = Tensor._wrap(self.data, self._backend)
+        t._vc = self._vc
+        return t
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
+        if not self.requires_grad:
+            raise AutogradError(
+                "[backward] this tensor does not require grad and has no grad_fn: no input "
+                "that led to it has requires_grad=True (or it was computed under no_grad)"
+            )
+        gradient = _root_grad(self, gradient, "backward")
+        keep = create_graph if retain_graph is None else retain_graph
+        _engine.run_backward([self], [gradient], retain_graph=keep, create_graph=create_graph)
+
+    def register_hook(self, hook):
+        """``hook(grad) -> Tensor or None`` runs on this tensor's total gradient in backward;
+        a returned tensor replaces the gradient. Returns a handle with ``remove()``."""
+        if not self.requires_grad:
+            raise AutogradError("[register_hook] cannot register a hook on a tensor that does not require grad")
+        if self.creator is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            op = self.creator
+            if op.hooks is None:
+                op.hooks = {}
+            hooks = op.hooks.setdefault(self._index, [])
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        if self.creator is None:
+            return
+        import weakref
+
+        ref = weakref.ref(self)
+
+        def keep(g):
+            t = ref()
+            if t is not None:
+                g2 = g if _grad_state.grad_enabled else g.detach()
+                t.grad = g2 if t.grad is None else t.grad + g2
+
+        keep.retains_grad = True
+        if not self.retains_grad:
+            self.register_hook(keep)
+
+    @property
+    def retains_grad(self):
+        op = self.creator
+        if op is None or op.hooks is None:
+            return False
+        return any(getattr(h, "retains_grad", False) for h in op.hooks.get(self._index, ()))
+
+    def zero_grad(self):
+        self.grad = None
+
+    # -- conversion -----------------------------------------------------------------
+    def numpy(self):
+        """The data as a NumPy array (shared on the CPU, copied from a GPU)."""
+        return self._backend.to_host(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        if self._backend.device.type != "cpu":
+            raise TypeError(
+                f"[__array__] cannot convert a {self.device} tensor to NumPy implicitly; "
+                "call .cpu() or .numpy() first"
+            )
+        if copy:
+            return np.array(self.data, dtype=dtype)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ShapeError(
+                f"[item] only one-element tensors convert to Python scalars, got shape {self.shape}"
+            )
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __dlpack__(self, *args, **kwargs):
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ShapeError(
+                f"[__bool__] the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"[__index__] only one-element integer tensors can be used as an index, got {self.dtype}")
+        return int(self.item())
+
+    def to(self, *args, dtype=None, device=None, copy=False):
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or keywords; differentiable."""
+        for a in args:
+            if isinstance(a, (str, _Device)) and not _is_dtype_name(a):
+                device = a
+            elif isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            else:
+                dtype = a
+        t = self
+        if device is not None:
+            backend = get_backend(device)
+            if backend is not t._backend:
+                t = F.to_device(t, backend)
+        if dtype is not None:
+            dt = _dt.to_dtype(dtype, "to")
+            if dt != t.dtype:
+                t = F.cast(t, dt)
+        if copy and t is self:
+            t = self.clone()
+        return t
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else device if isinstance(device, str) else f"cuda:{device}")
+
+    def float(self):
+        return self.to(dtype=_dt.float32)
+
+    def double(self):
+        return self.to(dtype=_dt.float64)
+
+    def half(self):
+        return self.to(dtype=_dt.float16)
+
+    def int(self):
+        return self.to(dtype=_dt.int32)
+
+    def long(self):
+        return self.to(dtype=_dt.int64)
+
+    def bool(self):
+        return self.to(dtype=_dt.bool_)
+
+    def type(self, dtype=None):
+        return self.dtype.name if dtype is None else self.to(dtype=dtype)
+
+    # -- printing -------------------------------------------------------------------
+    def __repr__(self):
+        host = self._backend.to_host(self.data)
+        body = np.array2string(host, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3)
+        extras = []
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if host.dtype not in (_dt.float32, _dt.int64, _dt.bool_) or host.size == 0:
+            extras.append(f"dtype={host.dtype.name}")
+        if self.creator is not None:
+            extras.append(f"grad_fn=<{self.creator.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # -- in-place ops (version counters) ------------------------------------------
+    def _inplace(self, fn, *args, fast=None):
+        """Run out-of-place ``fn(self, *args)`` and write the result into ``self``.
+
+        Outside a graph (no_grad, or nothing requires grad) ``fast(data, *args)`` works on
+        the array directly. Inside one, ``self`` is re-pointed at the new op; the old value
+        is kept as a copy so ops that saved it for backward still see it.
+        """
+        recording = _grad_state.grad_enabled and (
+            self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
+        )
+        name = fn.__name__
+        if recording:
+            if self.creator is None and self.requires_grad:
+                raise AutogradError(
+                    f"[{name}_] a leaf tensor that requires grad cannot be modified in place "
+                    "(wrap the update in gpugrad.no_grad() or use the out-of-place op)"
+                )
+            if self._base is not None:
+                raise AutogradError(
+                    f"[{name}_] in-place modification of a view of a tensor inside a graph is not "
+                    "supported; use the out-of-place op and index_put/where instead"
+                )
+            old = Tensor._wrap(self.data.copy(), self._backend, self.creator, self._index, self.requires_grad)
+            result = fn(old, *args)
+            _check_inplace_result(self, result, name)
+            self._backend.xp.copyto(self.data, result.data, casting="same_kind")
+            self.creator, self._index = result.creator, result._index
+            self.requires_grad = result.requires_grad
+        elif fast is not None:
+            raw = [a.data if isinstance(a, Tensor) else a for a in args]
+            for a in args:
+                if isinstance(a, Tensor) and a._backend is not self._backend:
+                    raise DeviceError(f"[{name}_] expected tensors on {self.device}, got {a.device}")
+            try:
+                fast(self._backend.xp, self.data, *raw)
+            except TypeError as exc:  # NumPy's same_kind casting refusal
+                raise DTypeError(f"[{name}_] {exc}") from None
+        else:
+            with _NoGrad():
+                result = fn(self, *args)
+            _check_inplace_result(self, result, name)
+            self._backend.xp.copyto(self.data, result.data, casting="same_kind")
+        self._vc[0] += 1
+        return self
+
+    def add_(self, other, alpha=1):
+        if alpha != 1:
+            return self._inplace(F.add_scaled, other, alpha, fast=_fast_add_scaled)
+        return self._inplace(F.add, other, fast=_fast("add"))
+
+    def sub_(self, other, alpha=1):
+        return self.add_(other, -alpha)
+
+    def mul_(self, other):
+        return self._inplace(F.mul, other, fast=_fast("multiply"))
+
+    def div_(self, other):
+        return self._inplace(F.div, other, fast=_fast("true_divide"))
+
+    def pow_(self, exponent):
+        return self._inplace(F.pow, exponent, fast=_fast("power"))
+
+    def neg_(self):
+        return self._inplace(F.neg, fast=lambda xp, a: xp.negative(a, out=a))
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+        return self._inplace(F.clip, min, max)
+
+    clip_ = clamp_
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        if isinstance(value, Tensor):
+            value = value.item()
+        return self._inplace(F.full_like_op, value, fast=lambda xp, a, v: a.fill(v))
+
+    def copy_(self, src):
+        """Copy ``src`` (broadcast, cast, moved to this device) into this tensor."""
+        if not isinstance(src, Tensor):
+            src = Tensor(src, device=self.device)
+        elif src._backend is not self._backend:
+            src = src.to(self.device)
+        return self._inplace(F.copy_from, src)
+
+    def uniform_(self, a=0.0, b=1.0):
+        with _NoGrad():
+            r = self._backend.rand(self.shape, _float_for_random(self.dtype))
+            self._backend.xp.copyto(self.data, r * (b - a) + a, casting="unsafe")
+        self._vc[0] += 1
+        return self
+
+    def normal_(self, mean=0.0, std=1.0):
+        with _NoGrad():
+            r = self._backend.randn(self.shape, _float_for_random(self.dtype))
+            self._backend.xp.copyto(self.data, r * std + mean, casting="unsafe")
+        self._vc[0] += 1
+        return self
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    def __setitem__(self, key, value):
+        self._inplace(F.index_put, key, value, fast=_fast_setitem)
+
+
+class _HookHandle:
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _root_grad(t, gradient, op):
+    if gradient is None:
+        if t.data.size != 1:
+            raise AutogradError(
+                f"[{op}] grad can be created implicitly only for scalar outputs, got shape "
+                f"{t.shape}; pass gradient= with that shape"
+            )
+        return t._like(t._backend.xp.ones(t.shape, dtype=t.dtype))
+    if not isinstance(gradient, Tensor):
+        gradient = Tensor(gradient, dtype=t.dtype, device=t.device)
+    if gradient._backend is not t._backend:
+        raise DeviceError(f"[{op}] gradient is on {gradient.device}, the output on {t.device}")
+    if gradient.shape != t.shape:
+        raise ShapeError(f"[{op}] gradient has shape {gradient.shape}, expected the output's {t.shape}")
+    if gradient.dtype != t.dtype:
+        gradient = gradient.to(t.dtype)
+    return gradient
+
+
+def _check_inplace_result(t, result, name):
+    if result.shape != t.shape:
+        raise ShapeError(
+            f"[{name}_] the result of shape {result.shape} cannot be written into a tensor of shape {t.shape}"
+        )
+    if not np.can_cast(result.dtype, t.dtype, "same_kind"):
+        raise DTypeError(f"[{name}_] result dtype {result.dtype} cannot be written into a {t.dtype} tensor")
+
+
+def _fast(ufunc):
+    def run(xp, a, b):
+        getattr(xp, ufunc)(a, b, out=a)
+
+    return run
+
+
+def _fast_add_scaled(xp, a, b, alpha):
+    xp.add(a, xp.multiply(b, alpha), out=a)
+
+
+def _fast_setitem(xp, a, key, value):
+    a[F._raw_key(key)] = value
+
+
+def _float_for_random(dt):
+    return dt if dt.kind == "f" else _dt.float64
+
+
+def _is_dtype_name(s):
+    if not isinstance(s, str):
+        return False
+    try:
+        np.dtype(s)
+    except TypeError:
+        return False
+    return True
+
+
+def _from_data(data, dtype, device, op):
+    """A new leaf tensor from Python data, NumPy/CuPy arrays or another tensor (copied)."""
+    dt = _dt.to_dtype(dtype, op)
+    backend = get_backend(device)
+    if isinstance(data, Tensor):
+        arr = data.data
+        src = data._backend
+        if src is not backend:
+            arr = backend.from_host(src.to_host(arr))
+        else:
+            arr = arr.copy()
+        if dt is not None and arr.dtype != dt:
+            arr = arr.astype(dt)
+        return Tensor._wrap(arr, backend)
+    if isinstance(data, backend.ndarray):
+        arr = data
+    elif hasattr(data, "__cuda_array_interface__") or (
+        hasattr(data, "__dlpack_device__") and not isinstance(data, np.ndarray)
+    ):
+        arr = backend.from_host(np.asarray(data.get() if hasattr(data, "get") else data))
+    else:
+        if dt is None and not isinstance(data, np.ndarray):
+            dt = _dt.infer_dtype(data)
+        try:
+            host = np.array(data, dtype=dt)
+        except (ValueError, TypeError) as exc:
+            raise DTypeError(f"[{op}] cannot build a tensor from {type(data).__name__}: {exc}") from None
+        if host.dtype not in _dt.SUPPORTED:
+            raise DTypeError(f"[{op}] unsupported dtype {host.dtype}")
+        return Tensor._wrap(backend.from_host(host), backend)
+    arr = arr.copy()
+    if dt is not None and arr.dtype != dt:
+        arr = arr.astype(dt)
+    if arr.dtype not in _dt.SUPPORTED:
+        raise DTypeError(f"[{op}] unsupported dtype {arr.dtype}")
+    return Tensor._wrap(arr, backend)
+
+
+from . import functional as F  # noqa: E402  (functional imports Tensor from this module)
+from .autograd.grad_mode import no_grad as _NoGrad  # noqa: E402
+from .backend.device import Device as _Device  # noqa: E402
+from .tensor_methods import install as _install  # noqa: E402
+
+_install(Tensor)

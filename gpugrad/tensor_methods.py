@@ -1,0 +1,103 @@
+"""The Tensor methods that are one-line calls into ``gpugrad.functional``: operators,
+math, reductions, shape and indexing. ``install`` attaches them to the class."""
+
+from . import functional as F
+
+
+def _r(fn):
+    """The reflected form of a binary function: ``other <op> self``."""
+
+    def reflected(self, other):
+        return fn(other, self)
+
+    reflected.__name__ = "r" + fn.__name__
+    return reflected
+
+
+def _eq(self, other):
+    return False if other is None else F.eq(self, other)
+
+
+def _ne(self, other):
+    return True if other is None else F.ne(self, other)
+
+
+def _size_args(fn):
+    def method(self, *shape):
+        return fn(self, *shape)
+
+    method.__name__ = fn.__name__
+    return method
+
+
+def _invert(self):
+    return F.logical_not(self) if self.dtype.kind == "b" else F.bitwise_not(self)
+
+
+def _matmul(self, other):
+    return F.matmul(self, other)
+
+
+def _rmatmul(self, other):
+    return F.matmul(other, self)
+
+
+def _mT(self):
+    return F.transpose(self, -2, -1)
+
+
+def _T(self):
+    return F.permute(self, *reversed(range(self.ndim))) if self.ndim > 1 else self
+
+
+def _clone(self):
+    """A copy of the data that stays in the graph (gradient flows back to self)."""
+    return F.cast(self, self.dtype)  # astype copies
+
+
+def _contiguous(self):
+    return self if self.data.flags.c_contiguous else F.cast(self, self.dtype)
+
+
+METHODS = {
+    # operators
+    "__add__": F.add, "__radd__": F.add, "__sub__": F.sub, "__rsub__": _r(F.sub),
+    "__mul__": F.mul, "__rmul__": F.mul, "__truediv__": F.div, "__rtruediv__": _r(F.div),
+    "__floordiv__": F.floor_divide, "__rfloordiv__": _r(F.floor_divide),
+    "__mod__": F.remainder, "__rmod__": _r(F.remainder),
+    "__pow__": F.pow, "__rpow__": _r(F.pow), "__matmul__": _matmul, "__rmatmul__": _rmatmul,
+    "__neg__": F.neg, "__pos__": lambda self: self, "__abs__": F.abs, "__invert__": _invert,
+    "__eq__": _eq, "__ne__": _ne, "__lt__": F.lt, "__le__": F.le, "__gt__": F.gt, "__ge__": F.ge,
+    "__and__": F.logical_and, "__or__": F.logical_or, "__xor__": F.logical_xor,
+    "__getitem__": F.getitem,
+    # math
+    "add": F.add, "sub": F.sub, "mul": F.mul, "div": F.div, "pow": F.pow, "neg": F.neg,
+    "exp": F.exp, "log": F.log, "log1p": F.log1p, "expm1": F.expm1, "sqrt": F.sqrt,
+    "rsqrt": F.rsqrt, "abs": F.abs, "sin": F.sin, "cos": F.cos, "tanh": F.tanh,
+    "sigmoid": F.sigmoid, "relu": F.relu, "square": F.square, "reciprocal": F.reciprocal,
+    "sign": F.sign, "floor": F.floor, "ceil": F.ceil, "round": F.round, "trunc": F.trunc,
+    "clip": F.clip, "clamp": F.clip, "maximum": F.maximum, "minimum": F.minimum,
+    "softmax": F.softmax, "log_softmax": F.log_softmax, "matmul": _matmul,
+    "eq": F.eq, "ne": F.ne, "lt": F.lt, "le": F.le, "gt": F.gt, "ge": F.ge,
+    "isnan": F.isnan, "isinf": F.isinf, "isfinite": F.isfinite,
+    # reductions
+    "sum": F.sum, "mean": F.mean, "var": F.var, "std": F.std, "prod": F.prod, "max": F.max,
+    "min": F.min, "amax": F.amax, "amin": F.amin, "argmax": F.argmax, "argmin": F.argmin,
+    "logsumexp": F.logsumexp, "all": F.all, "any": F.any,
+    # shape
+    "reshape": _size_args(F.reshape), "view": _size_args(F.reshape), "flatten": F.flatten,
+    "squeeze": F.squeeze, "unsqueeze": F.unsqueeze, "permute": _size_args(F.permute),
+    "transpose": F.transpose, "swapaxes": F.transpose, "t": F.t, "expand": _size_args(F.expand),
+    "broadcast_to": _size_args(F.broadcast_to), "split": F.split, "chunk": F.chunk,
+    "unbind": F.unbind, "gather": F.gather, "index_select": F.index_select,
+    "clone": _clone, "contiguous": _contiguous,
+}  # fmt: skip
+
+PROPERTIES = {"T": _T, "mT": _mT}
+
+
+def install(cls):
+    for name, fn in METHODS.items():
+        setattr(cls, name, fn)
+    for name, fn in PROPERTIES.items():
+        setattr(cls, name, property(fn))

@@ -6,7 +6,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .backend import Backend, get_backend
-from .errors import DTypeError, ShapeError
+from .errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from .functional._util import shape_arg
 from .tensor import Tensor, _from_data
 
@@ -34,7 +34,7 @@ def as_tensor(data, dtype=None, device=None):
 def from_numpy(array):
     """A CPU tensor sharing memory with a NumPy array."""
     if not isinstance(array, np.ndarray):
-        raise TypeError(f"[from_numpy] expected a numpy.ndarray, got {type(array).__name__}")
+        raise ArgumentTypeError(f"[from_numpy] expected a numpy.ndarray, got {type(array).__name__}")
     _dt.to_dtype(array.dtype, "from_numpy")
     return Tensor._wrap(array, get_backend("cpu"))
 
@@ -98,7 +98,7 @@ def randint(low, high=None, size=(), dtype=None, device=None):
     if high is None:
         low, high = 0, low
     if high <= low:
-        raise ValueError(f"[randint] expected low < high, got {low} and {high}")
+        raise ArgumentError(f"[randint] expected low < high, got {low} and {high}")
     return _make(lambda b, s, d: b.randint(low, high, s, d), size, dtype or _dt.int64, device, False, "randint")
 
 
@@ -113,7 +113,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if end is None:
         start, end = 0, start
     if step == 0:
-        raise ValueError("[arange] step must be non-zero")
+        raise ArgumentError("[arange] step must be non-zero")
     if dtype is None:
         dtype = _dt.default_float if any(isinstance(v, float) for v in (start, end, step)) else _dt.int64
     dt = _dt.to_dtype(dtype, "arange")
@@ -125,7 +125,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     if steps < 0:
-        raise ValueError(f"[linspace] steps must be non-negative, got {steps}")
+        raise ArgumentError(f"[linspace] steps must be non-negative, got {steps}")
     dt = _dt.to_dtype(dtype, "linspace") or _dt.default_float
     backend = get_backend(device)
     t = Tensor._wrap(backend.xp.linspace(start, end, steps).astype(dt), backend)

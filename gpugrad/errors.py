@@ -9,6 +9,14 @@ class GpugradError(Exception):
     """Base class of every error gpugrad raises on purpose."""
 
 
+class ArgumentError(GpugradError, ValueError):
+    """An argument with a value the function cannot take (a negative size, an unknown mode)."""
+
+
+class ArgumentTypeError(GpugradError, TypeError):
+    """An argument of the wrong type (a list where a tensor is needed, a float dim)."""
+
+
 class ShapeError(GpugradError, ValueError):
     """Shapes that do not fit together (broadcasting, matmul, reshape, ...)."""
 

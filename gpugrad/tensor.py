@@ -11,7 +11,7 @@ from . import dtypes as _dt
 from .autograd import engine as _engine
 from .autograd.grad_mode import state as _grad_state
 from .backend import get_backend
-from .errors import AutogradError, DeviceError, DTypeError, ShapeError
+from .errors import ArgumentTypeError, AutogradError, DeviceError, DTypeError, ShapeError
 
 _new = object.__new__
 
@@ -99,12 +99,12 @@ class Tensor:
 
     def __len__(self):
         if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise ArgumentTypeError("len() of a 0-d tensor")
         return self.data.shape[0]
 
     def __iter__(self):
         if self.data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
+            raise ArgumentTypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.data.shape[0]))
 
     __hash__ = object.__hash__
@@ -192,7 +192,7 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         if self._backend.device.type != "cpu":
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"[__array__] cannot convert a {self.device} tensor to NumPy implicitly; "
                 "call .cpu() or .numpy() first"
             )
@@ -232,7 +232,9 @@ class Tensor:
 
     def __index__(self):
         if self.data.dtype.kind not in "iu" or self.data.size != 1:
-            raise TypeError(f"[__index__] only one-element integer tensors can be used as an index, got {self.dtype}")
+            raise ArgumentTypeError(
+                f"[__index__] only one-element integer tensors can be used as an index, got {self.dtype}"
+            )
         return int(self.item())
 
     def to(self, *args, dtype=None, device=None, copy=False):

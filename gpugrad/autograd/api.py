@@ -1,6 +1,6 @@
 """``gpugrad.autograd.grad`` and ``backward``: the functional entry points to the engine."""
 
-from ..errors import AutogradError, DeviceError, ShapeError
+from ..errors import ArgumentError, AutogradError, DeviceError, ShapeError
 from .engine import run_backward
 
 
@@ -11,7 +11,7 @@ def _as_list(x):
 def _grad_outputs(outputs, grad_outputs, op):
     grads = _as_list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
     if len(grads) != len(outputs):
-        raise ValueError(f"[{op}] got {len(outputs)} outputs but {len(grads)} grad_outputs")
+        raise ArgumentError(f"[{op}] got {len(outputs)} outputs but {len(grads)} grad_outputs")
     out = []
     for y, g in zip(outputs, grads):
         if not y.requires_grad:

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from ..errors import GradcheckError
+from ..errors import ArgumentError, GradcheckError
 from .api import grad
-from .grad_mode import no_grad
+from .grad_mode import enable_grad
 
 
 def _as_tuple(x):
@@ -33,7 +33,7 @@ def _outputs(fn, xs):
 
 
 def _to_host(t):
-    return np.asarray(t._backend.to_host(t.data), dtype=np.float64)
+    return np.array(t._backend.to_host(t.data), dtype=np.float64)  # a copy, never a view
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
@@ -47,7 +47,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     xs = _float64_leaves(_as_tuple(inputs))
     diff = [i for i, x in enumerate(xs) if _is_tensor(x) and x.requires_grad]
     if not diff:
-        raise ValueError("[gradcheck] no input has requires_grad=True")
+        raise ArgumentError("[gradcheck] no input has requires_grad=True")
     outs = _outputs(fn, xs)
     worst = None
     for oi, y in enumerate(outs):
@@ -82,14 +82,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 
 
 def _idx(flat, shape):
-    return list(np.unravel_index(flat, shape)) if shape else "[]"
+    return [int(i) for i in np.unravel_index(flat, shape)] if shape else "[]"
 
 
 def _numeric_jacobian(fn, xs, i, oi, eps):
     x = xs[i]
     flat = x.data.reshape(-1)
     cols = []
-    with no_grad():
+    with enable_grad():  # fn may itself differentiate (gradgradcheck's first derivative)
         for m in range(flat.size):
             orig = flat[m].item()
             flat[m] = orig + eps

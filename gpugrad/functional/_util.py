@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from ..errors import GpugradIndexError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, GpugradIndexError, ShapeError
 from ..tensor import Tensor
 
 SCALARS = (int, float, bool)
@@ -13,7 +13,7 @@ SCALARS = (int, float, bool)
 def axis(dim, ndim, op):
     """One dim, negative allowed, checked against ``ndim``."""
     if not isinstance(dim, numbers.Integral):
-        raise TypeError(f"[{op}] dim must be an int, got {type(dim).__name__}")
+        raise ArgumentTypeError(f"[{op}] dim must be an int, got {type(dim).__name__}")
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise GpugradIndexError(
@@ -29,9 +29,16 @@ def axes(dim, ndim, op):
     if isinstance(dim, (tuple, list)):
         out = tuple(sorted({axis(d, ndim, op) for d in dim}))
         if len(out) != len(dim):
-            raise ValueError(f"[{op}] dims {tuple(dim)} repeat a dim")
+            raise ArgumentError(f"[{op}] dims {tuple(dim)} repeat a dim")
         return out
     return (axis(dim, ndim, op),)
+
+
+def check_tensor(x, op):
+    """Refuse a non-tensor where a function needs one (before it reaches array code)."""
+    if not isinstance(x, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(x).__name__}")
+    return x
 
 
 def scalar(v):
@@ -52,7 +59,7 @@ def as_tensor(v, like, op):
         return Tensor(v, dtype=v.dtype if isinstance(v, np.ndarray) else None, device=like.device)
     if isinstance(v, like._backend.ndarray):
         return Tensor._wrap(v, like._backend)
-    raise TypeError(f"[{op}] expected a tensor or a number, got {type(v).__name__}")
+    raise ArgumentTypeError(f"[{op}] expected a tensor or a number, got {type(v).__name__}")
 
 
 def broadcast_error(op, *ts):
@@ -73,6 +80,6 @@ def shape_arg(shape, op):
     out = []
     for n in shape:
         if not isinstance(n, numbers.Integral) and not (isinstance(n, Tensor) and n.numel() == 1):
-            raise TypeError(f"[{op}] sizes must be ints, got {shape!r}")
+            raise ArgumentTypeError(f"[{op}] sizes must be ints, got {shape!r}")
         out.append(int(n))
     return tuple(out)

@@ -2,8 +2,9 @@
 
 import math
 
+from ..errors import ArgumentError
 from ..ops import activation as A
-from ._util import axis
+from ._util import axis, check_tensor
 
 
 def relu(x):
@@ -33,7 +34,7 @@ def softplus(x, beta=1.0, threshold=20.0):
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
     if min_val >= max_val:
-        raise ValueError(f"[hardtanh] min_val {min_val} must be below max_val {max_val}")
+        raise ArgumentError(f"[hardtanh] min_val {min_val} must be below max_val {max_val}")
     return A.Hardtanh(min_val, max_val)(x)
 
 
@@ -43,22 +44,24 @@ def erf(x):
 
 def gelu(x, approximate="none"):
     """x * Phi(x) (exact, through erf), or the tanh approximation with approximate='tanh'."""
+    check_tensor(x, "gelu")
     if approximate == "none":
         return x * 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
     if approximate == "tanh":
         inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
         return x * 0.5 * (1.0 + tanh(inner))
-    raise ValueError(f"[gelu] approximate must be 'none' or 'tanh', got {approximate!r}")
+    raise ArgumentError(f"[gelu] approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
 def silu(x):
     """x * sigmoid(x) (also called swish)."""
+    check_tensor(x, "silu")
     return x * sigmoid(x)
 
 
 def softmax(x, dim=-1):
-    return A.Softmax(axis(dim, x.ndim, "softmax"))(x)
+    return A.Softmax(axis(dim, check_tensor(x, "softmax").ndim, "softmax"))(x)
 
 
 def log_softmax(x, dim=-1):
-    return A.LogSoftmax(axis(dim, x.ndim, "log_softmax"))(x)
+    return A.LogSoftmax(axis(dim, check_tensor(x, "log_softmax").ndim, "log_softmax"))(x)

@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from ..errors import DeviceError, DTypeError, GpugradIndexError, ShapeError
+from ..errors import ArgumentTypeError, DeviceError, DTypeError, GpugradIndexError, ShapeError
 from ..ops import indexing as I
 from ..tensor import Tensor
 from ._util import axis
@@ -30,7 +30,7 @@ def _raw_key(key, backend=None):
         elif not (k is None or k is Ellipsis or isinstance(k, (numbers.Integral, slice)) or (
             backend is not None and isinstance(k, backend.ndarray)
         )):
-            raise TypeError(f"[index] unsupported index of type {type(k).__name__}")
+            raise ArgumentTypeError(f"[index] unsupported index of type {type(k).__name__}")
         if isinstance(k, numbers.Integral) and not isinstance(k, bool):
             k = int(k)
         out.append(k)

@@ -1,6 +1,6 @@
 """matmul (1-D, 2-D, batched with broadcasting) and linear."""
 
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentTypeError, DTypeError, ShapeError
 from ..ops.linalg import Matmul
 from ..tensor import Tensor
 
@@ -9,7 +9,7 @@ def matmul(a, b):
     """NumPy/PyTorch matmul: 1-D operands are promoted and the extra dim removed; leading
     (batch) dims broadcast."""
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
-        raise TypeError(f"[matmul] expected two tensors, got {type(a).__name__} and {type(b).__name__}")
+        raise ArgumentTypeError(f"[matmul] expected two tensors, got {type(a).__name__} and {type(b).__name__}")
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"[matmul] both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
     ka = a.shape[-1]

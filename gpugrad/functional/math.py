@@ -2,11 +2,11 @@
 
 import numpy as np
 
-from ..errors import DTypeError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError
 from ..ops import elementwise as E
 from ..ops.base import Op
 from ..tensor import Tensor
-from ._util import as_tensor, broadcast_error, scalar
+from ._util import as_tensor, broadcast_error, check_tensor, scalar
 
 
 def _binary(name, op_cls, a, b, scalar_right, scalar_left):
@@ -18,6 +18,7 @@ def _binary(name, op_cls, a, b, scalar_right, scalar_left):
                 return scalar_right(c)(a)
             b = as_tensor(b, a, name)
     else:
+        check_tensor(b, name)
         c = scalar(a)
         if c is not None:
             return scalar_left(c)(b)
@@ -193,7 +194,7 @@ def _const_like(v, like, op):
 def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
     """clamp(x, min, max); either bound may be None. Gradient 1 where min <= x <= max."""
     if min is None and max is None:
-        raise ValueError("[clip] at least one of min and max must be given")
+        raise ArgumentError("[clip] at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         y = x
         if min is not None:
@@ -211,7 +212,7 @@ def where(cond, a, b):
     """a where cond else b (broadcast); cond must be a bool tensor; no gradient to cond."""
     like = next((t for t in (cond, a, b) if isinstance(t, Tensor)), None)
     if like is None:
-        raise TypeError("[where] at least one argument must be a tensor")
+        raise ArgumentTypeError("[where] at least one argument must be a tensor")
     if not isinstance(cond, Tensor):
         cond = as_tensor(cond, like, "where")
     if cond.dtype.kind != "b":

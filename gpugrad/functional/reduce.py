@@ -1,12 +1,13 @@
 """Reductions: sum, mean, var, std, prod, max/min (values and indices), argmax/argmin,
 logsumexp, all/any."""
 
+import builtins
 from typing import NamedTuple
 
-from ..errors import ShapeError
+from ..errors import ArgumentTypeError, ShapeError
 from ..ops import reduction as R
 from ..tensor import Tensor
-from ._util import axes, axis
+from ._util import axes, axis, check_tensor
 
 
 class MaxResult(NamedTuple):
@@ -18,24 +19,27 @@ class MaxResult(NamedTuple):
 
 def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
     """Sum over ``dim`` (int, tuple or None for all)."""
+    check_tensor(x, "sum")
     y = R.Sum(axes(dim, x.ndim, "sum"), keepdim)(x)
     return y if dtype is None else y.to(dtype)
 
 
 def mean(x, dim=None, keepdim=False):
+    check_tensor(x, "mean")
     if x.dtype.kind not in "fc":
-        raise TypeError(f"[mean] expected a floating point tensor, got {x.dtype}; call .float() first")
+        raise ArgumentTypeError(f"[mean] expected a floating point tensor, got {x.dtype}; call .float() first")
     return R.Mean(axes(dim, x.ndim, "mean"), keepdim)(x)
 
 
 def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
     """Variance with Bessel's ``correction`` (1 = unbiased, as PyTorch's default)."""
+    check_tensor(x, "var")
     if unbiased is not None:
         correction = 1 if unbiased else 0
     ax = axes(dim, x.ndim, "var")
     n = x.numel() if ax is None else _count(x.shape, ax)
     d = x - mean(x, ax, keepdim=True)
-    return sum(d * d, ax, keepdim) / max(n - correction, 0)
+    return sum(d * d, ax, keepdim) / builtins.max(n - correction, 0)
 
 
 def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
@@ -51,19 +55,21 @@ def _count(shape, ax):
 
 def prod(x, dim=None, keepdim=False):
     """Product over one dim or all; differentiable once (exact even with zeros)."""
+    check_tensor(x, "prod")
     if dim is not None and not isinstance(dim, int):
-        raise TypeError("[prod] dim must be an int or None")
+        raise ArgumentTypeError("[prod] dim must be an int or None")
     ax = None if dim is None else (axis(dim, x.ndim, "prod"),)
     return R.Prod(ax, keepdim)(x)
 
 
 def _extreme(kind, x, dim, keepdim):
+    check_tensor(x, kind)
     if dim is None:
         if x.numel() == 0:
             raise ShapeError(f"[{kind}] cannot reduce an empty tensor with shape {x.shape}")
         return R.Extreme(kind, None, keepdim)(x)[0]
     if isinstance(dim, Tensor):
-        raise TypeError(f"[{kind}] got a tensor as dim; for the elementwise version use gpugrad.{kind}imum")
+        raise ArgumentTypeError(f"[{kind}] got a tensor as dim; for the elementwise version use gpugrad.{kind}imum")
     ax = axis(dim, x.ndim, kind)
     if x.ndim and x.shape[ax] == 0:
         raise ShapeError(f"[{kind}] cannot reduce dim {dim} of size 0 (shape {x.shape})")
@@ -109,6 +115,7 @@ def _flat_index(kind, x, keepdim):
 
 def logsumexp(x, dim=None, keepdim=False):
     """log(sum(exp(x))) computed stably (finite for large x; -inf for all -inf)."""
+    check_tensor(x, "logsumexp")
     return R.LogSumExp(axes(dim, x.ndim, "logsumexp"), keepdim)(x)
 
 

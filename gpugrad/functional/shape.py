@@ -3,7 +3,7 @@ pad. Results that share memory with their input share its version counter (views
 
 import numbers
 
-from ..errors import ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError
 from ..ops import shape as S
 from ..tensor import Tensor
 from ._util import axis, shape_arg
@@ -36,7 +36,7 @@ def flatten(x, start_dim=0, end_dim=-1):
         return reshape(x, (1,))
     s, e = axis(start_dim, x.ndim, "flatten"), axis(end_dim, x.ndim, "flatten")
     if s > e:
-        raise ValueError(f"[flatten] start_dim {start_dim} comes after end_dim {end_dim}")
+        raise ArgumentError(f"[flatten] start_dim {start_dim} comes after end_dim {end_dim}")
     return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1 :])
 
 
@@ -62,7 +62,7 @@ def permute(x, *dims):
         raise ShapeError(f"[permute] expected {x.ndim} dims for shape {x.shape}, got {dims}")
     norm = tuple(axis(d, x.ndim, "permute") for d in dims)
     if len(set(norm)) != len(norm):
-        raise ValueError(f"[permute] dims {dims} repeat a dim")
+        raise ArgumentError(f"[permute] dims {dims} repeat a dim")
     return _view_of(x, S.Permute(norm)(x))
 
 
@@ -113,10 +113,10 @@ def sum_to(x, shape):
 
 def _same_device(tensors, op):
     if not tensors:
-        raise ValueError(f"[{op}] expected a non-empty sequence of tensors")
+        raise ArgumentError(f"[{op}] expected a non-empty sequence of tensors")
     for t in tensors:
         if not isinstance(t, Tensor):
-            raise TypeError(f"[{op}] expected tensors, got {type(t).__name__}")
+            raise ArgumentTypeError(f"[{op}] expected tensors, got {type(t).__name__}")
     return tensors
 
 
@@ -156,7 +156,7 @@ def split(x, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, numbers.Integral):
         n = int(split_size_or_sections)
         if n <= 0:
-            raise ValueError(f"[split] split size must be positive, got {n}")
+            raise ArgumentError(f"[split] split size must be positive, got {n}")
         sizes = [n] * (total // n) + ([total % n] if total % n else [])
     else:
         sizes = [int(s) for s in split_size_or_sections]
@@ -170,7 +170,7 @@ def split(x, split_size_or_sections, dim=0):
 def chunk(x, chunks, dim=0):
     """``chunks`` pieces (the last may be smaller), like PyTorch's chunk."""
     if chunks <= 0:
-        raise ValueError(f"[chunk] chunks must be positive, got {chunks}")
+        raise ArgumentError(f"[chunk] chunks must be positive, got {chunks}")
     d = axis(dim, x.ndim, "chunk")
     n = -(-x.shape[d] // chunks) if x.shape[d] else 1
     return split(x, n, d)
@@ -185,12 +185,12 @@ def pad(x, pad, mode="constant", value=0.0):
     """Constant padding, PyTorch order: (left, right) of the last dim, then of the one
     before it, and so on."""
     if mode != "constant":
-        raise ValueError(f"[pad] only mode='constant' is supported, got {mode!r}")
+        raise ArgumentError(f"[pad] only mode='constant' is supported, got {mode!r}")
     pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ShapeError(f"[pad] expected pairs for at most {x.ndim} dims, got {len(pad)} values")
     if any(p < 0 for p in pad):
-        raise ValueError(f"[pad] negative padding is not supported, got {pad}")
+        raise ArgumentError(f"[pad] negative padding is not supported, got {pad}")
     width = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         width[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])

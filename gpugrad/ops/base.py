@@ -10,7 +10,7 @@ again. Float outputs of a recorded op require grad; integer and bool outputs nev
 import traceback
 
 from ..autograd.grad_mode import state
-from ..errors import AnomalyError, DeviceError, InplaceError
+from ..errors import AnomalyError, ArgumentTypeError, DeviceError, InplaceError
 from ..tensor import Tensor
 
 _wrap = Tensor._wrap
@@ -33,20 +33,25 @@ class Op:
 
     def __call__(self, *inputs):
         x0 = inputs[0]
-        backend = x0._backend
-        if len(inputs) == 1:
-            rg = x0.requires_grad
-            ys = self.forward(backend, x0.data)
-        else:
-            rg = False
-            for t in inputs:
-                if t._backend is not backend:
-                    raise DeviceError(
-                        f"[{self.name}] expected all tensors on one device, got {x0.device} and {t.device}"
-                    )
-                if t.requires_grad:
-                    rg = True
-            ys = self.forward(backend, *[t.data for t in inputs])
+        try:
+            backend = x0._backend
+            if len(inputs) == 1:
+                rg = x0.requires_grad
+                xs = (x0.data,)
+            else:
+                rg = False
+                for t in inputs:
+                    if t._backend is not backend:
+                        raise DeviceError(
+                            f"[{self.name}] expected all tensors on one device, got {x0.device} and {t.device}"
+                        )
+                    if t.requires_grad:
+                        rg = True
+                xs = [t.data for t in inputs]
+        except AttributeError:
+            got = ", ".join(type(t).__name__ for t in inputs)
+            raise ArgumentTypeError(f"[{self.name}] expected Tensor inputs, got ({got})") from None
+        ys = self.forward(backend, *xs)
         nd = backend.ndarray
         if self.n_out == 1:
             if ys.__class__ is not nd:

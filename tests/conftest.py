@@ -6,7 +6,6 @@ The ``device`` fixture yields "cpu" and, where CuPy and a GPU answer, "cuda" (ma
 
 import os
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 

@@ -126,7 +126,12 @@ def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, targ
                         if (op, i) in target_outs and g is not None:
                             captured[(op, i)] = g
                 if needed is None or op in needed:
-                    gxs = op.backward(*gys)
+                    anomaly = state.anomaly
+                    state.anomaly = False  # the ops inside backward are checked as one, below
+                    try:
+                        gxs = op.backward(*gys)
+                    finally:
+                        state.anomaly = anomaly
                     if gxs.__class__ is not tuple:
                         gxs = (gxs,)
                     if len(gxs) != len(inputs):

@@ -68,7 +68,7 @@ class Op:
             if self.saves_output:
                 self._out = (ys, out._vc)
             if state.anomaly:
-                self.trace = traceback.format_stack()[:-2]
+                self.trace = user_stack()
                 _forward_anomaly(self, (out,))
             return out
         ys = [y if y.__class__ is nd else backend.xp.asarray(y) for y in ys]
@@ -85,7 +85,7 @@ class Op:
             outs = tuple(_wrap(y, backend) for y in ys)
         if state.anomaly:
             if record:
-                self.trace = traceback.format_stack()[:-2]
+                self.trace = user_stack()
             _forward_anomaly(self, outs)
         return outs
 
@@ -142,10 +142,19 @@ class OnceDifferentiable(Op):
         raise NotImplementedError
 
 
+def user_stack(limit=8):
+    """The innermost ``limit`` frames of the caller's stack outside gpugrad itself."""
+    frames = [f for f in traceback.extract_stack() if not f.filename.startswith(_PKG_DIR)]
+    return traceback.format_list(frames[-limit:])
+
+
+_PKG_DIR = __file__.rsplit("/ops/", 1)[0]
+
+
 def _forward_anomaly(op, outs):
     for k, out in enumerate(outs):
         if out.dtype.kind == "f" and not bool(out._backend.xp.isfinite(out.data).all()):
-            where = "".join(traceback.format_stack()[:-3])
+            where = "".join(user_stack())
             raise AnomalyError(
                 f"[{op.name}] forward output {k} contains NaN or Inf (anomaly mode). It was "
                 f"created at:\n{where}"

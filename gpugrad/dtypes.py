@@ -50,7 +50,7 @@ def is_floating(dt):
 
 def infer_dtype(data):
     """The dtype PyTorch would give a tensor built from Python data (lists, scalars)."""
-    arr = np.asarray(data)
+    arr = np.asarray(data)  # raises ValueError for ragged nesting
     if arr.dtype.kind == "f":
         return default_float
     if arr.dtype.kind in "iu":

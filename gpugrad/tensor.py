@@ -408,7 +408,10 @@ class Tensor:
     __itruediv__ = div_
 
     def __setitem__(self, key, value):
-        self._inplace(F.index_put, key, value, fast=_fast_setitem)
+        def assign(xp, a, _key, v):
+            a[F._raw_key(key, self._backend)] = v
+
+        self._inplace(F.index_put, key, value, fast=assign)
 
 
 class _HookHandle:
@@ -461,9 +464,6 @@ def _fast_add_scaled(xp, a, b, alpha):
     xp.add(a, xp.multiply(b, alpha), out=a)
 
 
-def _fast_setitem(xp, a, key, value):
-    a[F._raw_key(key)] = value
-
 
 def _float_for_random(dt):
     return dt if dt.kind == "f" else _dt.float64
@@ -500,9 +500,9 @@ def _from_data(data, dtype, device, op):
     ):
         arr = backend.from_host(np.asarray(data.get() if hasattr(data, "get") else data))
     else:
-        if dt is None and not isinstance(data, np.ndarray):
-            dt = _dt.infer_dtype(data)
         try:
+            if dt is None and not isinstance(data, np.ndarray):
+                dt = _dt.infer_dtype(data)
             host = np.array(data, dtype=dt)
         except (ValueError, TypeError) as exc:
             raise DTypeError(f"[{op}] cannot build a tensor from {type(data).__name__}: {exc}") from None

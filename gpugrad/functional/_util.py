@@ -44,10 +44,10 @@ def check_tensor(x, op):
 def scalar(v):
     """A Python scalar for ``v`` when it is one (NumPy scalars become Python ones, so they
     promote weakly like Python numbers); else None."""
+    if isinstance(v, np.generic):  # before SCALARS: np.float64 subclasses float
+        return v.item() if v.dtype.kind in "biuf" else None
     if isinstance(v, SCALARS):
         return v
-    if isinstance(v, np.generic) and v.dtype.kind in "biuf":
-        return v.item()
     return None
 
 

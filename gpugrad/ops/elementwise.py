@@ -354,7 +354,7 @@ class Cast(Op):
         self.dtype = dtype
 
     def forward(self, b, x):
-        return x.astype(self.dtype)
+        return x.astype(self.dtype, order="C")  # always a fresh C-contiguous copy
 
     def backward(self, gy):
         return gy.to(self.inputs[0].dtype)

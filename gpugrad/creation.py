@@ -143,7 +143,7 @@ def _like(fn):
     def like(x, dtype=None, device=None, requires_grad=False, **kw):
         return fn(x.shape, **kw, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
 
-    like.__name__ = fn.__name__ + "_like"
+    like.__name__ = like.__qualname__ = fn.__name__ + "_like"
     like.__doc__ = f"``{fn.__name__}`` with x's shape, dtype and device (unless given)."
     return like
 

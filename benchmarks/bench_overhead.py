@@ -1,0 +1,141 @@
+"""Per-op overhead: ``y = a * b + c`` on 8 elements with ``requires_grad``, forward and
+backward, in gpugrad, PyTorch eager (CPU) and hand-written NumPy, in one run.
+
+Each framework runs ``--repeats`` timed blocks of ``--number`` iterations after a warm-up;
+the figures are the median (and min/max) time per op, i.e. per iteration / 2 (the
+expression has two ops). The NumPy column is the floor: the same arithmetic and the
+hand-written gradients with no graph at all.
+
+    python benchmarks/bench_overhead.py [--json benchmarks/results/overhead-HOST-DATE.json]
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+N_OPS = 2
+
+
+def _blocks(step, number, repeats, warmup=200):
+    for _ in range(warmup):
+        step()
+    per_op = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            step()
+        per_op.append((time.perf_counter() - t0) / number / N_OPS)
+    return per_op
+
+
+def bench_gpugrad(number, repeats):
+    import gpugrad as gg
+
+    gg.set_default_device("cpu")
+    a, b, c = (gg.randn(8, requires_grad=True) for _ in range(3))
+    g = gg.ones(8)
+
+    def step():
+        a.grad = b.grad = c.grad = None
+        (a * b + c).backward(g)
+
+    step()
+    assert a.grad is not None and np.allclose(a.grad.numpy(), b.numpy())
+    return _blocks(step, number, repeats)
+
+
+def bench_torch(number, repeats):
+    import torch
+
+    torch.set_num_threads(1)
+    a, b, c = (torch.randn(8, requires_grad=True) for _ in range(3))
+    g = torch.ones(8)
+
+    def step():
+        a.grad = b.grad = c.grad = None
+        (a * b + c).backward(g)
+
+    return _blocks(step, number, repeats)
+
+
+def bench_numpy(number, repeats):
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.standard_normal(8).astype(np.float32) for _ in range(3))
+    g = np.ones(8, np.float32)
+
+    def step():
+        _ = a * b + c
+        ga, gb, gc = g * b, g * a, g.copy()  # noqa: F841 - the gradients a framework would hand back
+        return ga, gb, gc
+
+    return _blocks(step, number, repeats)
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--number", type=int, default=2000, help="iterations per timed block")
+    p.add_argument("--repeats", type=int, default=15, help="timed blocks per framework")
+    p.add_argument("--json", help="also write the results to this JSON file")
+    args = p.parse_args(argv)
+
+    results = {"gpugrad": bench_gpugrad(args.number, args.repeats)}
+    try:
+        results["torch"] = bench_torch(args.number, args.repeats)
+    except ImportError:
+        print("PyTorch is not installed (pip install torch): skipping its column")
+    results["numpy"] = bench_numpy(args.number, args.repeats)
+
+    med = {k: statistics.median(v) for k, v in results.items()}
+    print(f"a * b + c, 8 elements, forward + backward; time per op (median of {args.repeats} x {args.number})")
+    print(f"{'framework':<10} {'median us':>10} {'min us':>8} {'max us':>8} {'gpugrad / this':>15}")
+    for k, v in results.items():
+        print(f"{k:<10} {med[k] * 1e6:>10.2f} {min(v) * 1e6:>8.2f} {max(v) * 1e6:>8.2f} {med['gpugrad'] / med[k]:>15.2f}")
+    if "torch" in med:
+        ratio = med["gpugrad"] / med["torch"]
+        verdict = "meets" if ratio <= 1.5 else "MISSES"
+        print(f"gpugrad / PyTorch eager = {ratio:.2f} ({verdict} the target of <= 1.5)")
+
+    if args.json:
+        env = {
+            "date": time.strftime("%Y-%m-%d"),
+            "host": platform.node(),
+            "cpu": _cpu_model(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        }
+        try:
+            import torch
+
+            env["torch"] = torch.__version__
+        except ImportError:
+            pass
+        out = {
+            "benchmark": "overhead",
+            "environment": env,
+            "unit": "seconds per op",
+            "results": {k: {"median": med[k], "min": min(v), "max": max(v), "samples": v} for k, v in results.items()},
+        }
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=2)
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

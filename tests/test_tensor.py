@@ -80,9 +80,7 @@ def test_dlpack_roundtrip(device):
     y = gg.from_dlpack(x)
     assert y.tolist() == x.tolist() and y.device == x.device
     if device == "cpu":
-        z = np.from_dlpack(x)
-        z[0, 0] = 42
-        assert x[0, 0].item() == 42
+        assert np.shares_memory(np.from_dlpack(x), x.data)
 
 
 def test_repr(device):

@@ -62,6 +62,21 @@ def as_tensor(v, like, op):
     raise ArgumentTypeError(f"[{op}] expected a tensor or a number, got {type(v).__name__}")
 
 
+_LEGACY_PROMOTION = int(np.__version__.split(".")[0]) < 2
+
+
+def weak(dtype, c):
+    """``c`` ready to combine with an array of ``dtype`` under NumPy 2's rule (NEP 50: a
+    Python scalar takes the array's dtype when of the same kind). NumPy 2 and CuPy already
+    do this; NumPy 1.26 promotes 0-d arrays by value, so there ``c`` becomes a typed scalar.
+    """
+    if not _LEGACY_PROMOTION or isinstance(c, bool):
+        return c
+    if dtype.kind == "f" or (dtype.kind in "iu" and isinstance(c, int)):
+        return dtype.type(c)
+    return c
+
+
 def broadcast_error(op, *ts):
     shapes = [tuple(t.shape) for t in ts]
     try:

@@ -59,15 +59,13 @@ def index_put(x, key, value):
     elif value._backend is not x._backend:
         raise DeviceError(f"[index_put] the value is on {value.device}, the tensor on {x.device}")
     try:
-        try:
-            return I.IndexPut(k)(x, value)
-        except ValueError:
-            lead = 0  # like PyTorch, drop leading size-1 dims of the value that do not fit
-            while lead < value.ndim and value.shape[lead] == 1:
-                lead += 1
-            if not lead:
-                raise
-            return I.IndexPut(k)(x, value.reshape(value.shape[lead:]))
+        target_ndim = x.data[k].ndim
+        lead = 0  # like PyTorch, drop leading size-1 dims of the value beyond the target's
+        while value.ndim - lead > target_ndim and value.shape[lead] == 1:
+            lead += 1
+        if lead:
+            value = value.reshape(value.shape[lead:])
+        return I.IndexPut(k)(x, value)
     except IndexError as exc:
         raise GpugradIndexError(f"[index_put] {exc} (tensor shape {x.shape})") from None
     except ValueError as exc:

@@ -6,7 +6,7 @@ from ..errors import ArgumentError, ArgumentTypeError, DTypeError
 from ..ops import elementwise as E
 from ..ops.base import Op
 from ..tensor import Tensor
-from ._util import as_tensor, broadcast_error, check_tensor, scalar
+from ._util import as_tensor, broadcast_error, check_tensor, scalar, weak
 
 
 def _binary(name, op_cls, a, b, scalar_right, scalar_left):
@@ -15,13 +15,13 @@ def _binary(name, op_cls, a, b, scalar_right, scalar_left):
         if not isinstance(b, Tensor):
             c = scalar(b)
             if c is not None:
-                return scalar_right(c)(a)
+                return scalar_right(weak(a.dtype, c))(a)
             b = as_tensor(b, a, name)
     else:
         check_tensor(b, name)
         c = scalar(a)
         if c is not None:
-            return scalar_left(c)(b)
+            return scalar_left(weak(b.dtype, c))(b)
         a = as_tensor(a, b, name)
     try:
         return op_cls()(a, b)

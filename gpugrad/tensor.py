@@ -8,7 +8,7 @@ through ``gpugrad.functional``.
 import numpy as np
 
 from . import dtypes as _dt
-from .autograd import engine as _engine
+from .autograd import api as _api
 from .autograd.grad_mode import state as _grad_state
 from .backend import get_backend
 from .errors import ArgumentTypeError, AutogradError, DeviceError, DTypeError, ShapeError
@@ -136,9 +136,7 @@ class Tensor:
                 "[backward] this tensor does not require grad and has no grad_fn: no input "
                 "that led to it has requires_grad=True (or it was computed under no_grad)"
             )
-        gradient = _root_grad(self, gradient, "backward")
-        keep = create_graph if retain_graph is None else retain_graph
-        _engine.run_backward([self], [gradient], retain_graph=keep, create_graph=create_graph)
+        _api.backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
 
     def register_hook(self, hook):
         """``hook(grad) -> Tensor or None`` runs on this tensor's total gradient in backward;
@@ -423,25 +421,6 @@ class _HookHandle:
     def remove(self):
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
-
-
-def _root_grad(t, gradient, op):
-    if gradient is None:
-        if t.data.size != 1:
-            raise AutogradError(
-                f"[{op}] grad can be created implicitly only for scalar outputs, got shape "
-                f"{t.shape}; pass gradient= with that shape"
-            )
-        return t._like(t._backend.xp.ones(t.shape, dtype=t.dtype))
-    if not isinstance(gradient, Tensor):
-        gradient = Tensor(gradient, dtype=t.dtype, device=t.device)
-    if gradient._backend is not t._backend:
-        raise DeviceError(f"[{op}] gradient is on {gradient.device}, the output on {t.device}")
-    if gradient.shape != t.shape:
-        raise ShapeError(f"[{op}] gradient has shape {gradient.shape}, expected the output's {t.shape}")
-    if gradient.dtype != t.dtype:
-        gradient = gradient.to(t.dtype)
-    return gradient
 
 
 def _check_inplace_result(t, result, name):

@@ -25,7 +25,7 @@ def _grad_outputs(outputs, grad_outputs, op):
                 )
             g = y._like(y._backend.xp.ones(y.shape, dtype=y.dtype))
         else:
-            if not hasattr(g, "_backend"):
+            if not hasattr(g, "_backend"):  # array-like data
                 g = y._like(y._backend.asarray(g, dtype=y.dtype))
             if g._backend is not y._backend:
                 raise DeviceError(f"[{op}] grad_output is on {g.device}, the output on {y.device}")

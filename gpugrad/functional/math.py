@@ -4,7 +4,6 @@ import numpy as np
 
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError
 from ..ops import elementwise as E
-from ..ops.base import Op
 from ..tensor import Tensor
 from ._util import as_tensor, broadcast_error, check_tensor, scalar, weak
 
@@ -141,7 +140,7 @@ def trunc(x):
 def floor_divide(a, b):
     """a // b (floor division); gradient 0."""
     return _binary("floor_divide", lambda: E.ZeroGrad("floor_divide"), a, b,
-                   lambda c: _ZeroGradScalar("floor_divide", c), lambda c: _ZeroGradScalar("floor_divide", c, True))
+                   lambda c: E.ZeroGradScalar("floor_divide", c), lambda c: E.ZeroGradScalar("floor_divide", c, True))
 
 
 def remainder(a, b):
@@ -151,20 +150,6 @@ def remainder(a, b):
     if isinstance(a, Tensor):
         return a - floor_divide(a, b) * b
     return a - b * floor_divide(a, b)
-
-
-class _ZeroGradScalar(Op):
-    __slots__ = ("fn", "c", "reflected")
-
-    def __init__(self, fn, c, reflected=False):
-        self.fn, self.c, self.reflected = fn, c, reflected
-
-    def forward(self, b, x):
-        f = getattr(b.xp, self.fn)
-        return f(self.c, x) if self.reflected else f(x, self.c)
-
-    def backward(self, gy):
-        return zeros_like(self.inputs[0])
 
 
 def maximum(a, b):

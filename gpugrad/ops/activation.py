@@ -1,5 +1,6 @@
 """Activation functions and softmax: numerically stable forwards, backward from ops."""
 
+import contextlib
 import math
 
 from .. import functional as F
@@ -119,9 +120,7 @@ class Softmax(Op):
         self.axis = axis
 
     def forward(self, b, x):
-        xp = b.xp
-        m = x.max(axis=self.axis, keepdims=True) if x.size else 0
-        e = xp.exp(x - xp.where(xp.isfinite(m), m, 0))
+        e = b.xp.exp(shift_by_max(b.xp, x, self.axis)[0])
         return e / e.sum(axis=self.axis, keepdims=True)
 
     def backward(self, gy):  # y * (gy - sum(gy * y))
@@ -138,16 +137,23 @@ class LogSoftmax(Op):
 
     def forward(self, b, x):
         xp = b.xp
-        m = x.max(axis=self.axis, keepdims=True) if x.size else 0
-        z = x - xp.where(xp.isfinite(m), m, 0)
-        with xp.errstate(divide="ignore") if hasattr(xp, "errstate") else _null():
+        z = shift_by_max(xp, x, self.axis)[0]
+        with quiet(xp):
             return z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
 
     def backward(self, gy):  # gy - softmax * sum(gy)
         return gy - self.output().exp() * gy.sum(self.axis, keepdim=True)
 
 
-def _null():
-    import contextlib
 
-    return contextlib.nullcontext()
+def shift_by_max(xp, x, axis):
+    """``(x - m, m)`` with m the max along ``axis`` (kept dims; taken as 0 where it is +-inf
+    or NaN), so exp cannot overflow and rows of -inf stay -inf instead of turning NaN."""
+    m = x.max(axis=axis, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
+    m = xp.where(xp.isfinite(m), m, 0)
+    return x - m, m
+
+
+def quiet(xp):
+    """Silence NumPy's divide-by-zero warning for log(0) = -inf (a legitimate result)."""
+    return xp.errstate(divide="ignore") if hasattr(xp, "errstate") else contextlib.nullcontext()

@@ -373,6 +373,9 @@ class Compare(Op):
 
 
 class CompareScalar(Op):
+    """``fn(x, c)`` (or ``fn(c, x)`` when reflected) for a NumPy function name and a scalar:
+    comparisons, never differentiable."""
+
     __slots__ = ("fn", "c", "reflected")
 
     def __init__(self, fn, c, reflected=False):
@@ -381,5 +384,14 @@ class CompareScalar(Op):
     def forward(self, b, x):
         f = getattr(b.xp, self.fn)
         return f(self.c, x) if self.reflected else f(x, self.c)
+
+
+class ZeroGradScalar(CompareScalar):
+    """A piecewise-constant ``fn(x, c)`` (floor division): gradient 0."""
+
+    __slots__ = ()
+
+    def backward(self, gy):
+        return F.zeros_like(self.inputs[0])
 
 

@@ -1,6 +1,7 @@
 """Reductions over ``axis`` (None = all, or a tuple) with ``keepdim``."""
 
 from .. import functional as F
+from .activation import quiet, shift_by_max
 from .base import OnceDifferentiable, Op
 
 
@@ -132,10 +133,9 @@ class LogSumExp(Op):
 
     def forward(self, b, x):
         xp = b.xp
-        m = x.max(axis=self.axis, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
-        m = xp.where(xp.isfinite(m), m, 0)
-        with _quiet(xp):
-            y = xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True)) + m
+        z, m = shift_by_max(xp, x, self.axis)
+        with quiet(xp):
+            y = xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True)) + m
         return y if self.keepdim else y.squeeze(self.axis) if self.axis is not None else y.reshape(())
 
     def backward(self, gy):  # d logsumexp = softmax(x)
@@ -143,9 +143,3 @@ class LogSumExp(Op):
         shape = _kept_shape(x.shape, self.axis)
         return gy.reshape(shape) * (x - self.output().reshape(shape)).exp()
 
-
-def _quiet(xp):
-    """Silence NumPy's divide-by-zero warning for log(0) = -inf (a legitimate result)."""
-    import contextlib
-
-    return xp.errstate(divide="ignore") if hasattr(xp, "errstate") else contextlib.nullcontext()

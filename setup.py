@@ -13,6 +13,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["gpugrad", "gpugrad.*"]),
     install_requires=["numpy>=1.26,<3"],
+    entry_points={"console_scripts": ["gpugrad = gpugrad.cli:main"]},
     extras_require={
         # CuPy wheels are per CUDA major version; pick the one that matches the driver.
         "cuda": ["cupy-cuda12x>=13; platform_system != 'Darwin'"],

@@ -36,7 +36,7 @@ def info(as_dict=False):
         report["cuda_driver"] = cupy.cuda.runtime.driverGetVersion()
     if as_dict:
         return report
-    width = max(len(k) for k in report)
-    for k, v in report.items():
-        print(f"{k:<{width}}  {v}")
+    from .cli import main
+
+    main(["doctor"])
     return None

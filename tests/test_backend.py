@@ -1,6 +1,7 @@
 """Device selection and the errors for a missing CUDA, checked on any machine by
 simulating each way CUDA can be absent."""
 
+import json
 import sys
 import types
 
@@ -106,3 +107,13 @@ def test_transfer_round_trip_keeps_gradients(device):
 def test_mixing_cpu_and_cuda_names_both_devices():
     with pytest.raises(DeviceError, match="cpu and cuda:0"):
         gg.ones(2) + gg.ones(2, device="cuda")
+
+
+def test_doctor_command(capsys):
+    from gpugrad.cli import main
+
+    assert main(["doctor", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["default_device"] in ("cpu", "cuda:0") and "cuda" in report
+    assert main(["doctor"]) == 0
+    assert "native_cpu_extension" in capsys.readouterr().out

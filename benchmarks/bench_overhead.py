@@ -1,8 +1,8 @@
 """Per-op overhead: ``y = a * b + c`` on 8 elements with ``requires_grad``, forward and
 backward, in gpugrad, PyTorch eager (CPU) and hand-written NumPy, in one run.
 
-Each framework runs ``--repeats`` timed blocks of ``--number`` iterations after a warm-up;
-the figures are the median (and min/max) time per op, i.e. per iteration / 2 (the
+Each framework runs ``--repeats`` timed blocks of ``--number`` iterations after a warm-up,
+the frameworks taking turns block by block; the figures are the median (and min/max) time per op, i.e. per iteration / 2 (the
 expression has two ops). The NumPy column is the floor: the same arithmetic and the
 hand-written gradients with no graph at all.
 
@@ -21,19 +21,27 @@ import numpy as np
 N_OPS = 2
 
 
-def _blocks(step, number, repeats, warmup=200):
-    for _ in range(warmup):
+def _time_block(step, number):
+    t0 = time.perf_counter()
+    for _ in range(number):
         step()
-    per_op = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(number):
+    return (time.perf_counter() - t0) / number / N_OPS
+
+
+def run_interleaved(steps, number, repeats, warmup=200):
+    """Time each framework's block in turn, ``repeats`` rounds, so that a noisy neighbour
+    on the machine slows all of them alike rather than whichever ran at the time."""
+    for step in steps.values():
+        for _ in range(warmup):
             step()
-        per_op.append((time.perf_counter() - t0) / number / N_OPS)
-    return per_op
+    samples = {k: [] for k in steps}
+    for _ in range(repeats):
+        for k, step in steps.items():
+            samples[k].append(_time_block(step, number))
+    return samples
 
 
-def bench_gpugrad(number, repeats):
+def gpugrad_step():
     import gpugrad as gg
 
     gg.set_default_device("cpu")
@@ -46,10 +54,10 @@ def bench_gpugrad(number, repeats):
 
     step()
     assert a.grad is not None and np.allclose(a.grad.numpy(), b.numpy())
-    return _blocks(step, number, repeats)
+    return step
 
 
-def bench_torch(number, repeats):
+def torch_step():
     import torch
 
     torch.set_num_threads(1)
@@ -60,10 +68,10 @@ def bench_torch(number, repeats):
         a.grad = b.grad = c.grad = None
         (a * b + c).backward(g)
 
-    return _blocks(step, number, repeats)
+    return step
 
 
-def bench_numpy(number, repeats):
+def numpy_step():
     rng = np.random.default_rng(0)
     a, b, c = (rng.standard_normal(8).astype(np.float32) for _ in range(3))
     g = np.ones(8, np.float32)
@@ -73,7 +81,7 @@ def bench_numpy(number, repeats):
         ga, gb, gc = g * b, g * a, g.copy()  # noqa: F841 - the gradients a framework would hand back
         return ga, gb, gc
 
-    return _blocks(step, number, repeats)
+    return step
 
 
 def _cpu_model():
@@ -94,12 +102,13 @@ def main(argv=None):
     p.add_argument("--json", help="also write the results to this JSON file")
     args = p.parse_args(argv)
 
-    results = {"gpugrad": bench_gpugrad(args.number, args.repeats)}
+    steps = {"gpugrad": gpugrad_step()}
     try:
-        results["torch"] = bench_torch(args.number, args.repeats)
+        steps["torch"] = torch_step()
     except ImportError:
         print("PyTorch is not installed (pip install torch): skipping its column")
-    results["numpy"] = bench_numpy(args.number, args.repeats)
+    steps["numpy"] = numpy_step()
+    results = run_interleaved(steps, args.number, args.repeats)
 
     med = {k: statistics.median(v) for k, v in results.items()}
     print(f"a * b + c, 8 elements, forward + backward; time per op (median of {args.repeats} x {args.number})")

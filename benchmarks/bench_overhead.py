@@ -111,14 +111,21 @@ def main(argv=None):
     results = run_interleaved(steps, args.number, args.repeats)
 
     med = {k: statistics.median(v) for k, v in results.items()}
-    print(f"a * b + c, 8 elements, forward + backward; time per op (median of {args.repeats} x {args.number})")
-    print(f"{'framework':<10} {'median us':>10} {'min us':>8} {'max us':>8} {'gpugrad / this':>15}")
+    lines = [
+        f"a * b + c, 8 elements, forward + backward; time per op (median of {args.repeats} x {args.number})",
+        "",
+        "| framework | median us | min us | max us | gpugrad / this |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for k, v in results.items():
-        print(f"{k:<10} {med[k] * 1e6:>10.2f} {min(v) * 1e6:>8.2f} {max(v) * 1e6:>8.2f} {med['gpugrad'] / med[k]:>15.2f}")
+        lines.append(
+            f"| {k} | {med[k] * 1e6:.2f} | {min(v) * 1e6:.2f} | {max(v) * 1e6:.2f} | {med['gpugrad'] / med[k]:.2f} |"
+        )
     if "torch" in med:
         ratio = med["gpugrad"] / med["torch"]
         verdict = "meets" if ratio <= 1.5 else "MISSES"
-        print(f"gpugrad / PyTorch eager = {ratio:.2f} ({verdict} the target of <= 1.5)")
+        lines += ["", f"gpugrad / PyTorch eager = {ratio:.2f} ({verdict} the target of <= 1.5)"]
+    print("\n".join(lines))
 
     if args.json:
         env = {
@@ -143,7 +150,10 @@ def main(argv=None):
         }
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
-        print(f"wrote {args.json}")
+        md = os.path.splitext(args.json)[0] + ".md"
+        with open(md, "w") as f:
+            f.write("\n".join(lines) + "\n\n" + ", ".join(f"{k} {v}" for k, v in env.items()) + "\n")
+        print(f"wrote {args.json} and {md}")
 
 
 if __name__ == "__main__":

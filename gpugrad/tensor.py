@@ -5,6 +5,8 @@ that made it (``grad_fn`` in PyTorch's words). Operators and methods delegate to
 through ``gpugrad.functional``.
 """
 
+import weakref
+
 import numpy as np
 
 from . import dtypes as _dt
@@ -159,8 +161,6 @@ class Tensor:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
         if self.creator is None:
             return
-        import weakref
-
         ref = weakref.ref(self)
 
         def keep(g):

@@ -44,10 +44,6 @@ def to_dtype(spec, op="dtype"):
     return dt
 
 
-def is_floating(dt):
-    return dt.kind == "f"
-
-
 def infer_dtype(data):
     """The dtype PyTorch would give a tensor built from Python data (lists, scalars)."""
     arr = np.asarray(data)  # raises ValueError for ragged nesting

@@ -52,7 +52,3 @@ class AnomalyError(AutogradError):
 class GradcheckError(AutogradError):
     """gradcheck/gradgradcheck found analytic and numeric derivatives that disagree."""
 
-
-def op_error(cls, op, message):
-    """Build ``cls`` with the house format ``[op] message``."""
-    return cls(f"[{op}] {message}")

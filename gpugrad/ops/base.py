@@ -160,7 +160,3 @@ def _forward_anomaly(op, outs):
                 f"created at:\n{where}"
             )
 
-
-def wrap(data, backend):
-    """A no-grad tensor around an array of ``backend`` (for constants inside backward)."""
-    return _wrap(data, backend)

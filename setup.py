@@ -12,7 +12,13 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["gpugrad", "gpugrad.*"]),
-    install_requires=["numpy>=1.26,<3"],
+    install_requires=[
+        "numpy>=1.26,<3",
+        "safetensors>=0.4",  # checkpoints without pickle
+        "tqdm>=4.60",  # progress bars of gpugrad train and downloads
+        "mnist1d>=0.0.2",  # the authors' MNIST-1D generator (runs locally; brings scipy, matplotlib)
+        "matplotlib>=3.5",  # gpugrad train --plot
+    ],
     entry_points={"console_scripts": ["gpugrad = gpugrad.cli:main"]},
     extras_require={
         # CuPy wheels are per CUDA major version; pick the one that matches the driver.

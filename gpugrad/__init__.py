@@ -27,6 +27,7 @@ from .creation import (  # noqa: E402
     from_numpy,
     full,
     full_like,
+    get_rng_state,
     linspace,
     manual_seed,
     ones,
@@ -36,6 +37,7 @@ from .creation import (  # noqa: E402
     randint,
     randn,
     randn_like,
+    set_rng_state,
     tensor,
     zeros,
     zeros_like,
@@ -43,8 +45,10 @@ from .creation import (  # noqa: E402
 from .functional import *  # noqa: E402, F403 - torch-style top-level functions
 from .functional import abs, all, any, max, min, pow, round, sum  # noqa: E402, F401, A004
 from .info import info  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 from . import functional  # noqa: E402, I001
+from . import data, nn, optim  # noqa: E402 - written against the API above
 
 # dtypes last: their torch-style names (float, int, bool, ...) shadow builtins here
 from .dtypes import (  # noqa: E402, A004

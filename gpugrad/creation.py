@@ -167,3 +167,12 @@ def manual_seed(seed):
     get_backend("cpu").seed(seed)
     for b in list(_backend._backends.values()):
         b.seed(seed)
+
+
+def get_rng_state():
+    """The CPU generator's state (a JSON-friendly dict), for exact resumption."""
+    return get_backend("cpu").get_state()
+
+
+def set_rng_state(state):
+    get_backend("cpu").set_state(state)

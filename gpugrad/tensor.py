@@ -386,6 +386,15 @@ class Tensor:
             src = src.to(self.device)
         return self._inplace(F.copy_from, src)
 
+    def set_(self, source):
+        """Make this tensor hold ``source``'s data (and device) from now on; used to move
+        a Parameter without replacing the object. Outside a graph only."""
+        if _grad_state.grad_enabled and self.requires_grad and self.creator is None:
+            raise AutogradError("[set_] cannot swap the data of a leaf that requires grad; use gpugrad.no_grad()")
+        self.data, self._backend = source.data, source._backend
+        self._vc[0] += 1
+        return self
+
     def uniform_(self, a=0.0, b=1.0):
         with _NoGrad():
             r = self._backend.rand(self.shape, _float_for_random(self.dtype))

@@ -41,6 +41,12 @@ class CpuBackend(Backend):
     def seed(self, seed):
         self._rng = np.random.Generator(np.random.PCG64(seed))
 
+    def get_state(self):
+        return self._rng.bit_generator.state
+
+    def set_state(self, state):
+        self._rng.bit_generator.state = state
+
     def rand(self, shape, dtype):
         if dtype == np.float16:
             return self._rng.random(shape, dtype=np.float32).astype(dtype)

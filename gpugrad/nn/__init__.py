@@ -1,0 +1,35 @@
+"""gpugrad.nn: modules, layers, units, losses and initialisation."""
+
+from . import functional, init, utils
+from .activation import (
+    ELU,
+    GELU,
+    RBF,
+    AbsRectification,
+    GaussianHead,
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    Maxout,
+    MixtureDensityHead,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from .layers import Dropout, Embedding, Identity, Linear, LowRankLinear, ModuleList, Sequential
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, L1Loss, MSELoss, NLLLoss
+from .module import Module
+from .parameter import Parameter
+from .sparse import SparseGrad
+
+__all__ = [
+    "ELU", "GELU", "RBF", "AbsRectification", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout",
+    "Embedding", "GaussianHead", "GaussianNLLLoss", "Hardtanh", "Identity", "L1Loss", "LeakyReLU",
+    "Linear", "LogSoftmax", "LowRankLinear", "MSELoss", "Maxout", "MixtureDensityHead", "Module",
+    "ModuleList", "NLLLoss", "PReLU", "Parameter", "RBF", "ReLU", "Sequential", "SiLU", "Sigmoid",
+    "Softmax", "Softplus", "SparseGrad", "Tanh", "functional", "init", "utils",
+]  # fmt: skip

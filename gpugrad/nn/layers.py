@@ -1,0 +1,178 @@
+"""Layers with parameters: Linear, LowRankLinear, Embedding, Dropout, containers."""
+
+import math
+from collections import OrderedDict
+
+from .. import creation
+from .. import functional as F
+from ..errors import ArgumentError, DTypeError, GpugradIndexError
+from . import init
+from .module import Module, check_module
+from .parameter import Parameter
+
+
+class Identity(Module):
+    def forward(self, x):
+        return x
+
+
+class Linear(Module):
+    """y = x W^T + b with W of shape (out_features, in_features); PyTorch's default init
+    U(-1/sqrt(in), 1/sqrt(in)) for W and b."""
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(creation.empty(out_features, in_features, device=device, dtype=dtype))
+        self.bias = Parameter(creation.empty(out_features, device=device, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class LowRankLinear(Module):
+    """The low-rank linear unit: W = U V with U (out, rank), V (rank, in), so a layer of
+    n x m weights costs (n + m) * rank parameters; y = (x V^T) U^T + b."""
+
+    def __init__(self, in_features, out_features, rank, bias=True, device=None, dtype=None):
+        super().__init__()
+        if not 0 < rank <= min(in_features, out_features):
+            raise ArgumentError(f"[LowRankLinear] rank must be in 1..{min(in_features, out_features)}, got {rank}")
+        self.in_features, self.out_features, self.rank = in_features, out_features, rank
+        self.v = Parameter(creation.empty(rank, in_features, device=device, dtype=dtype))
+        self.u = Parameter(creation.empty(out_features, rank, device=device, dtype=dtype))
+        self.bias = Parameter(creation.zeros(out_features, device=device, dtype=dtype)) if bias else None
+        init.xavier_uniform_(self.v)
+        init.xavier_uniform_(self.u)
+
+    def forward(self, x):
+        return F.linear(F.linear(x, self.v), self.u, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, rank={self.rank}"
+
+
+class Embedding(Module):
+    """A lookup table of ``num_embeddings`` rows of size ``embedding_dim``.
+
+    ``padding_idx`` rows get no gradient; ``sparse=True`` gives the weight a row-sparse
+    gradient (``weight.grad`` is a :class:`~gpugrad.nn.SparseGrad`: only the looked-up rows),
+    for :class:`~gpugrad.optim.SparseAdam`.
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, sparse=False, _weight=None,
+                 freeze=False, device=None, dtype=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim, self.sparse = num_embeddings, embedding_dim, sparse
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise GpugradIndexError(f"[Embedding] padding_idx {padding_idx} out of range for {num_embeddings} rows")
+            padding_idx %= num_embeddings
+        self.padding_idx = padding_idx
+        if _weight is None:
+            w = creation.randn(num_embeddings, embedding_dim, device=device, dtype=dtype)
+            if padding_idx is not None:
+                w[padding_idx] = 0.0
+        else:
+            w = _weight.detach() if isinstance(_weight, Parameter) else _weight
+            if tuple(w.shape) != (num_embeddings, embedding_dim):
+                raise ArgumentError(f"[Embedding] weight shape {w.shape} != ({num_embeddings}, {embedding_dim})")
+        self.weight = Parameter(w, requires_grad=not freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, sparse=False):
+        """An Embedding holding ``embeddings`` (rows x dim); frozen unless ``freeze=False``."""
+        rows, dim = embeddings.shape
+        return cls(rows, dim, padding_idx, sparse, _weight=embeddings, freeze=freeze)
+
+    def forward(self, idx):
+        if idx.dtype.kind not in "iu":
+            raise DTypeError(f"[Embedding] indices must be integers, got {idx.dtype}")
+        from .functional import embedding
+
+        return embedding(idx, self.weight, self.padding_idx, self.sparse)
+
+    def extra_repr(self):
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}" + (", sparse=True" if self.sparse else "")
+
+
+class Dropout(Module):
+    """Zero each element with probability p in training, scaling the rest by 1/(1-p)."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ArgumentError(f"[Dropout] p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x):
+        from .functional import dropout
+
+        return dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class Sequential(Module):
+    """Modules applied in order; index, iterate and ``len`` like a list."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, m in modules[0].items():
+                self.add_module(name, check_module(m, "Sequential"))
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), check_module(m, "Sequential"))
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __getitem__(self, i):
+        mods = list(self._modules.values())
+        return Sequential(*mods[i]) if isinstance(i, slice) else mods[i]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, m):
+        self.add_module(str(len(self)), check_module(m, "Sequential"))
+        return self
+
+
+class ModuleList(Module):
+    def __init__(self, modules=()):
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, m):
+        self.add_module(str(len(self._modules)), check_module(m, "ModuleList"))
+        return self
+
+    def __getitem__(self, i):
+        mods = list(self._modules.values())
+        return ModuleList(mods[i]) if isinstance(i, slice) else mods[i]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())

@@ -1,0 +1,244 @@
+"""Module: the container of parameters, buffers and sub-modules (PyTorch's nn.Module)."""
+
+from collections import OrderedDict
+
+from ..dtypes import to_dtype
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
+from ..tensor import Tensor
+from .parameter import Parameter
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Assigning a Parameter or Module to an attribute registers it; ``parameters()``,
+    ``state_dict()``, ``to()``, ``train()``/``eval()`` then walk the tree.
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # -- registration ---------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"[{type(self).__name__}] call super().__init__() before assigning attributes")
+        for store in (self._parameters, self._buffers, self._modules):
+            store.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        elif name in self._buffers and (value is None or isinstance(value, Tensor)):
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for store in (self._parameters, self._buffers, self._modules):
+            if name in store:
+                del store[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, tensor):
+        """A tensor that is part of the state (saved, moved by ``to``) but not trained."""
+        self.__dict__.pop(name, None)
+        self._buffers[name] = tensor
+
+    def register_parameter(self, name, param):
+        if param is None:
+            self._parameters[name] = None
+        else:
+            setattr(self, name, param)
+
+    def add_module(self, name, module):
+        self._modules[name] = module
+
+    # -- traversal ------------------------------------------------------------------
+    def named_modules(self, prefix=""):
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        return ((n, m) for n, m in self._modules.items() if m is not None)
+
+    def children(self):
+        return (m for _, m in self.named_children())
+
+    def named_parameters(self, prefix="", recurse=True):
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mname, m in mods:
+            for pname, p in m._parameters.items():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{mname}.{pname}" if mname else pname), p
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix=""):
+        for mname, m in self.named_modules(prefix):
+            for bname, b in m._buffers.items():
+                if b is not None:
+                    yield (f"{mname}.{bname}" if mname else bname), b
+
+    def buffers(self):
+        for _, b in self.named_buffers():
+            yield b
+
+    # -- modes ------------------------------------------------------------------------
+    def train(self, mode=True):
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = p.grad * 0
+
+    # -- state ------------------------------------------------------------------------
+    def state_dict(self):
+        """name -> tensor for every parameter and buffer (detached, sharing memory)."""
+        out = OrderedDict()
+        for name, p in self.named_parameters():
+            out[name] = p.detach()
+        for name, b in self.named_buffers():
+            out[name] = b.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy tensors into this module's parameters and buffers, checking names and shapes.
+
+        Returns ``(missing_keys, unexpected_keys)``; with ``strict`` either one raises.
+        """
+        own = dict(self.named_parameters())
+        own.update(self.named_buffers())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            raise ArgumentError(
+                f"[load_state_dict] {type(self).__name__}: missing keys {missing}, unexpected keys {unexpected}"
+            )
+        for k, t in own.items():
+            if k not in state_dict:
+                continue
+            src = state_dict[k]
+            shape = tuple(src.shape)
+            if shape != t.shape:
+                raise ShapeError(
+                    f"[load_state_dict] {k}: checkpoint has shape {shape}, the model {t.shape}"
+                )
+        from ..autograd import no_grad
+
+        with no_grad():
+            for k, t in own.items():
+                if k in state_dict:
+                    t.copy_(state_dict[k])
+        return missing, unexpected
+
+    # -- devices and dtypes ------------------------------------------------------------
+    def _apply(self, fn):
+        """Replace every parameter's and buffer's data by ``fn(tensor)``, keeping the
+        objects (optimizers hold them) and moving their gradients along."""
+        from ..autograd import no_grad
+
+        with no_grad():
+            for m in self.modules():
+                for store in (m._parameters, m._buffers):
+                    for t in store.values():
+                        if t is None:
+                            continue
+                        new = fn(t)
+                        if new is not t:
+                            t.set_(new)
+                            if t.grad is not None:
+                                t.grad = fn(t.grad)
+        return self
+
+    def to(self, *args, dtype=None, device=None):
+        """``to(device)``, ``to(dtype)`` or both: moves every parameter and buffer, casting
+        only floating ones, in place (the Parameter objects stay the same)."""
+        for a in args:
+            try:
+                dtype = to_dtype(a, "to")
+            except DTypeError:
+                device = a
+        dt = to_dtype(dtype, "to")
+        return self._apply(lambda t: t.to(device=device, dtype=dt if t.dtype.kind == "f" else None))
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device)
+
+    def float(self):
+        return self.to(dtype="float32")
+
+    def double(self):
+        return self.to(dtype="float64")
+
+    def half(self):
+        return self.to(dtype="float16")
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every sub-module, then on this one (for initialisation)."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # -- calling and printing ------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"[{type(self).__name__}] has no forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = []
+        for name, m in self._modules.items():
+            sub = repr(m).replace("\n", "\n  ")
+            lines.append(f"({name}): {sub}")
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def check_module(m, op):
+    if not isinstance(m, Module):
+        raise ArgumentTypeError(f"[{op}] expected a Module, got {type(m).__name__}")
+    return m

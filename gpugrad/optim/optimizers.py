@@ -1,0 +1,150 @@
+"""SGD, Adagrad, RMSprop, Adam, AdamW and SparseAdam with PyTorch's update rules."""
+
+import math
+
+from ..creation import zeros_like
+from ..errors import ArgumentError
+from ..functional import maximum
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """p -= lr * d with d = g (+ weight_decay p); with momentum, d is the running buffer
+    b = momentum b + (1 - dampening) d (Nesterov: d + momentum b)."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ArgumentError("[SGD] Nesterov momentum needs momentum > 0 and dampening = 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov))
+
+    def _update(self, group, p, g, state):
+        if group["weight_decay"]:
+            g = g + p * group["weight_decay"]
+        mom = group["momentum"]
+        if mom:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = g.clone()
+            else:
+                buf.mul_(mom).add_(g, alpha=1.0 - group["dampening"])
+            g = g + buf * mom if group["nesterov"] else buf
+        p.add_(g, alpha=-group["lr"])
+
+
+class Adagrad(Optimizer):
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+
+    def _update(self, group, p, g, state):
+        if "sum" not in state:
+            state["step"] = 0
+            state["sum"] = zeros_like(p).fill_(group["initial_accumulator_value"])
+        state["step"] += 1
+        if group["weight_decay"]:
+            g = g + p * group["weight_decay"]
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        state["sum"].add_(g * g)
+        p.add_(g / (state["sum"].sqrt() + group["eps"]), alpha=-clr)
+
+
+class RMSprop(Optimizer):
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered))
+
+    def _update(self, group, p, g, state):
+        if "square_avg" not in state:
+            state["step"] = 0
+            state["square_avg"] = zeros_like(p)
+            if group["momentum"]:
+                state["momentum_buffer"] = zeros_like(p)
+            if group["centered"]:
+                state["grad_avg"] = zeros_like(p)
+        state["step"] += 1
+        if group["weight_decay"]:
+            g = g + p * group["weight_decay"]
+        a = group["alpha"]
+        sq = state["square_avg"].mul_(a).add_(g * g, alpha=1 - a)
+        if group["centered"]:
+            ga = state["grad_avg"].mul_(a).add_(g, alpha=1 - a)
+            avg = (sq - ga * ga).sqrt() + group["eps"]
+        else:
+            avg = sq.sqrt() + group["eps"]
+        if group["momentum"]:
+            buf = state["momentum_buffer"].mul_(group["momentum"]).add_(g / avg)
+            p.add_(buf, alpha=-group["lr"])
+        else:
+            p.add_(g / avg, alpha=-group["lr"])
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with bias correction; weight_decay is L2 added to the gradient
+    (use AdamW for decoupled decay); ``amsgrad`` keeps the running max of v."""
+
+    _decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+        if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
+            raise ArgumentError(f"[{type(self).__name__}] betas must be in [0, 1), got {betas}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
+
+    def _update(self, group, p, g, state):
+        if "exp_avg" not in state:
+            state["step"] = 0
+            state["exp_avg"] = zeros_like(p)
+            state["exp_avg_sq"] = zeros_like(p)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = zeros_like(p)
+        state["step"] += 1
+        t = state["step"]
+        b1, b2 = group["betas"]
+        lr, wd = group["lr"], group["weight_decay"]
+        if wd:
+            if self._decoupled:
+                p.mul_(1 - lr * wd)
+            else:
+                g = g + p * wd
+        m = state["exp_avg"].mul_(b1).add_(g, alpha=1 - b1)
+        v = state["exp_avg_sq"].mul_(b2).add_(g * g, alpha=1 - b2)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = v = maximum(state["max_exp_avg_sq"], v)
+        denom = v.sqrt() * (1.0 / math.sqrt(1 - b2**t)) + group["eps"]
+        p.add_(m / denom, alpha=-lr / (1 - b1**t))
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p *= 1 - lr * weight_decay before the Adam step."""
+
+    _decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+
+class SparseAdam(Optimizer):
+    """Adam for row-sparse gradients (``Embedding(sparse=True)``): only the rows that got a
+    gradient have their moments and values updated (the "lazy" Adam of PyTorch)."""
+
+    sparse = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps))
+
+    def _update(self, group, p, g, state):
+        if "exp_avg" not in state:
+            state["step"] = 0
+            state["exp_avg"] = zeros_like(p)
+            state["exp_avg_sq"] = zeros_like(p)
+        state["step"] += 1
+        t = state["step"]
+        b1, b2 = group["betas"]
+        g = g.coalesce()
+        rows, vals = g.indices, g.values
+        m_rows = state["exp_avg"][rows] * b1 + vals * (1 - b1)
+        v_rows = state["exp_avg_sq"][rows] * b2 + vals * vals * (1 - b2)
+        state["exp_avg"][rows] = m_rows
+        state["exp_avg_sq"][rows] = v_rows
+        denom = v_rows.sqrt() * (1.0 / math.sqrt(1 - b2**t)) + group["eps"]
+        p[rows] = p[rows] - m_rows / denom * (group["lr"] / (1 - b1**t))

@@ -77,7 +77,7 @@ def main(argv=None):
     tr = sub.add_parser("train", help="train an MLP classifier (default: MNIST-1D on the best device)")
     tr.add_argument("--data", help=f"mnist1d, mnist, or a .npz/.csv file (default {d['data']})")
     tr.add_argument("--data-dir", dest="data_dir", help="folder with the MNIST IDX files")
-    tr.add_argument("--hidden", type=_hidden, help="hidden layer widths, e.g. 256,256; 0 for none (logistic regression; default 256,256)")
+    tr.add_argument("--hidden", type=_hidden, help="hidden widths such as 256,256 (the default); 0 = logistic regression")
     tr.add_argument("--activation", choices=sorted(T.ACTIVATIONS), help=f"default {d['activation']}")
     tr.add_argument("--dropout", type=float)
     tr.add_argument("--optimizer", choices=T.OPTIMIZERS, help=f"default {d['optimizer']}")

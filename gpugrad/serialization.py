@@ -113,7 +113,9 @@ def load(path, device=None):
     except Exception as exc:  # safetensors raises its own error types for bad headers
         raise CheckpointError(f"[load] {path} is not a readable safetensors file (corrupt or truncated?): {exc}") from None
     if meta.get("format") != FORMAT:
-        raise CheckpointError(f"[load] {path} is a safetensors file but not a gpugrad checkpoint (format {meta.get('format')!r})")
+        raise CheckpointError(
+            f"[load] {path} is a safetensors file but not a gpugrad checkpoint (format {meta.get('format')!r})"
+        )
     if _digest(arrays) != meta.get("sha256"):
         raise CheckpointError(f"[load] {path} is corrupt: its tensor data fails the SHA-256 check")
     try:

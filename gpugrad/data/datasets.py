@@ -101,7 +101,8 @@ def read_idx(path):
     dt = np.dtype(dtypes[code])
     need = int(np.prod(shape)) * dt.itemsize
     if len(data) - header != need:
-        raise DataError(f"[read_idx] {path}: header says {need} bytes of data for shape {shape}, file has {len(data) - header}")
+        got = len(data) - header
+        raise DataError(f"[read_idx] {path}: header says {need} bytes of data for shape {shape}, file has {got}")
     return np.frombuffer(data, dtype=dt, offset=header).reshape(shape).astype(dt.newbyteorder("="))
 
 

@@ -102,7 +102,8 @@ class Optimizer:
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ArgumentError(
-                f"[{type(self).__name__}.load_state_dict] {len(groups)} parameter groups saved, {len(self.param_groups)} here"
+                f"[{type(self).__name__}.load_state_dict] {len(groups)} parameter groups saved, "
+                f"{len(self.param_groups)} here"
             )
         params = {}
         for saved, own in zip(groups, self.param_groups):

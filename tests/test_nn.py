@@ -1,0 +1,179 @@
+"""nn: Module mechanics, every layer and unit against NumPy, gradchecks, init, clipping."""
+
+import math
+
+import numpy as np
+import pytest
+from helpers import close, make
+
+import gpugrad as gg
+from gpugrad import nn
+from gpugrad.autograd import gradcheck
+from gpugrad.nn import functional as NF
+
+
+def test_module_registration_state_dict_and_repr(device):
+    m = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).to(device)
+    assert [n for n, _ in m.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert len(list(m.children())) == 3 and len(list(m.modules())) == 4
+    assert "Linear(in_features=3, out_features=4, bias=True)" in repr(m)
+    sd = m.state_dict()
+    m2 = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).to(device)
+    m2.load_state_dict(sd)
+    x = gg.randn(5, 3, device=device)
+    close(m2(x), m(x).numpy())
+    with pytest.raises(gg.errors.ArgumentError, match="missing keys"):
+        m2.load_state_dict({"0.weight": sd["0.weight"]})
+    bad = dict(sd)
+    bad["0.weight"] = gg.zeros(5, 3)
+    with pytest.raises(gg.errors.ShapeError, match=r"0.weight: checkpoint has shape \(5, 3\), the model \(4, 3\)"):
+        m2.load_state_dict(bad)
+
+
+def test_train_eval_zero_grad_and_to(device):
+    m = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+    assert m.training and m[1].training
+    m.eval()
+    assert not m[1].training
+    x = gg.ones(4, 2)
+    close(m(x), m[0](x).numpy())  # dropout is the identity in eval
+    m.train()
+    m(x).sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+    m.zero_grad()
+    assert all(p.grad is None for p in m.parameters())
+    w = m[0].weight
+    m.to(device)
+    assert m[0].weight is w and w.device == device  # same Parameter object, moved
+    m.double()
+    assert w.dtype == gg.float64
+
+
+def test_dropout_scales_kept_units(device):
+    gg.manual_seed(3)
+    x = gg.ones(2000, device=device)
+    y = nn.Dropout(0.25)(x)
+    kept = y.numpy() != 0
+    assert abs(kept.mean() - 0.75) < 0.05
+    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.75)
+    with pytest.raises(gg.errors.ArgumentError):
+        nn.Dropout(1.5)
+
+
+def test_linear_and_low_rank(device):
+    lin = nn.Linear(4, 3).to(device)
+    x = np.random.default_rng(0).standard_normal((5, 4))
+    out = lin(make(x, device, dtype=gg.float32))
+    close(out, x @ lin.weight.numpy().T + lin.bias.numpy(), rtol=1e-5, atol=1e-5)
+    lr = nn.LowRankLinear(6, 5, rank=2).to(device)
+    assert sum(p.numel() for p in lr.parameters()) == (6 + 5) * 2 + 5
+    w = lr.u.numpy() @ lr.v.numpy()  # W = U V
+    x6 = np.random.default_rng(1).standard_normal((5, 6))
+    close(lr(make(x6, device, dtype=gg.float32)), x6 @ w.T, rtol=1e-5, atol=1e-5)
+    with pytest.raises(gg.errors.ArgumentError, match="rank"):
+        nn.LowRankLinear(3, 3, rank=4)
+
+
+def _double(module, device):
+    return module.to(device).double()
+
+
+@pytest.mark.parametrize(
+    "name,make_module,ref",
+    [
+        ("prelu", lambda: nn.PReLU(3, init=0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
+        ("abs", nn.AbsRectification, np.abs),
+        ("leaky", lambda: nn.LeakyReLU(0.1), lambda x: np.where(x > 0, x, 0.1 * x)),
+        ("hardtanh", nn.Hardtanh, lambda x: np.clip(x, -1, 1)),
+        ("softplus", nn.Softplus, lambda x: np.log1p(np.exp(x))),
+        ("elu", nn.ELU, lambda x: np.where(x > 0, x, np.expm1(x))),
+        ("sigmoid", nn.Sigmoid, lambda x: 1 / (1 + np.exp(-x))),
+        ("tanh", nn.Tanh, np.tanh),
+        ("softmax", lambda: nn.Softmax(1), lambda x: np.exp(x) / np.exp(x).sum(1, keepdims=True)),
+        ("logsoftmax", lambda: nn.LogSoftmax(1), lambda x: x - np.log(np.exp(x).sum(1, keepdims=True))),
+    ],
+)
+def test_units_forward_and_gradcheck(name, make_module, ref, device):
+    x = np.random.default_rng(1).uniform(-2, 2, (4, 3))
+    x = np.where(np.abs(x) < 0.1, 0.3, x)
+    x = np.where(np.abs(np.abs(x) - 1) < 0.1, 0.5, x)
+    m = _double(make_module(), device)
+    close(m(make(x, device)), ref(x), rtol=1e-10)
+    assert gradcheck(lambda t: m(t), [make(x, device, requires_grad=True)])
+
+
+def test_prelu_learns_its_slope(device):
+    m = nn.PReLU().to(device).double()
+    x = make([-1.0, -2.0, 3.0], device)
+    m(x).sum().backward()
+    close(m.weight.grad, [-3.0])
+
+
+def test_maxout_and_rbf(device):
+    gg.manual_seed(0)
+    mo = _double(nn.Maxout(3, 2, pieces=4), device)
+    x = np.random.default_rng(2).standard_normal((5, 3))
+    z = x @ mo.linear.weight.numpy().T + mo.linear.bias.numpy()
+    close(mo(make(x, device)), z.reshape(5, 2, 4).max(-1), rtol=1e-10)
+    assert gradcheck(lambda t: mo(t), [make(x, device, requires_grad=True)])
+    rbf = _double(nn.RBF(3, 4), device)
+    c, s = rbf.centers.numpy(), np.exp(rbf.log_sigma.numpy())
+    d2 = ((x[:, None, :] - c[None]) ** 2).sum(-1)
+    close(rbf(make(x, device)), np.exp(-d2 / s**2), rtol=1e-8, atol=1e-12)
+    assert gradcheck(lambda t: rbf(t), [make(x, device, requires_grad=True)])
+    with pytest.raises(gg.errors.ShapeError, match="maxout"):
+        NF.maxout(gg.ones(2, 5, device=device), 2)
+
+
+def test_embedding_dense_padding_pretrained_and_sparse(device):
+    table = np.arange(12.0).reshape(4, 3)
+    emb = nn.Embedding.from_pretrained(make(table, device), freeze=True)
+    idx = gg.tensor([[0, 3], [3, 3]], device=device)
+    close(emb(idx), table[[[0, 3], [3, 3]]])
+    assert not emb.weight.requires_grad
+    e = nn.Embedding.from_pretrained(make(table, device), freeze=False, padding_idx=0)
+    (e(idx) * 2).sum().backward()
+    expected = np.zeros_like(table)
+    expected[3] = 6.0  # three lookups of row 3; row 0 is padding: no gradient
+    close(e.weight.grad, expected)
+    s = nn.Embedding(4, 3, sparse=True).to(device)
+    (s(idx) * 2).sum().backward()
+    g = s.weight.grad
+    assert isinstance(g, nn.SparseGrad) and g.indices.shape == (4,)
+    close(g.to_dense(), np.array([[2.0] * 3, [0] * 3, [0] * 3, [6.0] * 3]))
+    with pytest.raises(gg.errors.GpugradIndexError):
+        e(gg.tensor([4], device=device))
+    with pytest.raises(gg.errors.DTypeError):
+        e(gg.ones(2, device=device))
+
+
+def test_xavier_variance_and_gain():
+    gg.manual_seed(0)
+    w = gg.empty(400, 600)
+    nn.init.xavier_uniform_(w)
+    assert abs(w.numpy().var() - 2.0 / (400 + 600)) < 1e-4
+    nn.init.xavier_normal_(w)
+    assert abs(w.numpy().var() - 2.0 / (400 + 600)) < 1e-4
+    nn.init.kaiming_normal_(w, nonlinearity="relu")
+    assert abs(w.numpy().var() - 2.0 / 600) < 2e-4
+    b = gg.empty(5)
+    nn.init.relu_bias_(b)
+    assert b.tolist() == pytest.approx([0.1] * 5)
+    assert nn.init.calculate_gain("tanh") == pytest.approx(5 / 3)
+    with pytest.raises(gg.errors.ArgumentError):
+        nn.init.xavier_uniform_(b)
+
+
+def test_clipping_and_l2(device):
+    p = make([3.0, 4.0], device, requires_grad=True)
+    q = make([0.0], device, requires_grad=True)
+    (p * p).sum().backward()  # grad (6, 8), norm 10
+    q.grad = make([0.0], device)
+    norm = nn.utils.clip_grad_norm_([p, q], 5.0)
+    assert norm == pytest.approx(10.0)
+    close(p.grad, [3.0, 4.0], rtol=1e-5)
+    nn.utils.clip_grad_value_([p], 3.5)
+    close(p.grad, [3.0, 3.5])
+    pen = nn.utils.l2_penalty([p, q], weight=0.1)
+    assert pen.item() == pytest.approx(0.05 * 25)
+    assert math.isclose(nn.utils.clip_grad_norm_([p], 1.0, norm_type=math.inf), 3.5)

@@ -1,0 +1,263 @@
+"""Optimizers against hand-written NumPy updates (and PyTorch when installed); schedules
+against their formulas; state_dict round trips; sparse gradients."""
+
+import math
+
+import numpy as np
+import pytest
+from helpers import close, make
+
+import gpugrad as gg
+from gpugrad import nn, optim
+from gpugrad.optim import lr_scheduler as S
+
+A = np.array([1.0, 3.0, 0.5])
+B = np.array([0.2, -0.4, 1.0])
+P0 = np.array([1.0, -2.0, 0.5])
+
+
+def grad_of(p):  # f(p) = 0.5 sum(A p^2) + B.p
+    return A * p + B
+
+
+def run_gg(cls, kw, steps, device):
+    p = make(P0, device, requires_grad=True)
+    opt = cls([p], **kw)
+    out = []
+    for _ in range(steps):
+        opt.zero_grad()
+        (0.5 * (make(A, device) * p * p).sum() + (make(B, device) * p).sum()).backward()
+        opt.step()
+        out.append(p.numpy().copy())
+    return np.array(out)
+
+
+def ref_sgd(steps, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    p, buf, out = P0.copy(), None, []
+    for _ in range(steps):
+        g = grad_of(p) + weight_decay * p
+        if momentum:
+            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
+            g = g + momentum * buf if nesterov else buf
+        p = p - lr * g
+        out.append(p)
+    return np.array(out)
+
+
+def ref_adam(steps, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False, amsgrad=False):
+    p, m, v, vmax, out = P0.copy(), 0.0, 0.0, 0.0, []
+    for t in range(1, steps + 1):
+        g = grad_of(p)
+        if weight_decay and decoupled:
+            p = p * (1 - lr * weight_decay)
+        elif weight_decay:
+            g = g + weight_decay * p
+        m = betas[0] * m + (1 - betas[0]) * g
+        v = betas[1] * v + (1 - betas[1]) * g * g
+        vmax = np.maximum(vmax, v) if amsgrad else v
+        p = p - lr / (1 - betas[0] ** t) * m / (np.sqrt(vmax) / math.sqrt(1 - betas[1] ** t) + eps)
+        out.append(p)
+    return np.array(out)
+
+
+def ref_adagrad(steps, lr, lr_decay=0.0, eps=1e-10, init=0.0):
+    p, s, out = P0.copy(), np.full(3, init), []
+    for t in range(1, steps + 1):
+        g = grad_of(p)
+        s = s + g * g
+        p = p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps)
+        out.append(p)
+    return np.array(out)
+
+
+def ref_rmsprop(steps, lr, alpha=0.99, eps=1e-8, momentum=0.0, centered=False):
+    p, sq, ga, buf, out = P0.copy(), np.zeros(3), np.zeros(3), np.zeros(3), []
+    for _ in range(steps):
+        g = grad_of(p)
+        sq = alpha * sq + (1 - alpha) * g * g
+        if centered:
+            ga = alpha * ga + (1 - alpha) * g
+            avg = np.sqrt(sq - ga * ga) + eps
+        else:
+            avg = np.sqrt(sq) + eps
+        if momentum:
+            buf = momentum * buf + g / avg
+            p = p - lr * buf
+        else:
+            p = p - lr * g / avg
+        out.append(p)
+    return np.array(out)
+
+
+CASES = [
+    ("sgd", optim.SGD, dict(lr=0.1), lambda n: ref_sgd(n, 0.1)),
+    ("sgd_momentum_wd", optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.01, dampening=0.1),
+     lambda n: ref_sgd(n, 0.1, 0.9, 0.1, 0.01)),
+    ("sgd_nesterov", optim.SGD, dict(lr=0.05, momentum=0.8, nesterov=True), lambda n: ref_sgd(n, 0.05, 0.8, nesterov=True)),
+    ("adam", optim.Adam, dict(lr=0.1), lambda n: ref_adam(n, 0.1)),
+    ("adam_l2_amsgrad", optim.Adam, dict(lr=0.1, weight_decay=0.1, amsgrad=True),
+     lambda n: ref_adam(n, 0.1, weight_decay=0.1, amsgrad=True)),
+    ("adamw", optim.AdamW, dict(lr=0.1, weight_decay=0.1), lambda n: ref_adam(n, 0.1, weight_decay=0.1, decoupled=True)),
+    ("adagrad", optim.Adagrad, dict(lr=0.5, lr_decay=0.1, initial_accumulator_value=0.1),
+     lambda n: ref_adagrad(n, 0.5, 0.1, init=0.1)),
+    ("rmsprop", optim.RMSprop, dict(lr=0.01), lambda n: ref_rmsprop(n, 0.01)),
+    ("rmsprop_centered_momentum", optim.RMSprop, dict(lr=0.01, momentum=0.9, centered=True),
+     lambda n: ref_rmsprop(n, 0.01, momentum=0.9, centered=True)),
+]
+
+
+@pytest.mark.parametrize("name,cls,kw,ref", CASES, ids=[c[0] for c in CASES])
+def test_optimizer_trajectory_matches_numpy(name, cls, kw, ref, device):
+    np.testing.assert_allclose(run_gg(cls, kw, 6, device), ref(6), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,cls,kw,ref", CASES, ids=[c[0] for c in CASES])
+def test_optimizer_trajectory_matches_pytorch(name, cls, kw, ref):
+    torch = pytest.importorskip("torch")
+    p = torch.tensor(P0, requires_grad=True)
+    topt = getattr(torch.optim, cls.__name__)([p], **kw)
+    out = []
+    for _ in range(6):
+        topt.zero_grad()
+        (0.5 * (torch.tensor(A) * p * p).sum() + (torch.tensor(B) * p).sum()).backward()
+        topt.step()
+        out.append(p.detach().numpy().copy())
+    np.testing.assert_allclose(run_gg(cls, kw, 6, "cpu"), np.array(out), rtol=1e-9, atol=1e-12)
+
+
+def test_param_groups_state_dict_round_trip(device):
+    a, b = make(P0, device, requires_grad=True), make(P0 * 2, device, requires_grad=True)
+    opt = optim.Adam([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    for _ in range(2):
+        opt.zero_grad()
+        ((a * a).sum() + (b * b).sum()).backward()
+        opt.step()
+    sd = opt.state_dict()
+    assert sd["param_groups"][1]["lr"] == 0.5 and sd["state"][1]["step"] == 2
+    a2, b2 = make(a.numpy(), device, requires_grad=True), make(b.numpy(), device, requires_grad=True)
+    opt2 = optim.Adam([{"params": [a2]}, {"params": [b2], "lr": 0.5}], lr=0.1)
+    opt2.load_state_dict(sd)
+    for o, x, y in ((opt, a, b), (opt2, a2, b2)):
+        o.zero_grad()
+        ((x * x).sum() + (y * y).sum()).backward()
+        o.step()
+    close(a2, a.numpy(), rtol=1e-12)
+    close(b2, b.numpy(), rtol=1e-12)
+    with pytest.raises(gg.errors.ArgumentError, match="parameter groups"):
+        optim.Adam([a2]).load_state_dict(sd)
+
+
+def test_optimizer_errors(device):
+    p = make([1.0], device, requires_grad=True)
+    with pytest.raises(gg.errors.ArgumentError, match="empty"):
+        optim.SGD([])
+    with pytest.raises(gg.errors.ArgumentError, match="Nesterov"):
+        optim.SGD([p], nesterov=True)
+    with pytest.raises(gg.errors.ArgumentError, match="does not require grad"):
+        optim.SGD([make([1.0], device)])
+    with pytest.raises(gg.errors.ArgumentError, match="lr"):
+        optim.SGD([p], lr=-1)
+
+
+def test_sparse_adam_updates_only_seen_rows(device):
+    gg.manual_seed(0)
+    emb = nn.Embedding(5, 2, sparse=True).to(device)
+    before = emb.weight.numpy().copy()
+    opt = optim.SparseAdam(emb.parameters(), lr=0.1)
+    idx = gg.tensor([1, 3, 3], device=device)
+    emb(idx).sum().backward()
+    opt.step()
+    after = emb.weight.numpy()
+    np.testing.assert_array_equal(after[[0, 2, 4]], before[[0, 2, 4]])
+    # first Adam step moves each seen entry by lr * sign(gradient)
+    np.testing.assert_allclose(after[[1, 3]], before[[1, 3]] - 0.1, rtol=1e-5)
+    with pytest.raises(gg.errors.ArgumentTypeError, match="SparseAdam"):
+        optim.Adam(emb.parameters()).step()
+    dense = make([1.0], device, requires_grad=True)
+    (dense * 2).sum().backward()
+    with pytest.raises(gg.errors.ArgumentTypeError, match="sparse"):
+        optim.SparseAdam([dense]).step()
+
+
+def _lrs(make_sched, n, lr=1.0):
+    p = gg.zeros(1, requires_grad=True)
+    opt = optim.SGD([p], lr=lr)
+    s = make_sched(opt)
+    out = [opt.param_groups[0]["lr"]]
+    for _ in range(n):
+        opt.step()
+        s.step()
+        out.append(opt.param_groups[0]["lr"])
+    return np.array(out)
+
+
+def _cyclic(it, lo, hi, up, down, mode, gamma=1.0):
+    total = up + down
+    cycle = math.floor(1 + it / total)
+    x = 1 + it / total - cycle
+    scale = x / (up / total) if x <= up / total else (x - 1) / (up / total - 1)
+    amp = {"triangular": 1.0, "triangular2": 1 / 2 ** (cycle - 1), "exp_range": gamma**it}[mode]
+    return lo + (hi - lo) * scale * amp
+
+
+SCHEDULES = [
+    ("step", lambda o: S.StepLR(o, 3, 0.5), lambda e: 0.5 ** (e // 3)),
+    ("multistep", lambda o: S.MultiStepLR(o, [2, 5], 0.1), lambda e: 0.1 ** ((e >= 2) + (e >= 5))),
+    ("exponential", lambda o: S.ExponentialLR(o, 0.9), lambda e: 0.9**e),
+    ("cosine", lambda o: S.CosineAnnealingLR(o, 10, 0.01), lambda e: 0.01 + 0.99 * (1 + math.cos(math.pi * e / 10)) / 2),
+    ("lambda", lambda o: S.LambdaLR(o, lambda e: 1 / (e + 1)), lambda e: 1 / (e + 1)),
+    ("linear_warmup", lambda o: S.LinearLR(o, 0.25, 1.0, 4), lambda e: 0.25 + 0.75 * min(e, 4) / 4),
+    ("cyclic_triangular", lambda o: S.CyclicLR(o, 0.1, 1.0, 3, 2), lambda e: _cyclic(e, 0.1, 1.0, 3, 2, "triangular")),
+    ("cyclic_triangular2", lambda o: S.CyclicLR(o, 0.1, 1.0, 2, mode="triangular2"),
+     lambda e: _cyclic(e, 0.1, 1.0, 2, 2, "triangular2")),
+    ("cyclic_exp_range", lambda o: S.CyclicLR(o, 0.1, 1.0, 2, mode="exp_range", gamma=0.9),
+     lambda e: _cyclic(e, 0.1, 1.0, 2, 2, "exp_range", 0.9)),
+]
+
+
+@pytest.mark.parametrize("name,make_sched,formula", SCHEDULES, ids=[s[0] for s in SCHEDULES])
+def test_schedules_follow_their_formulas(name, make_sched, formula):
+    np.testing.assert_allclose(_lrs(make_sched, 14), [formula(e) for e in range(15)], rtol=1e-12)
+
+
+def test_onecycle_shape():
+    lrs = _lrs(lambda o: S.OneCycleLR(o, max_lr=1.0, total_steps=20, pct_start=0.25), 19)
+    assert lrs[0] == pytest.approx(1 / 25)
+    assert lrs.argmax() == 4 and lrs.max() == pytest.approx(1.0)
+    assert lrs[-1] == pytest.approx(1 / 25 / 1e4)
+    assert np.all(np.diff(lrs[:5]) > 0) and np.all(np.diff(lrs[4:]) < 0)
+    with pytest.raises(gg.errors.ArgumentError, match="total_steps"):
+        _lrs(lambda o: S.OneCycleLR(o, max_lr=1.0, total_steps=5), 6)
+
+
+def test_schedules_match_pytorch():
+    torch = pytest.importorskip("torch")
+    TS = torch.optim.lr_scheduler
+    pairs = [
+        (lambda o: S.OneCycleLR(o, max_lr=1.0, total_steps=20), lambda o: TS.OneCycleLR(o, max_lr=1.0, total_steps=20)),
+        (lambda o: S.CyclicLR(o, 0.1, 1.0, 3, mode="triangular2"),
+         lambda o: TS.CyclicLR(o, 0.1, 1.0, 3, mode="triangular2", cycle_momentum=False)),
+        (lambda o: S.CosineAnnealingLR(o, 7), lambda o: TS.CosineAnnealingLR(o, 7)),
+        (lambda o: S.LinearLR(o, 0.2, 1.0, 5), lambda o: TS.LinearLR(o, 0.2, 1.0, 5)),
+    ]
+    for ours, theirs in pairs:
+        p = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=1.0)
+        s = theirs(opt)
+        ref = [opt.param_groups[0]["lr"]]
+        for _ in range(19):
+            opt.step()
+            s.step()
+            ref.append(opt.param_groups[0]["lr"])
+        np.testing.assert_allclose(_lrs(ours, 19), ref, rtol=1e-9)
+
+
+def test_scheduler_state_dict():
+    p = gg.zeros(1, requires_grad=True)
+    opt = optim.SGD([p], lr=1.0)
+    s = S.StepLR(opt, 2, 0.5)
+    for _ in range(3):
+        s.step()
+    s2 = S.StepLR(optim.SGD([gg.zeros(1, requires_grad=True)], lr=1.0), 2, 0.5)
+    s2.load_state_dict(s.state_dict())
+    assert s2.last_epoch == 3 and s2.get_last_lr() == s.get_last_lr()

@@ -194,8 +194,8 @@ def load_file(path, test_fraction=0.2, seed=0):
             raise DataError(f"[data] {path} is not a numeric CSV: {exc}") from None
         if table.ndim == 1:
             table = table[None, :]
-        if np.isnan(table[0]).all() or (np.isnan(table[0]).any() and not np.isnan(table[1:]).any()):
-            table = table[1:]  # a header row
+        if np.isnan(table[0]).all():
+            table = table[1:]  # a header row (no cell of it is a number)
         if np.isnan(table).any():
             raise DataError(f"[data] {path} has empty or non-numeric cells")
         x, y = table[:, :-1], table[:, -1]

@@ -36,11 +36,11 @@ def _hidden(text):
 def _train(args):
     from . import train as T
 
-    config = T.default_config()
-    for key in config:
-        v = getattr(args, key, None)
-        if v is not None:
-            config[key] = v
+    given = {k: getattr(args, k) for k in T.default_config() if getattr(args, k, None) is not None}
+    if args.resume:  # the checkpoint holds the run's settings; only these may change
+        config = {k: v for k, v in given.items() if k in ("epochs", "device")}
+    else:
+        config = {**T.default_config(), **given}
     summary = T.train(config, resume=args.resume, save=args.save, progress=not args.quiet)
     f = summary["final"]
     print(f"done: test accuracy {f['test_acc']:.4f} (best {summary['best_test_acc']:.4f}), "

@@ -110,8 +110,14 @@ def train(config, resume=None, save=None, progress=True, log=print):
     if resume:
         state = gg.load(resume, device="cpu")
         saved = dict(state["config"])
-        saved["epochs"] = config["epochs"]  # resuming may extend the run
-        saved["device"] = config["device"]
+        epochs = config.get("epochs") or saved["epochs"]
+        if epochs != saved["epochs"] and saved["schedule"] not in ("none", "step", "exponential"):
+            raise ArgumentError(
+                f"[train] this run's {saved['schedule']!r} schedule was laid out for {saved['epochs']} epochs; "
+                "resume it without changing --epochs"
+            )
+        saved["epochs"] = epochs
+        saved["device"] = config.get("device") or saved["device"]
         config = saved
     config = dict(config)
     config["device"] = str(gg.device(config["device"]) if config["device"] != "auto" else gg.get_default_device())
@@ -167,13 +173,13 @@ def train(config, resume=None, save=None, progress=True, log=print):
                "test_loss": test_loss, "test_acc": test_acc, "lr": opt.param_groups[0]["lr"],
                "seconds": time.perf_counter() - t0}
         history.append(row)
-        log(f"epoch {epoch:3d}  train loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}  "
-            f"test loss {test_loss:.4f}  acc {test_acc:.4f}  lr {row['lr']:.3g}  {row['seconds']:.2f}s")
         if save:
             gg.save({"config": config, "model": model.state_dict(), "optimizer": opt.state_dict(),
                      "scheduler": sched.state_dict() if sched is not None else None,
                      "loader": loader.state_dict(), "rng": gg.get_rng_state(), "epoch": epoch,
                      "history": history}, save)
+        log(f"epoch {epoch:3d}  train loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}  "
+            f"test loss {test_loss:.4f}  acc {test_acc:.4f}  lr {row['lr']:.3g}  {row['seconds']:.2f}s")
     return {
         "config": config,
         "history": history,

@@ -177,3 +177,20 @@ def test_clipping_and_l2(device):
     pen = nn.utils.l2_penalty([p, q], weight=0.1)
     assert pen.item() == pytest.approx(0.05 * 25)
     assert math.isclose(nn.utils.clip_grad_norm_([p], 1.0, norm_type=math.inf), 3.5)
+
+
+def test_layer_gradchecks_through_parameters(device):
+    gg.manual_seed(1)
+    x = make(np.random.default_rng(4).standard_normal((3, 4)), device, requires_grad=True)
+    lin = _double(nn.Linear(4, 2), device)
+    assert gradcheck(lambda t, w, b: NF.linear(t, w, b), [x, lin.weight, lin.bias])
+    low = _double(nn.LowRankLinear(4, 3, rank=2), device)
+
+    def low_rank(t, u, v, b):
+        return NF.linear(NF.linear(t, v), u, b)
+
+    assert gradcheck(low_rank, [x, low.u, low.v, low.bias])
+    close(low_rank(x, low.u, low.v, low.bias), low(x).numpy())
+    table = make(np.random.default_rng(5).standard_normal((5, 2)), device, requires_grad=True)
+    idx = gg.tensor([[0, 4], [4, 2]], device=device)
+    assert gradcheck(lambda w: NF.embedding(idx, w), [table])  # (padding rows get no gradient by design)

@@ -3,7 +3,6 @@
 from ..autograd import is_grad_enabled
 from ..errors import AutogradError
 from ..ops.base import Op
-from ..tensor import Tensor
 
 
 class SparseGrad:
@@ -72,4 +71,4 @@ def is_sparse_grad(g):
     return isinstance(g, SparseGrad)
 
 
-__all__ = ["SparseGrad", "SparseEmbedding", "Tensor", "is_sparse_grad"]
+__all__ = ["SparseEmbedding", "SparseGrad", "is_sparse_grad"]

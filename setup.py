@@ -1,8 +1,59 @@
-"""Build for gpugrad. The compiled CPU extension (csrc/cpu -> gpugrad._C) and the CUDA
-sources shipped as package data join this file as they are written; until then the
-package is pure Python on top of NumPy (and CuPy when installed)."""
+"""Build for gpugrad: the Python package, and the compiled CPU extension gpugrad._C from
+csrc/cpu (C++17, -O3, OpenMP, runtime CPU dispatch through target_clones in the sources,
+so no -march=native: the wheel runs on any x86-64 and picks AVX2/AVX-512 code where the
+CPU has it).
+
+The extension is optional: if the compiler or OpenMP is missing the build says so and the
+package installs without it (the pure NumPy path). GPUGRAD_BUILD_NATIVE=0 skips it.
+"""
+
+import os
+import sys
 
 from setuptools import find_packages, setup
+from setuptools.command.build_ext import build_ext
+
+try:
+    from pybind11.setup_helpers import Pybind11Extension
+except ImportError:  # pybind11 is a build requirement; without it there is no extension
+    Pybind11Extension = None
+
+# -fno-trapping-math / -fno-math-errno let GCC vectorize selects and sqrt; unlike
+# -ffast-math they keep IEEE values (inf, NaN, signed zeros) exactly.
+CFLAGS = ["-O3", "-std=c++17", "-fopenmp", "-fno-trapping-math", "-fno-math-errno", "-Wall"]
+
+
+class OptionalBuildExt(build_ext):
+    """Build the extension if possible; otherwise warn and carry on without it."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:  # compiler missing, OpenMP missing, ...
+            self._skip(exc)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            self._skip(exc)
+
+    def _skip(self, exc):
+        print(f"gpugrad: WARNING: the CPU extension was not built ({exc}); "
+              "gpugrad will use its pure NumPy path (gpugrad doctor says so)", file=sys.stderr)
+
+
+ext_modules = []
+if Pybind11Extension is not None and os.environ.get("GPUGRAD_BUILD_NATIVE", "1") != "0":
+    ext_modules.append(
+        Pybind11Extension(
+            "gpugrad._C",
+            ["csrc/cpu/kernels.cpp", "csrc/cpu/bindings/module.cpp"],
+            include_dirs=["csrc/cpu"],
+            extra_compile_args=CFLAGS,
+            extra_link_args=["-fopenmp"],
+        )
+    )
 
 setup(
     name="gpugrad",
@@ -12,6 +63,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["gpugrad", "gpugrad.*"]),
+    ext_modules=ext_modules,
+    cmdclass={"build_ext": OptionalBuildExt},
     install_requires=[
         "numpy>=1.26,<3",
         "safetensors>=0.4",  # checkpoints without pickle

@@ -9,6 +9,18 @@ from . import __version__
 from .backend import cuda_available, cuda_unavailable_reason, get_default_device
 
 
+def _native_report():
+    from .backend import get_backend, native
+
+    status = native.build_status()
+    k = get_backend("cpu").kernels
+    if k is not None:
+        return f"{status}: fused cross-entropy, bias+ReLU, SGD/Adam steps; {k.simd} code, {k.threads} threads"
+    if status == "not built":
+        return "not built: the pure NumPy path is used (reinstall with a C++17 compiler and OpenMP to get it)"
+    return status + ": the pure NumPy path is used"
+
+
 def info(as_dict=False):
     """A report of the backends: default device, NumPy/CuPy versions, GPU, native parts.
 
@@ -20,8 +32,7 @@ def info(as_dict=False):
         "platform": platform.platform(),
         "numpy": np.__version__,
         "default_device": str(get_default_device()),
-        "native_cpu_extension": "not built (this version has no compiled CPU kernels yet; "
-        "the pure NumPy path is used)",
+        "native_cpu_extension": _native_report(),
         "cuda": "available" if cuda_available() else f"unavailable: {cuda_unavailable_reason()}",
     }
     if cuda_available():

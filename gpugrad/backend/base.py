@@ -8,13 +8,16 @@ class Backend:
     looking it up per call.
     """
 
-    __slots__ = ("device", "xp", "ndarray", "_rng")
+    __slots__ = ("device", "xp", "ndarray", "_rng", "kernels")
 
-    def __init__(self, device, xp, ndarray):
+    def __init__(self, device, xp, ndarray, kernels=None):
         self.device = device
         self.xp = xp
         self.ndarray = ndarray
         self._rng = None
+        # the device's compiled kernels (fused cross-entropy, bias+ReLU, optimizer steps),
+        # or None: fused ops then run their composed array path
+        self.kernels = kernels
 
     def __repr__(self):
         return f"<gpugrad backend {self.device}>"

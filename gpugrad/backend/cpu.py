@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from . import native
 from .base import Backend
 from .device import Device
 
@@ -14,7 +15,7 @@ class CpuBackend(Backend):
     __slots__ = ("_erf",)
 
     def __init__(self):
-        super().__init__(Device("cpu"), np, np.ndarray)
+        super().__init__(Device("cpu"), np, np.ndarray, native.load())
         self._rng = np.random.Generator(np.random.PCG64(_default_seed))
         self._erf = None
 

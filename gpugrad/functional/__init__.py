@@ -27,7 +27,8 @@ from .activation import (  # noqa: F401
 )
 from .device import to_device  # noqa: F401
 from .index import _raw_key, gather, getitem, index_put, index_select, one_hot  # noqa: F401
-from .linalg import linear, matmul  # noqa: F401
+from .linalg import linear, linear_relu, matmul  # noqa: F401
+from .loss import softmax_cross_entropy  # noqa: F401
 from .math import (  # noqa: F401
     abs,
     add,
@@ -77,6 +78,7 @@ from .math import (  # noqa: F401
     trunc,
     where,
 )
+from .optim import adam_step_, sgd_step_  # noqa: F401
 from .reduce import (  # noqa: F401
     MaxResult,
     all,
@@ -117,6 +119,8 @@ from .shape import (  # noqa: F401
 )
 
 __all__ = [
+    "adam_step_",
+    "sgd_step_",
     "MaxResult",
     "abs",
     "add",
@@ -164,6 +168,7 @@ __all__ = [
     "le",
     "leaky_relu",
     "linear",
+    "linear_relu",
     "log",
     "log1p",
     "log_softmax",
@@ -199,6 +204,7 @@ __all__ = [
     "silu",
     "sin",
     "softmax",
+    "softmax_cross_entropy",
     "softplus",
     "split",
     "sqrt",

@@ -1,6 +1,7 @@
 """matmul (1-D, 2-D, batched with broadcasting) and linear."""
 
 from ..errors import ArgumentTypeError, DTypeError, ShapeError
+from ..ops.fused import Linear
 from ..ops.linalg import Matmul
 from ..tensor import Tensor
 
@@ -26,7 +27,32 @@ def matmul(a, b):
         raise ShapeError(f"[matmul] batch dims do not broadcast: {a.shape} and {b.shape}") from None
 
 
-def linear(x, weight, bias=None):
-    """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
+def _linear(x, weight, bias, relu, op):
+    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected tensors for x and weight")
+    fused = (
+        weight.ndim == 2 and x.ndim >= 1 and x.dtype == weight.dtype and x.dtype.kind == "f"
+        and (bias is None or (bias.ndim == 1 and bias.dtype == x.dtype))
+    )
+    if fused:
+        if x.shape[-1] != weight.shape[1]:
+            raise ShapeError(
+                f"[{op}] x has {x.shape[-1]} features, weight expects {weight.shape[1]} (shapes {x.shape}, {weight.shape})"
+            )
+        if bias is not None and bias.shape[0] != weight.shape[0]:
+            raise ShapeError(f"[{op}] bias has shape {bias.shape}, expected ({weight.shape[0]},)")
+        return Linear(relu)(x, weight, bias) if bias is not None else Linear(relu)(x, weight)
     y = matmul(x, weight.mT if weight.ndim > 1 else weight)
-    return y if bias is None else y + bias
+    y = y if bias is None else y + bias
+    return y.relu() if relu else y
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, with weight of shape (out_features, in_features): one fused op."""
+    return _linear(x, weight, bias, False, "linear")
+
+
+def linear_relu(x, weight, bias=None):
+    """relu(x @ weight.T + bias) as one op: the ReLU mask and bias gradient are fused
+    (compiled kernels on the CPU when built)."""
+    return _linear(x, weight, bias, True, "linear_relu")

@@ -20,7 +20,8 @@ from .activation import (
     Softplus,
     Tanh,
 )
-from .layers import Dropout, Embedding, Identity, Linear, LowRankLinear, ModuleList, Sequential
+from .containers import ModuleList, Sequential
+from .layers import Dropout, Embedding, Identity, Linear, LowRankLinear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module
 from .parameter import Parameter

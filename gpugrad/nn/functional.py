@@ -132,8 +132,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     ``target`` holds class indices, or class probabilities of the input's shape."""
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise DTypeError("[cross_entropy] expected tensors for input and target")
-    logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
     if target.dtype.kind == "f":
+        logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
         if target.shape != input.shape:
             raise ShapeError(f"[cross_entropy] probability targets need the input's shape {input.shape}, got {target.shape}")
         c = input.shape[1] if input.ndim > 1 else input.shape[0]
@@ -142,7 +142,20 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         per = logp * target if weight is None else logp * target * weight.reshape((c,) + (1,) * (input.ndim - 2))
         loss = -per.sum(1 if input.ndim > 1 else 0)
         return _reduce(loss, reduction, "cross_entropy")
-    return nll_loss(logp, target, weight, ignore_index, reduction, label_smoothing)
+    if target.dtype.kind not in "iu":
+        raise DTypeError(f"[cross_entropy] target must hold class indices or probabilities, got {target.dtype}")
+    if input.ndim > 1 and tuple(target.shape) != (input.shape[0],) + tuple(input.shape[2:]):
+        raise ShapeError(f"[cross_entropy] target shape {target.shape} does not match input {input.shape}")
+    x2, t1 = _class_last(input, target, "cross_entropy")
+    rows = F.softmax_cross_entropy(x2, t1, weight, ignore_index, label_smoothing)
+    if reduction == "mean":  # PyTorch's weighted mean: divide by the counted targets' weights
+        keep = t1 != ignore_index
+        counted = keep.to(rows.dtype) if weight is None else F.where(keep, weight.to(rows.dtype)[F.where(keep, t1, 0)], 0.0)
+        total = counted.sum()
+        return rows.sum() / F.where(total > 0, total, 1.0)
+    if reduction == "none" and input.ndim > 2:
+        return rows.reshape(target.shape)
+    return _reduce(rows, reduction, "cross_entropy")
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):

@@ -1,13 +1,12 @@
-"""Layers with parameters: Linear, LowRankLinear, Embedding, Dropout, containers."""
+"""Layers with parameters: Linear, LowRankLinear, Embedding, Dropout."""
 
 import math
-from collections import OrderedDict
 
 from .. import creation
 from .. import functional as F
 from ..errors import ArgumentError, DTypeError, GpugradIndexError
 from . import init
-from .module import Module, check_module
+from .module import Module
 from .parameter import Parameter
 
 
@@ -123,56 +122,3 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
-
-
-class Sequential(Module):
-    """Modules applied in order; index, iterate and ``len`` like a list."""
-
-    def __init__(self, *modules):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, m in modules[0].items():
-                self.add_module(name, check_module(m, "Sequential"))
-        else:
-            for i, m in enumerate(modules):
-                self.add_module(str(i), check_module(m, "Sequential"))
-
-    def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
-        return x
-
-    def __getitem__(self, i):
-        mods = list(self._modules.values())
-        return Sequential(*mods[i]) if isinstance(i, slice) else mods[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, m):
-        self.add_module(str(len(self)), check_module(m, "Sequential"))
-        return self
-
-
-class ModuleList(Module):
-    def __init__(self, modules=()):
-        super().__init__()
-        for m in modules:
-            self.append(m)
-
-    def append(self, m):
-        self.add_module(str(len(self._modules)), check_module(m, "ModuleList"))
-        return self
-
-    def __getitem__(self, i):
-        mods = list(self._modules.values())
-        return ModuleList(mods[i]) if isinstance(i, slice) else mods[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())

@@ -55,11 +55,16 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    self._update(group, p, self._grad(p), self.state.setdefault(p, {}))
+                params = [p for p in group["params"] if p.grad is not None]
+                if params:
+                    self._step_group(group, params)
         return loss
+
+    def _step_group(self, group, params):
+        """Update the parameters of one group that have gradients (fused optimizers
+        override this to do them all in one call)."""
+        for p in params:
+            self._update(group, p, self._grad(p), self.state.setdefault(p, {}))
 
     sparse = False  # SparseAdam takes row-sparse gradients; the others refuse them
 

@@ -4,7 +4,7 @@ import math
 
 from ..creation import zeros_like
 from ..errors import ArgumentError
-from ..functional import maximum
+from ..functional import adam_step_, maximum, sgd_step_
 from .optimizer import Optimizer
 
 
@@ -18,7 +18,22 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
-    def _update(self, group, p, g, state):
+    def _step_group(self, group, params):
+        grads = [self._grad(p) for p in params]
+        mom = group["momentum"]
+        fresh = {id(p) for p in params if mom and "momentum_buffer" not in self.state.setdefault(p, {})}
+        for p in params:
+            if id(p) in fresh:
+                self.state[p]["momentum_buffer"] = zeros_like(p)
+        kw = dict(lr=group["lr"], momentum=mom, dampening=group["dampening"], weight_decay=group["weight_decay"],
+                  nesterov=group["nesterov"])
+        for first in (True, False):  # new buffers start as the first direction, old ones decay
+            sel = [i for i, p in enumerate(params) if (id(p) in fresh) == first]
+            if sel:
+                sgd_step_([params[i] for i in sel], [grads[i] for i in sel],
+                          [self.state[params[i]]["momentum_buffer"] if mom else None for i in sel], first=first, **kw)
+
+    def _update(self, group, p, g, state):  # the one-parameter form (kept as the reference)
         if group["weight_decay"]:
             g = g + p * group["weight_decay"]
         mom = group["momentum"]
@@ -90,7 +105,25 @@ class Adam(Optimizer):
             raise ArgumentError(f"[{type(self).__name__}] betas must be in [0, 1), got {betas}")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
 
-    def _update(self, group, p, g, state):
+    def _step_group(self, group, params):
+        if group["amsgrad"]:
+            return super()._step_group(group, params)
+        grads = [self._grad(p) for p in params]
+        states = [self.state.setdefault(p, {}) for p in params]
+        for p, st in zip(params, states):
+            if "exp_avg" not in st:
+                st.update(step=0, exp_avg=zeros_like(p), exp_avg_sq=zeros_like(p))
+            st["step"] += 1
+        by_step = {}
+        for i, st in enumerate(states):  # parameters that joined later are at another step
+            by_step.setdefault(st["step"], []).append(i)
+        b1, b2 = group["betas"]
+        for t, sel in by_step.items():
+            adam_step_([params[i] for i in sel], [grads[i] for i in sel], [states[i]["exp_avg"] for i in sel],
+                       [states[i]["exp_avg_sq"] for i in sel], group["lr"], b1, b2, group["eps"],
+                       group["weight_decay"], self._decoupled, t)
+
+    def _update(self, group, p, g, state):  # amsgrad
         if "exp_avg" not in state:
             state["step"] = 0
             state["exp_avg"] = zeros_like(p)

@@ -1,0 +1,414 @@
+// CPU kernels. Each hot loop lives in a function compiled for several instruction sets
+// (GCC's target_clones: AVX-512, AVX2 and a baseline), and the loader picks the widest one
+// the CPU has at run time, so one portable build gets vector code where it exists.
+// No -ffast-math: inf/NaN keep their IEEE meaning; reductions vectorize through
+// "omp simd reduction", which allows reassociation for that loop only.
+#include "kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "vexp.h"
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define GPUGRAD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GPUGRAD_CLONES
+#endif
+
+namespace gpugrad {
+
+namespace {
+
+template <typename F>
+void parallel_rows(int64_t n, int64_t work_per_row, F body) {
+#ifdef _OPENMP
+  // small problems stay on one thread: waking the pool costs more than it saves
+  if (n * work_per_row >= (1 << 15) && omp_get_max_threads() > 1) {
+    int threads = omp_get_max_threads();
+#pragma omp parallel num_threads(threads)
+    {
+      int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+      int64_t lo = n * tid / nt, hi = n * (tid + 1) / nt;
+      if (lo < hi) body(lo, hi);
+    }
+    return;
+  }
+#endif
+  body(0, n);
+}
+
+template <typename T>
+inline T row_max(const T* x, int64_t c) {
+  T m = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : m)
+  for (int64_t j = 0; j < c; ++j) m = x[j] > m ? x[j] : m;
+  return m;
+}
+
+// The per-row work, inlined into each instruction-set clone below.
+template <typename T>
+inline int64_t ce_fwd_rows(const T* x, const int64_t* t, const T* w, int64_t r0, int64_t r1, int64_t c,
+                           int64_t ignore_index, T eps, T* loss, T* lse, T* wt) {
+  int64_t bad = -1;
+  T wsum = T(0);
+  if (w) {
+    for (int64_t j = 0; j < c; ++j) wsum += w[j];
+  }
+  for (int64_t i = r0; i < r1; ++i) {
+    const T* xi = x + i * c;
+    T m = row_max(xi, c);
+    bool any_nan = false;
+    for (int64_t j = 0; j < c; ++j) any_nan |= xi[j] != xi[j];
+    T shift = std::isfinite(m) ? m : T(0);
+    T s = T(0), ws = T(0);
+#pragma omp simd reduction(+ : s)
+    for (int64_t j = 0; j < c; ++j) s += vexp(xi[j] - shift);
+    if (eps != T(0)) {
+      if (w) {
+#pragma omp simd reduction(+ : ws)
+        for (int64_t j = 0; j < c; ++j) ws += w[j] * xi[j];
+      } else {
+#pragma omp simd reduction(+ : ws)
+        for (int64_t j = 0; j < c; ++j) ws += xi[j];
+      }
+    }
+    T l = any_nan ? std::numeric_limits<T>::quiet_NaN() : std::log(s) + shift;
+    lse[i] = l;
+    int64_t ti = t[i];
+    if (ti == ignore_index) {
+      loss[i] = T(0);
+      wt[i] = T(0);
+      continue;
+    }
+    if (ti < 0 || ti >= c) {
+      if (bad < 0) bad = i;
+      loss[i] = T(0);
+      wt[i] = T(0);
+      continue;
+    }
+    T wti = w ? w[ti] : T(1);
+    T W = w ? wsum : T(c);
+    T nll = wti * (l - xi[ti]);
+    T smooth = eps != T(0) ? (W * l - ws) / T(c) : T(0);
+    loss[i] = (T(1) - eps) * nll + eps * smooth;
+    wt[i] = wti;
+  }
+  return bad;
+}
+
+template <typename T>
+inline void ce_bwd_rows(const T* x, const int64_t* t, const T* w, const T* lse, const T* g, int64_t r0, int64_t r1,
+                        int64_t c, int64_t ignore_index, T eps, T* gx) {
+  T W = T(c);
+  if (w) {
+    W = T(0);
+    for (int64_t j = 0; j < c; ++j) W += w[j];
+  }
+  for (int64_t i = r0; i < r1; ++i) {
+    const T* xi = x + i * c;
+    T* gi = gx + i * c;
+    int64_t ti = t[i];
+    if (ti == ignore_index || ti < 0 || ti >= c) {
+      for (int64_t j = 0; j < c; ++j) gi[j] = T(0);
+      continue;
+    }
+    T wti = w ? w[ti] : T(1);
+    T a = g[i] * ((T(1) - eps) * wti + eps * W / T(c));  // coefficient of p_c
+    T l = lse[i];
+    if (w) {
+      T e = g[i] * eps / T(c);
+#pragma omp simd
+      for (int64_t j = 0; j < c; ++j) gi[j] = a * vexp(xi[j] - l) - e * w[j];
+    } else {
+      T e = g[i] * eps / T(c);
+#pragma omp simd
+      for (int64_t j = 0; j < c; ++j) gi[j] = a * vexp(xi[j] - l) - e;
+    }
+    gi[ti] -= g[i] * (T(1) - eps) * wti;
+  }
+}
+
+GPUGRAD_CLONES int64_t ce_fwd_f32(const float* x, const int64_t* t, const float* w, int64_t r0, int64_t r1,
+                                  int64_t c, int64_t ig, float eps, float* loss, float* lse, float* wt) {
+  return ce_fwd_rows(x, t, w, r0, r1, c, ig, eps, loss, lse, wt);
+}
+GPUGRAD_CLONES int64_t ce_fwd_f64(const double* x, const int64_t* t, const double* w, int64_t r0, int64_t r1,
+                                  int64_t c, int64_t ig, double eps, double* loss, double* lse, double* wt) {
+  return ce_fwd_rows(x, t, w, r0, r1, c, ig, eps, loss, lse, wt);
+}
+GPUGRAD_CLONES void ce_bwd_f32(const float* x, const int64_t* t, const float* w, const float* lse, const float* g,
+                               int64_t r0, int64_t r1, int64_t c, int64_t ig, float eps, float* gx) {
+  ce_bwd_rows(x, t, w, lse, g, r0, r1, c, ig, eps, gx);
+}
+GPUGRAD_CLONES void ce_bwd_f64(const double* x, const int64_t* t, const double* w, const double* lse,
+                               const double* g, int64_t r0, int64_t r1, int64_t c, int64_t ig, double eps,
+                               double* gx) {
+  ce_bwd_rows(x, t, w, lse, g, r0, r1, c, ig, eps, gx);
+}
+
+inline int64_t ce_fwd_dispatch(const float* x, const int64_t* t, const float* w, int64_t r0, int64_t r1, int64_t c,
+                               int64_t ig, float eps, float* loss, float* lse, float* wt) {
+  return ce_fwd_f32(x, t, w, r0, r1, c, ig, eps, loss, lse, wt);
+}
+inline int64_t ce_fwd_dispatch(const double* x, const int64_t* t, const double* w, int64_t r0, int64_t r1,
+                               int64_t c, int64_t ig, double eps, double* loss, double* lse, double* wt) {
+  return ce_fwd_f64(x, t, w, r0, r1, c, ig, eps, loss, lse, wt);
+}
+inline void ce_bwd_dispatch(const float* x, const int64_t* t, const float* w, const float* lse, const float* g,
+                            int64_t r0, int64_t r1, int64_t c, int64_t ig, float eps, float* gx) {
+  ce_bwd_f32(x, t, w, lse, g, r0, r1, c, ig, eps, gx);
+}
+inline void ce_bwd_dispatch(const double* x, const int64_t* t, const double* w, const double* lse, const double* g,
+                            int64_t r0, int64_t r1, int64_t c, int64_t ig, double eps, double* gx) {
+  ce_bwd_f64(x, t, w, lse, g, r0, r1, c, ig, eps, gx);
+}
+
+template <typename T>
+inline void bias_relu_rows(T* y, const T* b, int64_t r0, int64_t r1, int64_t m) {
+  for (int64_t i = r0; i < r1; ++i) {
+    T* yi = y + i * m;
+    if (b) {
+#pragma omp simd
+      for (int64_t j = 0; j < m; ++j) {
+        T v = yi[j] + b[j];
+        yi[j] = v > T(0) ? v : (v != v ? v : T(0));  // NaN stays NaN, like max(x, 0) in NumPy
+      }
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < m; ++j) yi[j] = yi[j] > T(0) ? yi[j] : (yi[j] != yi[j] ? yi[j] : T(0));
+    }
+  }
+}
+
+GPUGRAD_CLONES void bias_relu_f32(float* y, const float* b, int64_t r0, int64_t r1, int64_t m) {
+  bias_relu_rows(y, b, r0, r1, m);
+}
+GPUGRAD_CLONES void bias_relu_f64(double* y, const double* b, int64_t r0, int64_t r1, int64_t m) {
+  bias_relu_rows(y, b, r0, r1, m);
+}
+inline void bias_relu_dispatch(float* y, const float* b, int64_t r0, int64_t r1, int64_t m) {
+  bias_relu_f32(y, b, r0, r1, m);
+}
+inline void bias_relu_dispatch(double* y, const double* b, int64_t r0, int64_t r1, int64_t m) {
+  bias_relu_f64(y, b, r0, r1, m);
+}
+
+// masked gradient for rows [r0, r1), and those rows' column sums into acc (m entries)
+template <typename T>
+inline void relu_mask_rows(const T* gy, const T* y, int64_t r0, int64_t r1, int64_t m, T* gz, T* acc) {
+  for (int64_t i = r0; i < r1; ++i) {
+    const T* gyi = gy + i * m;
+    const T* yi = y + i * m;
+    T* gzi = gz + i * m;
+#pragma omp simd
+    for (int64_t j = 0; j < m; ++j) gzi[j] = yi[j] > T(0) ? gyi[j] : T(0);
+    if (acc) {
+#pragma omp simd
+      for (int64_t j = 0; j < m; ++j) acc[j] += gzi[j];
+    }
+  }
+}
+
+GPUGRAD_CLONES void relu_mask_f32(const float* gy, const float* y, int64_t r0, int64_t r1, int64_t m, float* gz,
+                                  float* acc) {
+  relu_mask_rows(gy, y, r0, r1, m, gz, acc);
+}
+GPUGRAD_CLONES void relu_mask_f64(const double* gy, const double* y, int64_t r0, int64_t r1, int64_t m, double* gz,
+                                  double* acc) {
+  relu_mask_rows(gy, y, r0, r1, m, gz, acc);
+}
+inline void relu_mask_dispatch(const float* gy, const float* y, int64_t r0, int64_t r1, int64_t m, float* gz,
+                               float* acc) {
+  relu_mask_f32(gy, y, r0, r1, m, gz, acc);
+}
+inline void relu_mask_dispatch(const double* gy, const double* y, int64_t r0, int64_t r1, int64_t m, double* gz,
+                               double* acc) {
+  relu_mask_f64(gy, y, r0, r1, m, gz, acc);
+}
+
+template <typename T>
+inline void sgd_range(T* p, const T* g, T* buf, int64_t i0, int64_t i1, T lr, T mom, T damp, T wd, bool nesterov,
+                      bool first) {
+  if (!buf) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) p[i] -= lr * (g[i] + wd * p[i]);
+    return;
+  }
+#pragma omp simd
+  for (int64_t i = i0; i < i1; ++i) {
+    T d = g[i] + wd * p[i];
+    T b = first ? d : mom * buf[i] + (T(1) - damp) * d;
+    buf[i] = b;
+    p[i] -= lr * (nesterov ? d + mom * b : b);
+  }
+}
+
+template <typename T>
+inline void adam_range(T* p, const T* g, T* m, T* v, int64_t i0, int64_t i1, T lr, T b1, T b2, T eps, T wd,
+                       bool decoupled, T bc1, T bc2) {
+  T step = lr / bc1;
+  T rbc2 = T(1) / std::sqrt(bc2);
+  T decay = decoupled ? T(1) - lr * wd : T(1);
+  T l2 = decoupled ? T(0) : wd;
+#pragma omp simd
+  for (int64_t i = i0; i < i1; ++i) {
+    T pi = p[i] * decay;
+    T gi = g[i] + l2 * p[i];
+    T mi = b1 * m[i] + (T(1) - b1) * gi;
+    T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = pi - step * mi / (std::sqrt(vi) * rbc2 + eps);
+  }
+}
+
+GPUGRAD_CLONES void sgd_f32(float* p, const float* g, float* buf, int64_t i0, int64_t i1, float lr, float mom,
+                            float damp, float wd, bool nest, bool first) {
+  sgd_range(p, g, buf, i0, i1, lr, mom, damp, wd, nest, first);
+}
+GPUGRAD_CLONES void sgd_f64(double* p, const double* g, double* buf, int64_t i0, int64_t i1, double lr, double mom,
+                            double damp, double wd, bool nest, bool first) {
+  sgd_range(p, g, buf, i0, i1, lr, mom, damp, wd, nest, first);
+}
+GPUGRAD_CLONES void adam_f32(float* p, const float* g, float* m, float* v, int64_t i0, int64_t i1, float lr, float b1,
+                             float b2, float eps, float wd, bool dec, float bc1, float bc2) {
+  adam_range(p, g, m, v, i0, i1, lr, b1, b2, eps, wd, dec, bc1, bc2);
+}
+GPUGRAD_CLONES void adam_f64(double* p, const double* g, double* m, double* v, int64_t i0, int64_t i1, double lr,
+                             double b1, double b2, double eps, double wd, bool dec, double bc1, double bc2) {
+  adam_range(p, g, m, v, i0, i1, lr, b1, b2, eps, wd, dec, bc1, bc2);
+}
+inline void sgd_dispatch(float* p, const float* g, float* b, int64_t i0, int64_t i1, float lr, float mom, float d,
+                         float wd, bool n, bool f) {
+  sgd_f32(p, g, b, i0, i1, lr, mom, d, wd, n, f);
+}
+inline void sgd_dispatch(double* p, const double* g, double* b, int64_t i0, int64_t i1, double lr, double mom,
+                         double d, double wd, bool n, bool f) {
+  sgd_f64(p, g, b, i0, i1, lr, mom, d, wd, n, f);
+}
+inline void adam_dispatch(float* p, const float* g, float* m, float* v, int64_t i0, int64_t i1, float lr, float b1,
+                          float b2, float eps, float wd, bool dec, float bc1, float bc2) {
+  adam_f32(p, g, m, v, i0, i1, lr, b1, b2, eps, wd, dec, bc1, bc2);
+}
+inline void adam_dispatch(double* p, const double* g, double* m, double* v, int64_t i0, int64_t i1, double lr,
+                          double b1, double b2, double eps, double wd, bool dec, double bc1, double bc2) {
+  adam_f64(p, g, m, v, i0, i1, lr, b1, b2, eps, wd, dec, bc1, bc2);
+}
+
+}  // namespace
+
+template <typename T>
+int64_t cross_entropy_fwd(const T* x, const int64_t* t, const T* w, int64_t n, int64_t c, int64_t ignore_index,
+                          T eps, T* loss, T* lse, T* wt) {
+  int64_t bad = -1;
+  parallel_rows(n, c, [&](int64_t r0, int64_t r1) {
+    int64_t b = ce_fwd_dispatch(x, t, w, r0, r1, c, ignore_index, eps, loss, lse, wt);
+    if (b >= 0) {
+#pragma omp critical
+      bad = (bad < 0 || b < bad) ? b : bad;
+    }
+  });
+  return bad;
+}
+
+template <typename T>
+void cross_entropy_bwd(const T* x, const int64_t* t, const T* w, const T* lse, const T* g, int64_t n, int64_t c,
+                       int64_t ignore_index, T eps, T* gx) {
+  parallel_rows(n, c, [&](int64_t r0, int64_t r1) { ce_bwd_dispatch(x, t, w, lse, g, r0, r1, c, ignore_index, eps, gx); });
+}
+
+template <typename T>
+void bias_relu_fwd(T* y, const T* b, int64_t n, int64_t m) {
+  parallel_rows(n, m, [&](int64_t r0, int64_t r1) { bias_relu_dispatch(y, b, r0, r1, m); });
+}
+
+template <typename T>
+void relu_bias_bwd(const T* gy, const T* y, int64_t n, int64_t m, T* gz, T* gb) {
+  if (!gb) {
+    parallel_rows(n, m, [&](int64_t r0, int64_t r1) { relu_mask_dispatch(gy, y, r0, r1, m, gz, (T*)nullptr); });
+    return;
+  }
+  std::fill(gb, gb + m, T(0));
+#ifdef _OPENMP
+  if (n * m >= (1 << 15) && omp_get_max_threads() > 1) {
+    // each thread sums its rows into its own row of partials, then the partials are added
+    int threads = omp_get_max_threads();
+    T* partial = new T[threads * m]();
+#pragma omp parallel num_threads(threads)
+    {
+      int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+      int64_t lo = n * tid / nt, hi = n * (tid + 1) / nt;
+      if (lo < hi) relu_mask_dispatch(gy, y, lo, hi, m, gz, partial + tid * m);
+    }
+    for (int k = 0; k < threads; ++k)
+      for (int64_t j = 0; j < m; ++j) gb[j] += partial[k * m + j];
+    delete[] partial;
+    return;
+  }
+#endif
+  relu_mask_dispatch(gy, y, 0, n, m, gz, gb);
+}
+
+template <typename T>
+void sgd_step(T* p, const T* g, T* buf, int64_t n, T lr, T momentum, T dampening, T weight_decay, bool nesterov,
+              bool first) {
+  parallel_rows(n, 1, [&](int64_t i0, int64_t i1) {
+    sgd_dispatch(p, g, buf, i0, i1, lr, momentum, dampening, weight_decay, nesterov, first);
+  });
+}
+
+template <typename T>
+void adam_step(T* p, const T* g, T* m, T* v, int64_t n, T lr, T b1, T b2, T eps, T weight_decay, bool decoupled,
+               T bc1, T bc2) {
+  parallel_rows(n, 1, [&](int64_t i0, int64_t i1) {
+    adam_dispatch(p, g, m, v, i0, i1, lr, b1, b2, eps, weight_decay, decoupled, bc1, bc2);
+  });
+}
+
+#define GPUGRAD_INSTANTIATE(T)                                                                                     \
+  template int64_t cross_entropy_fwd<T>(const T*, const int64_t*, const T*, int64_t, int64_t, int64_t, T, T*, T*, \
+                                        T*);                                                                       \
+  template void cross_entropy_bwd<T>(const T*, const int64_t*, const T*, const T*, const T*, int64_t, int64_t,    \
+                                     int64_t, T, T*);                                                              \
+  template void bias_relu_fwd<T>(T*, const T*, int64_t, int64_t);                                                 \
+  template void relu_bias_bwd<T>(const T*, const T*, int64_t, int64_t, T*, T*);                                   \
+  template void sgd_step<T>(T*, const T*, T*, int64_t, T, T, T, T, bool, bool);                                   \
+  template void adam_step<T>(T*, const T*, T*, T*, int64_t, T, T, T, T, T, bool, T, T);
+
+GPUGRAD_INSTANTIATE(float)
+GPUGRAD_INSTANTIATE(double)
+
+int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+void set_num_threads(int n) {
+#ifdef _OPENMP
+  if (n > 0) omp_set_num_threads(n);
+#else
+  (void)n;
+#endif
+}
+
+const char* simd_level() {
+#if defined(__GNUC__) && defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return "avx512f";
+  if (__builtin_cpu_supports("avx2")) return "avx2";
+  return "baseline (x86-64)";
+#else
+  return "baseline";
+#endif
+}
+
+}  // namespace gpugrad

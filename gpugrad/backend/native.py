@@ -1,0 +1,124 @@
+"""The compiled CPU kernels (gpugrad._C), behind checks.
+
+Every call arrives here with NumPy arrays; this module checks dtype, shape and
+contiguity (the C++ side trusts them) and allocates the outputs, so no bad input can
+reach native code. ``load()`` returns None when the extension is not built or when
+``GPUGRAD_NATIVE=0``; callers then use their NumPy path.
+"""
+
+import os
+
+import numpy as np
+
+from ..errors import DTypeError, GpugradIndexError, ShapeError
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def load():
+    """The kernel wrapper, or None (not built, or switched off by GPUGRAD_NATIVE=0)."""
+    if os.environ.get("GPUGRAD_NATIVE", "1").strip() == "0":
+        return None
+    try:
+        from .. import _C
+    except ImportError:
+        return None
+    threads = os.environ.get("GPUGRAD_NUM_THREADS")
+    if threads and threads.isdigit() and int(threads) > 0:
+        _C.set_num_threads(int(threads))
+    return NativeKernels(_C)
+
+
+def build_status():
+    """'active', 'disabled by GPUGRAD_NATIVE=0' or 'not built'."""
+    try:
+        from .. import _C  # noqa: F401
+    except ImportError:
+        return "not built"
+    if os.environ.get("GPUGRAD_NATIVE", "1").strip() == "0":
+        return "built, disabled by GPUGRAD_NATIVE=0"
+    return "active"
+
+
+def _c(a, dtype, op, name):
+    if a.dtype != dtype:
+        raise DTypeError(f"[{op}] {name} must be {dtype}, got {a.dtype}")
+    return np.ascontiguousarray(a)
+
+
+class NativeKernels:
+    """Checked entry points to gpugrad._C (NumPy arrays in, NumPy arrays out)."""
+
+    def __init__(self, module):
+        self._C = module
+
+    @property
+    def simd(self):
+        return self._C.simd_level()
+
+    @property
+    def threads(self):
+        return self._C.max_threads()
+
+    def supports(self, dtype):
+        return dtype in _FLOATS
+
+    # -- fused log-softmax + NLL ----------------------------------------------------------
+    def cross_entropy_fwd(self, x, t, w, ignore_index, eps):
+        """Per-row loss, log-sum-exp and counted weight for logits x (n, c), targets t (n,)."""
+        if x.ndim != 2 or t.shape != (x.shape[0],):
+            raise ShapeError(f"[cross_entropy] expected logits (n, c) and targets (n,), got {x.shape} and {t.shape}")
+        x = _c(x, x.dtype, "cross_entropy", "logits")
+        t = np.ascontiguousarray(t, dtype=np.int64)
+        if w is not None:
+            if w.shape != (x.shape[1],):
+                raise ShapeError(f"[cross_entropy] weight must have shape ({x.shape[1]},), got {w.shape}")
+            w = _c(w, x.dtype, "cross_entropy", "weight")
+        n = x.shape[0]
+        loss, lse, wt = (np.empty(n, x.dtype) for _ in range(3))
+        bad = self._C.cross_entropy_fwd(x, t, w, int(ignore_index), float(eps), loss, lse, wt)
+        if bad >= 0:
+            raise GpugradIndexError(
+                f"[cross_entropy] target {int(t[bad])} of row {bad} is outside [0, {x.shape[1] - 1}] "
+                f"(and is not ignore_index={ignore_index})"
+            )
+        return loss, lse, wt
+
+    def cross_entropy_bwd(self, x, t, w, lse, g, ignore_index, eps):
+        x = np.ascontiguousarray(x)
+        out = np.empty_like(x)
+        self._C.cross_entropy_bwd(x, np.ascontiguousarray(t, dtype=np.int64),
+                                  None if w is None else np.ascontiguousarray(w, x.dtype),
+                                  np.ascontiguousarray(lse, x.dtype), np.ascontiguousarray(g, x.dtype),
+                                  int(ignore_index), float(eps), out)
+        return out
+
+    # -- bias + ReLU around the GEMMs of a linear layer ---------------------------------------
+    def bias_relu_(self, y, b):
+        """y = max(y + b, 0) in place; y must be a C-contiguous (n, m) array of its own."""
+        if not y.flags.c_contiguous or y.ndim != 2:
+            raise ShapeError(f"[linear_relu] expected a contiguous (n, m) array, got {y.shape}")
+        if b is not None:
+            b = _c(b, y.dtype, "linear_relu", "bias")
+            if b.shape != (y.shape[1],):
+                raise ShapeError(f"[linear_relu] bias shape {b.shape} does not match {y.shape}")
+        self._C.bias_relu_fwd(y, b)
+        return y
+
+    def relu_bias_bwd(self, gy, y, with_bias):
+        """(gz, gb): the ReLU-masked gradient and its column sums (None without bias)."""
+        gy = _c(gy, y.dtype, "linear_relu", "gradient")
+        y = np.ascontiguousarray(y)
+        if gy.shape != y.shape or y.ndim != 2:
+            raise ShapeError(f"[linear_relu] gradient {gy.shape} and output {y.shape} must match (n, m)")
+        gz = np.empty_like(y)
+        gb = np.empty(y.shape[1], y.dtype) if with_bias else None
+        self._C.relu_bias_bwd(gy, y, gz, gb)
+        return gz, gb
+
+    # -- optimizer steps over all parameters at once -------------------------------------------
+    def sgd_step(self, ps, gs, bufs, lr, momentum, dampening, weight_decay, nesterov, first):
+        self._C.sgd_step(ps, gs, bufs, lr, momentum, dampening, weight_decay, nesterov, first)
+
+    def adam_step(self, ps, gs, ms, vs, lr, b1, b2, eps, weight_decay, decoupled, bc1, bc2):
+        self._C.adam_step(ps, gs, ms, vs, lr, b1, b2, eps, weight_decay, decoupled, bc1, bc2)

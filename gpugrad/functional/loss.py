@@ -1,0 +1,30 @@
+"""The fused softmax cross-entropy (per-row losses); gpugrad.nn.functional builds the
+user-facing ``cross_entropy`` on it."""
+
+from ..errors import ArgumentError, DTypeError, ShapeError
+from ..ops.fused import SoftmaxCrossEntropy
+from ..tensor import Tensor
+
+
+def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
+    """Per-row cross-entropy of logits (n, c) against class indices (n,), in one fused op
+    (log-softmax and NLL in one pass; compiled on the CPU when built). Rows whose target
+    is ``ignore_index`` give 0. Returns a tensor of shape (n,)."""
+    if not isinstance(logits, Tensor) or not isinstance(target, Tensor):
+        raise DTypeError("[cross_entropy] expected tensors for logits and target")
+    if logits.ndim != 2 or target.shape != (logits.shape[0],):
+        raise ShapeError(f"[cross_entropy] expected logits (n, c) and target (n,), got {logits.shape} and {target.shape}")
+    if target.dtype.kind not in "iu":
+        raise DTypeError(f"[cross_entropy] target must hold class indices (integers), got {target.dtype}")
+    if logits.dtype.kind != "f":
+        raise DTypeError(f"[cross_entropy] logits must be floating point, got {logits.dtype}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ArgumentError(f"[cross_entropy] label_smoothing must be in [0, 1], got {label_smoothing}")
+    w = None
+    if weight is not None:
+        if tuple(weight.shape) != (logits.shape[1],):
+            raise ShapeError(f"[cross_entropy] weight must have shape ({logits.shape[1]},), got {weight.shape}")
+        w = weight.data.astype(logits.dtype, copy=False)
+    if target.dtype != "int64":
+        target = target.long()
+    return SoftmaxCrossEntropy(int(ignore_index), float(label_smoothing), w)(logits, target)

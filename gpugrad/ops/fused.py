@@ -1,0 +1,157 @@
+"""Fused ops: softmax cross-entropy and linear (+ ReLU).
+
+Each runs the device's compiled kernel when the backend has one (``backend.kernels``)
+and otherwise its composed array path, which is also the reference the tests hold the
+kernels to. Their backward uses the kernels too; when a graph of the backward is being
+recorded (``create_graph=True``) it is written with gpugrad ops instead, so these ops
+stay differentiable to any order.
+"""
+
+from .. import functional as F
+from ..autograd.grad_mode import state
+from ..errors import GpugradIndexError
+from .base import Op
+
+
+class SoftmaxCrossEntropy(Op):
+    """Per-row loss of logits x (n, c) against class indices t (n,):
+    keep * ((1 - eps) w_t (lse - x_t) + eps / c * sum_j w_j (lse - x_j)), lse = logsumexp(x)."""
+
+    __slots__ = ("ignore_index", "eps", "weight", "lse", "c")
+
+    def __init__(self, ignore_index, eps, weight):
+        self.ignore_index, self.eps, self.weight = ignore_index, eps, weight  # weight: array or None
+
+    def forward(self, b, x, t):
+        self.c = x.shape[1]
+        if b.kernels is not None and b.kernels.supports(x.dtype):
+            loss, self.lse, _ = b.kernels.cross_entropy_fwd(x, t, self.weight, self.ignore_index, self.eps)
+            return loss
+        return self._forward_composed(b.xp, x, t)
+
+    def _forward_composed(self, xp, x, t):
+        c, eps, w = self.c, self.eps, self.weight
+        keep = t != self.ignore_index
+        bad = keep & ((t < 0) | (t >= c))
+        if bool(bad.any()):
+            row = int(xp.argmax(bad))
+            raise GpugradIndexError(
+                f"[cross_entropy] target {int(t[row])} of row {row} is outside [0, {c - 1}] "
+                f"(and is not ignore_index={self.ignore_index})"
+            )
+        ts = xp.where(keep, t, 0)
+        m = x.max(axis=1, keepdims=True) if x.size else xp.zeros((x.shape[0], 1), x.dtype)
+        m = xp.where(xp.isfinite(m), m, 0)
+        with xp.errstate(divide="ignore") if hasattr(xp, "errstate") else _nullcontext():
+            lse = xp.log(xp.exp(x - m).sum(axis=1)) + m[:, 0]
+        self.lse = lse
+        xt = xp.take_along_axis(x, ts[:, None], axis=1)[:, 0]
+        wt = (w[ts] if w is not None else xp.ones_like(lse)) * keep
+        loss = wt * (lse - xt)
+        if eps:
+            big_w = w.sum() if w is not None else c
+            ws = (x * w).sum(axis=1) if w is not None else x.sum(axis=1)
+            loss = (1 - eps) * loss + eps * keep * (big_w * lse - ws) / c
+        return loss.astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        x, t = self.saved(0), self.inputs[1]
+        if state.grad_enabled:
+            return self._backward_graph(gy, x, t), None
+        b = x._backend
+        if b.kernels is not None and b.kernels.supports(x.dtype):
+            gx = b.kernels.cross_entropy_bwd(x.data, t.data, self.weight, self.lse, gy.data, self.ignore_index, self.eps)
+            return x._like(gx), None
+        return x._like(self._backward_composed(b.xp, x.data, t.data, gy.data)), None
+
+    def _coefficients(self, xp, t, dtype):
+        c, w = self.c, self.weight
+        keep = (t != self.ignore_index).astype(dtype)
+        ts = xp.where(t != self.ignore_index, t, 0)
+        wt = w[ts] if w is not None else xp.ones(t.shape, dtype)
+        big_w = w.sum() if w is not None else c
+        return keep, ts, wt, big_w
+
+    def _backward_composed(self, xp, x, t, g):
+        # d loss_i / d x_ij = keep ((1 - eps) w_t (p_j - [j = t]) + eps (W p_j - w_j) / c)
+        keep, ts, wt, big_w = self._coefficients(xp, t, x.dtype)
+        c, eps = self.c, self.eps
+        p = xp.exp(x - self.lse[:, None])
+        gk = g * keep
+        gx = (gk * ((1 - eps) * wt + eps * big_w / c))[:, None] * p
+        if eps:
+            gx -= (gk * eps / c)[:, None] * (self.weight[None, :] if self.weight is not None else 1.0)
+        rows = xp.arange(x.shape[0])
+        gx[rows, ts] -= gk * (1 - eps) * wt
+        return gx
+
+    def _backward_graph(self, gy, x, t):
+        xp = x._backend.xp
+        keep, ts, wt, big_w = self._coefficients(xp, t.data, x.dtype)
+        c, eps = self.c, self.eps
+        gk = gy * x._like(keep)
+        gx = (gk * x._like((1 - eps) * wt + eps * big_w / c)).unsqueeze(1) * F.softmax(x, 1)
+        if eps:
+            w_row = x._like(self.weight[None, :] if self.weight is not None else xp.ones((1, c), x.dtype))
+            gx = gx - (gk * (eps / c)).unsqueeze(1) * w_row
+        onehot = x._like((ts[:, None] == xp.arange(c)[None, :]).astype(x.dtype))
+        return gx - onehot * (gk * x._like((1 - eps) * wt)).unsqueeze(1)
+
+
+class Linear(Op):
+    """y = x W^T (+ b), optionally followed by ReLU, as one node: one GEMM forward; the
+    ReLU mask and bias gradient in one pass around the two GEMMs of backward."""
+
+    __slots__ = ("relu", "out2d")
+    saves_output = True
+
+    def __init__(self, relu):
+        self.relu = relu
+
+    def forward(self, b, x, w, bias=None):
+        xp = b.xp
+        k = x.shape[-1]
+        x2 = x.reshape(-1, k)
+        y = xp.matmul(x2, w.T)
+        if self.relu and b.kernels is not None and b.kernels.supports(y.dtype) and y.flags.c_contiguous:
+            b.kernels.bias_relu_(y, bias)
+        else:
+            if bias is not None:
+                y += bias
+            if self.relu:
+                xp.maximum(y, 0, out=y)
+        return y.reshape(x.shape[:-1] + (w.shape[0],))
+
+    def backward(self, gy):
+        x, w = self.saved(0), self.saved(1)
+        has_bias = len(self.inputs) == 3
+        m, k = w.shape
+        if state.grad_enabled:  # recording: the same formulas with gpugrad ops
+            gz = F.where(self.output() > 0, gy, 0.0) if self.relu else gy
+            gz2, x2 = gz.reshape(-1, m), x.reshape(-1, k)
+            grads = (gz2 @ w).reshape(x.shape), gz2.mT @ x2
+            return grads + ((gz2.sum(0),) if has_bias else ())
+        b = x._backend
+        xp = b.xp
+        gy2 = gy.data.reshape(-1, m)
+        if self.relu:
+            y2 = self._out[0].reshape(-1, m)
+            if b.kernels is not None and b.kernels.supports(y2.dtype):
+                gz2, gb = b.kernels.relu_bias_bwd(gy2, y2, has_bias)
+            else:
+                gz2 = xp.where(y2 > 0, gy2, 0).astype(gy2.dtype, copy=False)
+                gb = gz2.sum(axis=0) if has_bias else None
+        else:
+            gz2, gb = gy2, (gy2.sum(axis=0) if has_bias else None)
+        x2 = x.data.reshape(-1, k)
+        out = [x._like(xp.matmul(gz2, w.data).reshape(x.shape)) if x.requires_grad else None,
+               x._like(xp.matmul(gz2.T, x2)) if w.requires_grad else None]
+        if has_bias:
+            out.append(x._like(gb) if self.inputs[2].requires_grad else None)
+        return tuple(out)
+
+
+def _nullcontext():
+    import contextlib
+
+    return contextlib.nullcontext()

@@ -1,0 +1,164 @@
+"""The compiled CPU kernels (gpugrad._C) against the pure NumPy path, on random and
+extreme inputs, in float32 and float64. Skipped when the extension is not built."""
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad import nn
+from gpugrad.backend import get_backend
+from gpugrad.backend.native import NativeKernels
+
+C = pytest.importorskip("gpugrad._C", reason="the CPU extension is not built")
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.fixture
+def cpu():
+    """The CPU backend with the kernels switched on, and a way to run without them."""
+    b = get_backend("cpu")
+    saved = b.kernels
+    b.kernels = NativeKernels(C)
+
+    class Switch:
+        @staticmethod
+        def composed(fn):
+            b.kernels = None
+            try:
+                return fn()
+            finally:
+                b.kernels = NativeKernels(C)
+
+    yield Switch
+    b.kernels = saved
+
+
+def _tol(dt):
+    return dict(rtol=2e-6, atol=2e-6) if dt == np.float32 else dict(rtol=1e-13, atol=1e-13)
+
+
+def _ce_both(cpu, x, t, **kw):
+    """(loss rows, gradient) with the kernels and with the NumPy path."""
+    def run():
+        xt = gg.tensor(x, requires_grad=True)
+        rows = gg.functional.softmax_cross_entropy(xt, gg.tensor(t), **kw)
+        g = np.linspace(0.5, 1.5, len(t)).astype(x.dtype)
+        rows.backward(gg.tensor(g))
+        return rows.numpy(), xt.grad.numpy()
+
+    return run(), cpu.composed(run)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("shape", [(64, 10), (16, 1000), (3, 1), (0, 5)])
+@pytest.mark.parametrize("kw", [{}, {"label_smoothing": 0.1}, {"ignore_index": 2}, {"weight": "w"}])
+def test_cross_entropy_kernel_matches_numpy(cpu, dt, shape, kw):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(shape) * 3).astype(dt)
+    t = rng.integers(0, shape[1], shape[0])
+    kw = dict(kw)
+    if kw.get("weight") == "w":
+        kw["weight"] = gg.tensor(rng.uniform(0.1, 2, shape[1]).astype(dt))
+    (l1, g1), (l2, g2) = _ce_both(cpu, x, t, **kw)
+    assert l1.dtype == dt and g1.dtype == dt
+    np.testing.assert_allclose(l1, l2, **_tol(dt))
+    np.testing.assert_allclose(g1, g2, **_tol(dt))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_cross_entropy_kernel_extremes(cpu, dt):
+    inf = np.inf
+    x = np.array([
+        [1e4, -1e4, 0.0, 5.0],      # huge logits: finite loss
+        [-inf, 0.0, 1.0, -inf],     # -inf entries: probability 0
+        [0.0, np.nan, 1.0, 2.0],    # NaN propagates to its row only
+        [3.0, 3.0, 3.0, 3.0],       # every target in this row is ignored (below)
+        [-1e4, -1e4, -1e4, 1e4],
+    ], dtype=dt)
+    t = np.array([1, 2, 0, -100, 3])
+    (l1, g1), (l2, g2) = _ce_both(cpu, x, t)
+    np.testing.assert_allclose(l1, l2, **_tol(dt))
+    np.testing.assert_allclose(g1, g2, **_tol(dt))
+    assert np.isfinite(l1[[0, 1, 3, 4]]).all() and np.isnan(l1[2])
+    assert l1[0] == pytest.approx(2e4, rel=1e-6) and l1[3] == 0 and not g1[3].any()
+    assert np.isnan(g1[2]).all() and np.isfinite(g1[[0, 1, 3, 4]]).all()
+    assert g1[1, 0] == 0 and g1[1, 3] == 0  # -inf logits get no gradient
+    with pytest.raises(gg.errors.GpugradIndexError, match="target 7 of row 0"):
+        gg.functional.softmax_cross_entropy(gg.tensor(x[:1]), gg.tensor([7]))
+
+
+def test_cross_entropy_kernel_takes_non_contiguous_logits(cpu):
+    x = np.random.default_rng(1).standard_normal((8, 6))
+    xt = gg.tensor(x).T  # (6, 8), a non-contiguous view
+    t = gg.tensor([0, 7, 3, 3, 1, 2])
+    rows = gg.functional.softmax_cross_entropy(xt, t)
+    ref = cpu.composed(lambda: gg.functional.softmax_cross_entropy(gg.tensor(x.T.copy()), t))
+    np.testing.assert_allclose(rows.numpy(), ref.numpy(), rtol=1e-13)
+
+
+def test_cross_entropy_double_backward_uses_the_graph_form(cpu):
+    x = gg.tensor(np.random.default_rng(2).standard_normal((4, 3)), requires_grad=True)
+    t = gg.tensor([0, 2, 1, 2])
+    assert gg.autograd.gradgradcheck(lambda a: gg.functional.softmax_cross_entropy(a, t, label_smoothing=0.2), [x])
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_relu_kernel_matches_numpy(cpu, dt, bias):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((33, 17)).astype(dt)
+    x[0, 0] = np.nan  # propagates through the ReLU as NumPy's maximum does
+    w = rng.standard_normal((9, 17)).astype(dt)
+    b = rng.standard_normal(9).astype(dt) if bias else None
+
+    def run():
+        xt, wt = gg.tensor(x, requires_grad=True), gg.tensor(w, requires_grad=True)
+        bt = gg.tensor(b, requires_grad=True) if bias else None
+        y = gg.functional.linear_relu(xt, wt, bt)
+        gy = np.cos(np.arange(y.numel()).reshape(y.shape)).astype(dt)
+        y.backward(gg.tensor(gy))
+        return [y.numpy(), xt.grad.numpy(), wt.grad.numpy()] + ([bt.grad.numpy()] if bias else [])
+
+    for a, r in zip(run(), cpu.composed(run)):
+        np.testing.assert_allclose(a, r, **_tol(dt))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_fused_optimizer_kernels_match_numpy(cpu, dt):
+    rng = np.random.default_rng(4)
+    shapes = [(5, 7), (7,), (3, 2, 2)]
+
+    def run(cls, **kw):
+        ps = [gg.tensor(rng_p.astype(dt), requires_grad=True) for rng_p in p0]
+        opt = cls(ps, **kw)
+        for step in range(4):
+            for p, g in zip(ps, grads[step]):
+                p.grad = gg.tensor(g.astype(dt))
+            opt.step()
+        return [p.numpy() for p in ps]
+
+    p0 = [rng.standard_normal(s) for s in shapes]
+    grads = [[rng.standard_normal(s) for s in shapes] for _ in range(4)]
+    for cls, kw in [(gg.optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True)),
+                    (gg.optim.SGD, dict(lr=0.1)),
+                    (gg.optim.Adam, dict(lr=0.01, weight_decay=0.1)),
+                    (gg.optim.AdamW, dict(lr=0.01, weight_decay=0.1))]:
+        for a, r in zip(run(cls, **kw), cpu.composed(lambda cls=cls, kw=kw: run(cls, **kw))):
+            np.testing.assert_allclose(a, r, **_tol(dt))
+
+
+def test_sequential_fuses_linear_relu_with_the_same_result(cpu):
+    gg.manual_seed(0)
+    m = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    x = gg.randn(4, 6)
+    y = m(x)
+    assert y.creator.name == "Linear"  # the last layer; the first pair ran as one node
+    assert y.creator.inputs[0].creator.name == "Linear" and y.creator.inputs[0].creator.relu
+    manual = nn.functional.linear(nn.functional.linear(x, m[0].weight, m[0].bias).relu(), m[2].weight, m[2].bias)
+    np.testing.assert_allclose(y.numpy(), manual.numpy(), rtol=1e-6)
+
+
+def test_kernels_report_their_vector_unit():
+    k = NativeKernels(C)
+    assert k.simd in ("avx512f", "avx2", "baseline (x86-64)", "baseline")
+    assert k.threads >= 1

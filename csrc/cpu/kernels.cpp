@@ -62,9 +62,9 @@ inline int64_t ce_fwd_rows(const T* x, const int64_t* t, const T* w, int64_t r0,
   }
   for (int64_t i = r0; i < r1; ++i) {
     const T* xi = x + i * c;
+    // A NaN is skipped by the max (comparisons with it are false) but reaches the sum
+    // through exp(NaN) = NaN, so the row's lse and loss come out NaN, as they should.
     T m = row_max(xi, c);
-    bool any_nan = false;
-    for (int64_t j = 0; j < c; ++j) any_nan |= xi[j] != xi[j];
     T shift = std::isfinite(m) ? m : T(0);
     T s = T(0), ws = T(0);
 #pragma omp simd reduction(+ : s)
@@ -78,7 +78,7 @@ inline int64_t ce_fwd_rows(const T* x, const int64_t* t, const T* w, int64_t r0,
         for (int64_t j = 0; j < c; ++j) ws += xi[j];
       }
     }
-    T l = any_nan ? std::numeric_limits<T>::quiet_NaN() : std::log(s) + shift;
+    T l = std::log(s) + shift;
     lse[i] = l;
     int64_t ti = t[i];
     if (ti == ignore_index) {

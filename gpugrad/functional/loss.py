@@ -6,10 +6,11 @@ from ..ops.fused import SoftmaxCrossEntropy
 from ..tensor import Tensor
 
 
-def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
-    """Per-row cross-entropy of logits (n, c) against class indices (n,), in one fused op
-    (log-softmax and NLL in one pass; compiled on the CPU when built). Rows whose target
-    is ``ignore_index`` give 0. Returns a tensor of shape (n,)."""
+def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="none"):
+    """Cross-entropy of logits (n, c) against class indices (n,) in one fused op (log-softmax
+    and NLL in one pass; compiled on the CPU when built). Rows whose target is
+    ``ignore_index`` count nothing. ``reduction``: 'none' (shape (n,)), 'sum', or 'mean'
+    (divided by the summed weights of the counted targets; 0 when none is counted)."""
     if not isinstance(logits, Tensor) or not isinstance(target, Tensor):
         raise DTypeError("[cross_entropy] expected tensors for logits and target")
     if logits.ndim != 2 or target.shape != (logits.shape[0],):
@@ -27,4 +28,6 @@ def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_
         w = weight.data.astype(logits.dtype, copy=False)
     if target.dtype != "int64":
         target = target.long()
-    return SoftmaxCrossEntropy(int(ignore_index), float(label_smoothing), w)(logits, target)
+    if reduction not in ("none", "sum", "mean"):
+        raise ArgumentError(f"[cross_entropy] reduction must be 'none', 'sum' or 'mean', got {reduction!r}")
+    return SoftmaxCrossEntropy(int(ignore_index), float(label_smoothing), w, reduction)(logits, target)

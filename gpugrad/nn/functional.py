@@ -147,15 +147,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if input.ndim > 1 and tuple(target.shape) != (input.shape[0],) + tuple(input.shape[2:]):
         raise ShapeError(f"[cross_entropy] target shape {target.shape} does not match input {input.shape}")
     x2, t1 = _class_last(input, target, "cross_entropy")
-    rows = F.softmax_cross_entropy(x2, t1, weight, ignore_index, label_smoothing)
-    if reduction == "mean":  # PyTorch's weighted mean: divide by the counted targets' weights
-        keep = t1 != ignore_index
-        counted = keep.to(rows.dtype) if weight is None else F.where(keep, weight.to(rows.dtype)[F.where(keep, t1, 0)], 0.0)
-        total = counted.sum()
-        return rows.sum() / F.where(total > 0, total, 1.0)
-    if reduction == "none" and input.ndim > 2:
-        return rows.reshape(target.shape)
-    return _reduce(rows, reduction, "cross_entropy")
+    out = F.softmax_cross_entropy(x2, t1, weight, ignore_index, label_smoothing, reduction)
+    return out.reshape(target.shape) if reduction == "none" and input.ndim > 2 else out
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):

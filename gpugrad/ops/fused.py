@@ -17,17 +17,43 @@ class SoftmaxCrossEntropy(Op):
     """Per-row loss of logits x (n, c) against class indices t (n,):
     keep * ((1 - eps) w_t (lse - x_t) + eps / c * sum_j w_j (lse - x_j)), lse = logsumexp(x)."""
 
-    __slots__ = ("ignore_index", "eps", "weight", "lse", "c")
+    __slots__ = ("ignore_index", "eps", "weight", "reduction", "lse", "c", "scale")
 
-    def __init__(self, ignore_index, eps, weight):
+    def __init__(self, ignore_index, eps, weight, reduction="none"):
         self.ignore_index, self.eps, self.weight = ignore_index, eps, weight  # weight: array or None
+        self.reduction = reduction
 
     def forward(self, b, x, t):
         self.c = x.shape[1]
         if b.kernels is not None and b.kernels.supports(x.dtype):
-            loss, self.lse, _ = b.kernels.cross_entropy_fwd(x, t, self.weight, self.ignore_index, self.eps)
+            loss, self.lse, wt = b.kernels.cross_entropy_fwd(x, t, self.weight, self.ignore_index, self.eps)
+        else:
+            loss = self._forward_composed(b.xp, x, t)
+            wt = None
+        return self._reduce(b.xp, loss, wt, t, x.dtype)
+
+    def _reduce(self, xp, loss, wt, t, dtype):
+        """'none': the rows; 'sum'; 'mean': divided by the counted targets' weights (PyTorch's
+        weighted mean; an all-ignored batch gives 0). ``scale`` is d(result)/d(row)."""
+        if self.reduction == "none":
+            self.scale = None
             return loss
-        return self._forward_composed(b.xp, x, t)
+        if self.reduction == "sum":
+            self.scale = 1.0
+            return loss.sum(dtype=dtype)
+        if wt is None:
+            keep = t != self.ignore_index
+            wt = self.weight[xp.where(keep, t, 0)] * keep if self.weight is not None else keep
+        total = float(wt.sum())
+        self.scale = 1.0 / total if total > 0 else 0.0
+        return (loss.sum(dtype=dtype) * self.scale).astype(dtype)
+
+    def _row_grad(self, gy):
+        """The upstream gradient per row (a tensor of shape (n,))."""
+        if self.scale is None:
+            return gy
+        x = self.inputs[0]
+        return (gy * self.scale).expand(x.shape[0])
 
     def _forward_composed(self, xp, x, t):
         c, eps, w = self.c, self.eps, self.weight
@@ -56,11 +82,13 @@ class SoftmaxCrossEntropy(Op):
 
     def backward(self, gy):
         x, t = self.saved(0), self.inputs[1]
+        gy = self._row_grad(gy)
         if state.grad_enabled:
             return self._backward_graph(gy, x, t), None
         b = x._backend
         if b.kernels is not None and b.kernels.supports(x.dtype):
-            gx = b.kernels.cross_entropy_bwd(x.data, t.data, self.weight, self.lse, gy.data, self.ignore_index, self.eps)
+            g = gy.data if gy.data.flags.c_contiguous else b.xp.ascontiguousarray(gy.data)
+            gx = b.kernels.cross_entropy_bwd(x.data, t.data, self.weight, self.lse, g, self.ignore_index, self.eps)
             return x._like(gx), None
         return x._like(self._backward_composed(b.xp, x.data, t.data, gy.data)), None
 

@@ -1,0 +1,113 @@
+"""Shared benchmark plumbing: timing with warm-up, medians with min/max, running a
+framework in its own process with a fixed thread count, and writing results.
+
+A framework with its own thread pool (PyTorch, OpenMP, the BLAS under NumPy) is timed in
+a separate process whose environment pins every pool to the same number of threads, so
+no framework competes with another's idle workers.
+"""
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "GPUGRAD_NUM_THREADS")
+
+
+def time_it(fn, repeats=15, warmup=3, min_block=0.05):
+    """Seconds per call: ``repeats`` samples, each the mean over a block of calls that
+    lasts at least ``min_block`` s (so tiny calls are not timer noise), after warm-up."""
+    for _ in range(warmup):
+        fn()
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-7)
+    number = max(1, int(min_block / one))
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - t0) / number)
+    return samples
+
+
+def stats(samples):
+    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "samples": samples}
+
+
+def run_isolated(module, function, args, threads):
+    """Call ``module.function(**args)`` in a fresh interpreter with every thread pool set
+    to ``threads``; return its (JSON) result."""
+    env = dict(os.environ)
+    for v in THREAD_VARS:
+        env[v] = str(threads)
+    code = (
+        "import json, sys, importlib; sys.path.insert(0, %r); "
+        "m = importlib.import_module(%r); print('@@' + json.dumps(getattr(m, %r)(**json.loads(%r))))"
+        % (os.path.dirname(os.path.abspath(__file__)), module, function, json.dumps(args))
+    )
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{module}.{function}({args}) failed:\n{r.stderr[-3000:]}")
+    line = [ln for ln in r.stdout.splitlines() if ln.startswith("@@")][-1]
+    return json.loads(line[2:])
+
+
+def environment(threads=None):
+    import numpy as np
+
+    env = {"date": time.strftime("%Y-%m-%d"), "host": platform.node(), "python": platform.python_version(),
+           "numpy": np.__version__, "cores": os.cpu_count(), "threads": threads}
+    try:
+        with open("/proc/cpuinfo") as f:
+            env["cpu"] = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        env["cpu"] = platform.processor() or "unknown"
+    try:
+        import gpugrad
+
+        env["gpugrad_native"] = gpugrad.info(as_dict=True)["native_cpu_extension"]
+    except Exception as exc:  # the benchmark still reports what it can
+        env["gpugrad_native"] = f"unknown ({exc})"
+    try:
+        import torch
+
+        env["torch"] = torch.__version__
+    except ImportError:
+        env["torch"] = None
+    try:
+        cfg = np.show_config(mode="dicts")
+        env["blas"] = cfg["Build Dependencies"]["blas"]["name"]
+    except Exception:
+        env["blas"] = "unknown"
+    return env
+
+
+def torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write(path, payload, markdown_lines):
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=2)
+    md = os.path.splitext(path)[0] + ".md"
+    env = payload["environment"]
+    with open(md, "w") as f:
+        f.write("\n".join(markdown_lines) + "\n\n" + ", ".join(f"{k} {v}" for k, v in env.items()) + "\n")
+    print(f"wrote {path} and {md}")
+
+
+def us(x):
+    return f"{x * 1e6:.1f}"
+
+
+def ms(x):
+    return f"{x * 1e3:.2f}"

@@ -45,10 +45,10 @@ def run_isolated(module, function, args, threads):
     env = dict(os.environ)
     for v in THREAD_VARS:
         env[v] = str(threads)
+    here = os.path.dirname(os.path.abspath(__file__))
     code = (
-        "import json, sys, importlib; sys.path.insert(0, %r); "
-        "m = importlib.import_module(%r); print('@@' + json.dumps(getattr(m, %r)(**json.loads(%r))))"
-        % (os.path.dirname(os.path.abspath(__file__)), module, function, json.dumps(args))
+        f"import json, sys, importlib; sys.path.insert(0, {here!r}); m = importlib.import_module({module!r}); "
+        f"print('@@' + json.dumps(getattr(m, {function!r})(**json.loads({json.dumps(args)!r}))))"
     )
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     if r.returncode != 0:

@@ -44,67 +44,72 @@ void parallel_rows(int64_t n, int64_t work_per_row, F body) {
 }
 
 template <typename T>
-inline T row_max(const T* x, int64_t c) {
+GPUGRAD_INLINE T row_max(const T* x, int64_t c) {
   T m = -std::numeric_limits<T>::infinity();
 #pragma omp simd reduction(max : m)
   for (int64_t j = 0; j < c; ++j) m = x[j] > m ? x[j] : m;
   return m;
 }
 
-// The per-row work, inlined into each instruction-set clone below.
+// Rows with few classes: a row is shorter than a vector register, so work across rows
+// instead (vector lanes = rows, strided loads), and take the logs with the vectorizable
+// vlog. lse[i] for rows [r0, r1).
 template <typename T>
-inline int64_t ce_fwd_rows(const T* x, const int64_t* t, const T* w, int64_t r0, int64_t r1, int64_t c,
-                           int64_t ignore_index, T eps, T* loss, T* lse, T* wt) {
-  int64_t bad = -1;
-  T wsum = T(0);
-  if (w) {
-    for (int64_t j = 0; j < c; ++j) wsum += w[j];
+GPUGRAD_INLINE void lse_narrow(const T* x, int64_t r0, int64_t r1, int64_t c, T* lse) {
+  constexpr int64_t R = 64;
+  T m[R], s[R];
+  for (int64_t i0 = r0; i0 < r1; i0 += R) {
+    int64_t nr = std::min(R, r1 - i0);
+    const T* xb = x + i0 * c;
+#pragma omp simd
+    for (int64_t i = 0; i < nr; ++i) m[i] = -std::numeric_limits<T>::infinity();
+    for (int64_t j = 0; j < c; ++j) {
+#pragma omp simd
+      for (int64_t i = 0; i < nr; ++i) {
+        T v = xb[i * c + j];
+        m[i] = v > m[i] ? v : m[i];
+      }
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < nr; ++i) {
+      m[i] = (m[i] - m[i] == T(0)) ? m[i] : T(0);  // +-inf (or an all-NaN row) shifts by 0
+      s[i] = T(0);
+    }
+    for (int64_t j = 0; j < c; ++j) {
+#pragma omp simd
+      for (int64_t i = 0; i < nr; ++i) s[i] += vexp(xb[i * c + j] - m[i]);
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < nr; ++i) lse[i0 + i] = vlog(s[i]) + m[i];
   }
+}
+
+// lse[i] for rows [r0, r1) with many classes: a vector pass for the max, one for the sum.
+template <typename T>
+GPUGRAD_INLINE void lse_wide(const T* x, int64_t r0, int64_t r1, int64_t c, T* lse) {
   for (int64_t i = r0; i < r1; ++i) {
     const T* xi = x + i * c;
     // A NaN is skipped by the max (comparisons with it are false) but reaches the sum
     // through exp(NaN) = NaN, so the row's lse and loss come out NaN, as they should.
     T m = row_max(xi, c);
     T shift = std::isfinite(m) ? m : T(0);
-    T s = T(0), ws = T(0);
+    T s = T(0);
 #pragma omp simd reduction(+ : s)
     for (int64_t j = 0; j < c; ++j) s += vexp(xi[j] - shift);
-    if (eps != T(0)) {
-      if (w) {
-#pragma omp simd reduction(+ : ws)
-        for (int64_t j = 0; j < c; ++j) ws += w[j] * xi[j];
-      } else {
-#pragma omp simd reduction(+ : ws)
-        for (int64_t j = 0; j < c; ++j) ws += xi[j];
-      }
-    }
-    T l = std::log(s) + shift;
-    lse[i] = l;
-    int64_t ti = t[i];
-    if (ti == ignore_index) {
-      loss[i] = T(0);
-      wt[i] = T(0);
-      continue;
-    }
-    if (ti < 0 || ti >= c) {
-      if (bad < 0) bad = i;
-      loss[i] = T(0);
-      wt[i] = T(0);
-      continue;
-    }
-    T wti = w ? w[ti] : T(1);
-    T W = w ? wsum : T(c);
-    T nll = wti * (l - xi[ti]);
-    T smooth = eps != T(0) ? (W * l - ws) / T(c) : T(0);
-    loss[i] = (T(1) - eps) * nll + eps * smooth;
-    wt[i] = wti;
+    lse[i] = std::log(s) + shift;
   }
-  return bad;
 }
 
+// The per-row losses from lse, inlined into each instruction-set clone below.
 template <typename T>
-inline void ce_bwd_rows(const T* x, const int64_t* t, const T* w, const T* lse, const T* g, int64_t r0, int64_t r1,
-                        int64_t c, int64_t ignore_index, T eps, T* gx) {
+GPUGRAD_INLINE int64_t ce_fwd_rows(const T* x, const int64_t* t, const T* w, int64_t r0, int64_t r1, int64_t c,
+                           int64_t ignore_index, T eps, T* loss, T* lse, T* wt) {
+  if (c <= 32) {
+    lse_narrow(x, r0, r1, c, lse);
+  } else {
+    lse_wide(x, r0, r1, c, lse);
+  }
+  int64_t bad = -1;
   T W = T(c);
   if (w) {
     W = T(0);
@@ -112,25 +117,85 @@ inline void ce_bwd_rows(const T* x, const int64_t* t, const T* w, const T* lse, 
   }
   for (int64_t i = r0; i < r1; ++i) {
     const T* xi = x + i * c;
-    T* gi = gx + i * c;
     int64_t ti = t[i];
     if (ti == ignore_index || ti < 0 || ti >= c) {
-      for (int64_t j = 0; j < c; ++j) gi[j] = T(0);
+      if (ti != ignore_index && bad < 0) bad = i;
+      loss[i] = T(0);
+      wt[i] = T(0);
       continue;
     }
-    T wti = w ? w[ti] : T(1);
-    T a = g[i] * ((T(1) - eps) * wti + eps * W / T(c));  // coefficient of p_c
     T l = lse[i];
-    if (w) {
-      T e = g[i] * eps / T(c);
-#pragma omp simd
-      for (int64_t j = 0; j < c; ++j) gi[j] = a * vexp(xi[j] - l) - e * w[j];
-    } else {
-      T e = g[i] * eps / T(c);
-#pragma omp simd
-      for (int64_t j = 0; j < c; ++j) gi[j] = a * vexp(xi[j] - l) - e;
+    T wti = w ? w[ti] : T(1);
+    T lv = wti * (l - xi[ti]);
+    if (eps != T(0)) {
+      T ws = T(0);
+      if (w) {
+#pragma omp simd reduction(+ : ws)
+        for (int64_t j = 0; j < c; ++j) ws += w[j] * xi[j];
+      } else {
+#pragma omp simd reduction(+ : ws)
+        for (int64_t j = 0; j < c; ++j) ws += xi[j];
+      }
+      lv = (T(1) - eps) * lv + eps * (W * l - ws) / T(c);
     }
-    gi[ti] -= g[i] * (T(1) - eps) * wti;
+    loss[i] = lv;
+    wt[i] = wti;
+  }
+  return bad;
+}
+
+template <typename T>
+GPUGRAD_INLINE void ce_bwd_rows(const T* x, const int64_t* t, const T* w, const T* lse, const T* g, int64_t r0,
+                                int64_t r1, int64_t c, int64_t ignore_index, T eps, T* gx) {
+  T W = T(c);
+  if (w) {
+    W = T(0);
+    for (int64_t j = 0; j < c; ++j) W += w[j];
+  }
+  constexpr int64_t R = 64;
+  T a[R], e[R], l[R];
+  for (int64_t i0 = r0; i0 < r1; i0 += R) {
+    int64_t nr = std::min(R, r1 - i0);
+    // per row: gx = a p - e w_j, then the target column gets -g (1 - eps) w_t
+    for (int64_t i = 0; i < nr; ++i) {
+      int64_t ti = t[i0 + i];
+      bool keep = ti != ignore_index && ti >= 0 && ti < c;
+      T gi = keep ? g[i0 + i] : T(0);
+      T wti = keep ? (w ? w[ti] : T(1)) : T(0);
+      a[i] = gi * ((T(1) - eps) * wti + eps * W / T(c));
+      e[i] = gi * eps / T(c);
+      l[i] = lse[i0 + i];
+    }
+    const T* xb = x + i0 * c;
+    T* gb = gx + i0 * c;
+    if (c <= 32) {  // few classes: vector lanes run across rows
+      for (int64_t j = 0; j < c; ++j) {
+        T wj = w ? w[j] : T(1);
+#pragma omp simd
+        for (int64_t i = 0; i < nr; ++i) gb[i * c + j] = a[i] * vexp(xb[i * c + j] - l[i]) - e[i] * wj;
+      }
+    } else {
+      for (int64_t i = 0; i < nr; ++i) {
+        const T* xi = xb + i * c;
+        T* gi = gb + i * c;
+        T ai = a[i], ei = e[i], li = l[i];
+        if (w) {
+#pragma omp simd
+          for (int64_t j = 0; j < c; ++j) gi[j] = ai * vexp(xi[j] - li) - ei * w[j];
+        } else {
+#pragma omp simd
+          for (int64_t j = 0; j < c; ++j) gi[j] = ai * vexp(xi[j] - li) - ei;
+        }
+      }
+    }
+    for (int64_t i = 0; i < nr; ++i) {
+      int64_t ti = t[i0 + i];
+      if (ti == ignore_index || ti < 0 || ti >= c) {
+        for (int64_t j = 0; j < c; ++j) gb[i * c + j] = T(0);  // also clears NaN rows that are ignored
+        continue;
+      }
+      gb[i * c + ti] -= g[i0 + i] * (T(1) - eps) * (w ? w[ti] : T(1));
+    }
   }
 }
 
@@ -170,7 +235,7 @@ inline void ce_bwd_dispatch(const double* x, const int64_t* t, const double* w, 
 }
 
 template <typename T>
-inline void bias_relu_rows(T* y, const T* b, int64_t r0, int64_t r1, int64_t m) {
+GPUGRAD_INLINE void bias_relu_rows(T* y, const T* b, int64_t r0, int64_t r1, int64_t m) {
   for (int64_t i = r0; i < r1; ++i) {
     T* yi = y + i * m;
     if (b) {
@@ -201,7 +266,7 @@ inline void bias_relu_dispatch(double* y, const double* b, int64_t r0, int64_t r
 
 // masked gradient for rows [r0, r1), and those rows' column sums into acc (m entries)
 template <typename T>
-inline void relu_mask_rows(const T* gy, const T* y, int64_t r0, int64_t r1, int64_t m, T* gz, T* acc) {
+GPUGRAD_INLINE void relu_mask_rows(const T* gy, const T* y, int64_t r0, int64_t r1, int64_t m, T* gz, T* acc) {
   for (int64_t i = r0; i < r1; ++i) {
     const T* gyi = gy + i * m;
     const T* yi = y + i * m;
@@ -233,7 +298,7 @@ inline void relu_mask_dispatch(const double* gy, const double* y, int64_t r0, in
 }
 
 template <typename T>
-inline void sgd_range(T* p, const T* g, T* buf, int64_t i0, int64_t i1, T lr, T mom, T damp, T wd, bool nesterov,
+GPUGRAD_INLINE void sgd_range(T* p, const T* g, T* buf, int64_t i0, int64_t i1, T lr, T mom, T damp, T wd, bool nesterov,
                       bool first) {
   if (!buf) {
 #pragma omp simd
@@ -250,7 +315,7 @@ inline void sgd_range(T* p, const T* g, T* buf, int64_t i0, int64_t i1, T lr, T 
 }
 
 template <typename T>
-inline void adam_range(T* p, const T* g, T* m, T* v, int64_t i0, int64_t i1, T lr, T b1, T b2, T eps, T wd,
+GPUGRAD_INLINE void adam_range(T* p, const T* g, T* m, T* v, int64_t i0, int64_t i1, T lr, T b1, T b2, T eps, T wd,
                        bool decoupled, T bc1, T bc2) {
   T step = lr / bc1;
   T rbc2 = T(1) / std::sqrt(bc2);

@@ -12,6 +12,14 @@
 #include <cstdint>
 #include <limits>
 
+// Everything here is forced inline: the kernels are compiled once per instruction set
+// (target_clones), and a helper left out of line would be compiled for the baseline only.
+#if defined(__GNUC__)
+#define GPUGRAD_INLINE inline __attribute__((always_inline))
+#else
+#define GPUGRAD_INLINE inline
+#endif
+
 namespace gpugrad {
 
 template <typename T> struct ExpTraits;
@@ -40,7 +48,7 @@ template <> struct ExpTraits<double> {
 
 // exp(r) for |r| <= ln2/2 by Horner on the Taylor series; the degree makes the truncation
 // error smaller than half an ulp of the type (r^8/8! ~ 5e-9 for float, r^13/13! ~ 2e-16).
-inline float exp_poly(float r) {
+GPUGRAD_INLINE float exp_poly(float r) {
   float p = 1.0f / 5040.0f;
   p = p * r + 1.0f / 720.0f;
   p = p * r + 1.0f / 120.0f;
@@ -51,7 +59,7 @@ inline float exp_poly(float r) {
   return p * r + 1.0f;
 }
 
-inline double exp_poly(double r) {
+GPUGRAD_INLINE double exp_poly(double r) {
   double p = 1.0 / 479001600.0;  // 1/12!
   p = p * r + 1.0 / 39916800.0;
   p = p * r + 1.0 / 3628800.0;
@@ -68,13 +76,13 @@ inline double exp_poly(double r) {
 }
 
 // bit casts the vectorizer understands (a memcpy through memory would stop it)
-inline int32_t bits_of(float v) { return __builtin_bit_cast(int32_t, v); }
-inline int64_t bits_of(double v) { return __builtin_bit_cast(int64_t, v); }
+GPUGRAD_INLINE int32_t bits_of(float v) { return __builtin_bit_cast(int32_t, v); }
+GPUGRAD_INLINE int64_t bits_of(double v) { return __builtin_bit_cast(int64_t, v); }
 template <typename T, typename I>
-inline T from_bits(I v) { return __builtin_bit_cast(T, v); }
+GPUGRAD_INLINE T from_bits(I v) { return __builtin_bit_cast(T, v); }
 
 template <typename T>
-inline T vexp(T x) {
+GPUGRAD_INLINE T vexp(T x) {
   using Tr = ExpTraits<T>;
   using I = typename Tr::Int;
   // clamp into the finite range
@@ -95,6 +103,44 @@ inline T vexp(T x) {
   const T inf = std::numeric_limits<T>::infinity();
   y = x > Tr::hi ? inf : y;
   return x < Tr::lo ? T(0) : y;
+}
+
+// log(x) for x > 0 (and the IEEE special cases: log(0) = -inf, log(inf) = inf,
+// log(x < 0) = NaN, log(NaN) = NaN), vectorizable like vexp: x = 2^e m with m in
+// [sqrt(1/2), sqrt(2)), log m = 2 atanh(z) = 2 (z + z^3/3 + z^5/5 + ...), z = (m-1)/(m+1),
+// |z| <= 0.172, with enough terms for the type's precision. Subnormal inputs are not
+// handled exactly (they only occur as sums of exponentials far below any row's maximum).
+template <typename T> struct LogTraits;
+template <> struct LogTraits<float> {
+  static constexpr int terms = 5;
+  static constexpr float ln2 = 0.693147180559945309f;
+};
+template <> struct LogTraits<double> {
+  static constexpr int terms = 11;
+  static constexpr double ln2 = 0.693147180559945309;
+};
+
+template <typename T>
+GPUGRAD_INLINE T vlog(T x) {
+  using Tr = ExpTraits<T>;
+  using I = typename Tr::Int;
+  I bits = bits_of(x);
+  I e = ((bits >> Tr::mant) & ((I(1) << (sizeof(T) * 8 - 1 - Tr::mant)) - 1)) - Tr::bias;
+  T m = from_bits<T>((bits & ((I(1) << Tr::mant) - 1)) | (I(Tr::bias) << Tr::mant));  // in [1, 2)
+  // move m into [sqrt(1/2), sqrt(2)) so that |z| stays small
+  bool big = m > T(1.4142135623730951);
+  m = big ? m * T(0.5) : m;
+  e = big ? e + 1 : e;
+  T z = (m - T(1)) / (m + T(1));
+  T z2 = z * z;
+  T p = T(1) / T(2 * LogTraits<T>::terms + 1);
+  for (int k = LogTraits<T>::terms - 1; k >= 0; --k) p = p * z2 + T(1) / T(2 * k + 1);
+  T y = T(2) * z * p + static_cast<T>(e) * LogTraits<T>::ln2;
+  const T inf = std::numeric_limits<T>::infinity();
+  y = x == T(0) ? -inf : y;
+  y = x == inf ? inf : y;
+  y = x < T(0) ? std::numeric_limits<T>::quiet_NaN() : y;
+  return x != x ? x : y;
 }
 
 }  // namespace gpugrad

@@ -87,7 +87,10 @@ class SoftmaxCrossEntropy(Op):
             return self._backward_graph(gy, x, t), None
         b = x._backend
         if b.kernels is not None and b.kernels.supports(x.dtype):
-            g = gy.data if gy.data.flags.c_contiguous else b.xp.ascontiguousarray(gy.data)
+            g = gy.data
+            if not g.flags.c_contiguous:  # the reduced forms hand every row the same value
+                g = b.xp.full(x.shape[0], g.reshape(-1)[0], dtype=x.dtype) if self.scale is not None else \
+                    b.xp.ascontiguousarray(g)
             gx = b.kernels.cross_entropy_bwd(x.data, t.data, self.weight, self.lse, g, self.ignore_index, self.eps)
             return x._like(gx), None
         return x._like(self._backward_composed(b.xp, x.data, t.data, gy.data)), None

@@ -68,17 +68,19 @@ def numpy_case(n, c, repeats):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--repeats", type=int, default=10, help="timed samples per process")
+    p.add_argument("--rounds", type=int, default=3, help="processes per framework, taking turns")
     p.add_argument("--json")
     args = p.parse_args(argv)
     frameworks = ["gpugrad", "numpy"] + (["torch"] if harness.torch_available() else [])
     results = {}
-    lines = [f"Cross-entropy forward + backward, float32, {args.threads} threads, median of {args.repeats} (ms)", "",
+    lines = [f"Cross-entropy forward + backward, float32, {args.threads} threads, median of {args.rounds} x "
+             f"{args.repeats} samples (ms)", "",
              "| shape | gpugrad | PyTorch | NumPy | PyTorch / gpugrad | NumPy / gpugrad |", "|---|---:|---:|---:|---:|---:|"]
     for n, c in SHAPES:
         key = f"{n}x{c}"
-        results[key] = {fw: harness.run_isolated("bench_cross_entropy", f"{fw}_case", dict(n=n, c=c, repeats=args.repeats),
-                                                 args.threads) for fw in frameworks}
+        results[key] = harness.run_rounds("bench_cross_entropy", {fw: f"{fw}_case" for fw in frameworks},
+                                          dict(n=n, c=c, repeats=args.repeats), args.threads, args.rounds)
         r = results[key]
         g = r["gpugrad"]["median"]
         tt = r["torch"]["median"] if "torch" in r else float("nan")

@@ -39,6 +39,17 @@ def stats(samples):
     return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "samples": samples}
 
 
+def run_rounds(module, cases, args, threads, rounds=3):
+    """Run every case (a function name per framework) in its own process, ``rounds`` times
+    taking turns, and pool each case's samples: a noisy neighbour then slows every
+    framework alike instead of whichever happened to be running."""
+    pooled = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, function in cases.items():
+            pooled[name] += run_isolated(module, function, args, threads)["samples"]
+    return {name: stats(samples) for name, samples in pooled.items()}
+
+
 def run_isolated(module, function, args, threads):
     """Call ``module.function(**args)`` in a fresh interpreter with every thread pool set
     to ``threads``; return its (JSON) result."""

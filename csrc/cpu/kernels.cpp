@@ -146,7 +146,8 @@ GPUGRAD_INLINE int64_t ce_fwd_rows(const T* x, const int64_t* t, const T* w, int
 
 template <typename T>
 GPUGRAD_INLINE void ce_bwd_rows(const T* x, const int64_t* t, const T* w, const T* lse, const T* g, int64_t r0,
-                                int64_t r1, int64_t c, int64_t ignore_index, T eps, T* gx) {
+                                int64_t r1, int64_t c, int64_t ignore_index, T eps, T* gx, T g_all = T(0)) {
+  // g: the upstream gradient per row, or nullptr when every row has g_all
   T W = T(c);
   if (w) {
     W = T(0);
@@ -160,7 +161,7 @@ GPUGRAD_INLINE void ce_bwd_rows(const T* x, const int64_t* t, const T* w, const 
     for (int64_t i = 0; i < nr; ++i) {
       int64_t ti = t[i0 + i];
       bool keep = ti != ignore_index && ti >= 0 && ti < c;
-      T gi = keep ? g[i0 + i] : T(0);
+      T gi = keep ? (g ? g[i0 + i] : g_all) : T(0);
       T wti = keep ? (w ? w[ti] : T(1)) : T(0);
       a[i] = gi * ((T(1) - eps) * wti + eps * W / T(c));
       e[i] = gi * eps / T(c);
@@ -194,9 +195,104 @@ GPUGRAD_INLINE void ce_bwd_rows(const T* x, const int64_t* t, const T* w, const 
         for (int64_t j = 0; j < c; ++j) gb[i * c + j] = T(0);  // also clears NaN rows that are ignored
         continue;
       }
-      gb[i * c + ti] -= g[i0 + i] * (T(1) - eps) * (w ? w[ti] : T(1));
+      gb[i * c + ti] -= (g ? g[i0 + i] : g_all) * (T(1) - eps) * (w ? w[ti] : T(1));
     }
   }
+}
+
+// Forward and the gradient for a uniform upstream g in one sweep, a block of rows at a
+// time, so the backward re-reads each row from cache instead of memory.
+template <typename T>
+GPUGRAD_INLINE int64_t ce_fwd_bwd_rows(const T* x, const int64_t* t, const T* w, int64_t r0, int64_t r1, int64_t c,
+                                       int64_t ignore_index, T eps, T g, T* loss, T* lse, T* wt, T* gx) {
+  int64_t bad = -1;
+  if (c > 32) {  // wide rows: one exp per element, kept in gx and rescaled in cache
+    T W = T(c);
+    if (w) {
+      W = T(0);
+      for (int64_t j = 0; j < c; ++j) W += w[j];
+    }
+    for (int64_t i = r0; i < r1; ++i) {
+      const T* xi = x + i * c;
+      T* gi = gx + i * c;
+      int64_t ti = t[i];
+      bool keep = ti != ignore_index && ti >= 0 && ti < c;
+      if (!keep && ti != ignore_index && bad < 0) bad = i;
+      T m = row_max(xi, c);
+      T shift = std::isfinite(m) ? m : T(0);
+      T sum = T(0);
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < c; ++j) {
+        T e = vexp(xi[j] - shift);
+        gi[j] = e;
+        sum += e;
+      }
+      T l = std::log(sum) + shift;
+      lse[i] = l;
+      if (!keep) {
+        loss[i] = T(0);
+        wt[i] = T(0);
+        for (int64_t j = 0; j < c; ++j) gi[j] = T(0);
+        continue;
+      }
+      T wti = w ? w[ti] : T(1);
+      T lv = wti * (l - xi[ti]);
+      if (eps != T(0)) {
+        T ws = T(0);
+        if (w) {
+#pragma omp simd reduction(+ : ws)
+          for (int64_t j = 0; j < c; ++j) ws += w[j] * xi[j];
+        } else {
+#pragma omp simd reduction(+ : ws)
+          for (int64_t j = 0; j < c; ++j) ws += xi[j];
+        }
+        lv = (T(1) - eps) * lv + eps * (W * l - ws) / T(c);
+      }
+      loss[i] = lv;
+      wt[i] = wti;
+      // p_j = e_j / sum: gx = g ((1 - eps) w_t + eps W / c) p_j - g eps w_j / c, minus the target's share
+      T a = g * ((T(1) - eps) * wti + eps * W / T(c)) / sum;
+      T e2 = g * eps / T(c);
+      if (w) {
+#pragma omp simd
+        for (int64_t j = 0; j < c; ++j) gi[j] = gi[j] * a - e2 * w[j];
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < c; ++j) gi[j] = gi[j] * a - e2;
+      }
+      gi[ti] -= g * (T(1) - eps) * wti;
+    }
+    return bad;
+  }
+  const int64_t B = std::max<int64_t>(1, (1 << 16) / (c * int64_t(sizeof(T))));  // ~64 KB of rows
+  for (int64_t i0 = r0; i0 < r1; i0 += B) {
+    int64_t i1 = std::min(r1, i0 + B);
+    int64_t b = ce_fwd_rows(x, t, w, i0, i1, c, ignore_index, eps, loss, lse, wt);
+    if (b >= 0 && bad < 0) bad = b;
+    ce_bwd_rows(x, t, w, lse, (const T*)nullptr, i0, i1, c, ignore_index, eps, gx, g);
+  }
+  return bad;
+}
+
+GPUGRAD_CLONES int64_t ce_fwd_bwd_f32(const float* x, const int64_t* t, const float* w, int64_t r0, int64_t r1,
+                                      int64_t c, int64_t ig, float eps, float g, float* loss, float* lse, float* wt,
+                                      float* gx) {
+  return ce_fwd_bwd_rows(x, t, w, r0, r1, c, ig, eps, g, loss, lse, wt, gx);
+}
+GPUGRAD_CLONES int64_t ce_fwd_bwd_f64(const double* x, const int64_t* t, const double* w, int64_t r0, int64_t r1,
+                                      int64_t c, int64_t ig, double eps, double g, double* loss, double* lse,
+                                      double* wt, double* gx) {
+  return ce_fwd_bwd_rows(x, t, w, r0, r1, c, ig, eps, g, loss, lse, wt, gx);
+}
+GPUGRAD_INLINE int64_t ce_fwd_bwd_dispatch(const float* x, const int64_t* t, const float* w, int64_t r0, int64_t r1,
+                                           int64_t c, int64_t ig, float eps, float g, float* loss, float* lse,
+                                           float* wt, float* gx) {
+  return ce_fwd_bwd_f32(x, t, w, r0, r1, c, ig, eps, g, loss, lse, wt, gx);
+}
+GPUGRAD_INLINE int64_t ce_fwd_bwd_dispatch(const double* x, const int64_t* t, const double* w, int64_t r0, int64_t r1,
+                                           int64_t c, int64_t ig, double eps, double g, double* loss, double* lse,
+                                           double* wt, double* gx) {
+  return ce_fwd_bwd_f64(x, t, w, r0, r1, c, ig, eps, g, loss, lse, wt, gx);
 }
 
 GPUGRAD_CLONES int64_t ce_fwd_f32(const float* x, const int64_t* t, const float* w, int64_t r0, int64_t r1,
@@ -383,6 +479,20 @@ int64_t cross_entropy_fwd(const T* x, const int64_t* t, const T* w, int64_t n, i
 }
 
 template <typename T>
+int64_t cross_entropy_fwd_bwd(const T* x, const int64_t* t, const T* w, int64_t n, int64_t c, int64_t ignore_index,
+                              T eps, T g, T* loss, T* lse, T* wt, T* gx) {
+  int64_t bad = -1;
+  parallel_rows(n, c, [&](int64_t r0, int64_t r1) {
+    int64_t b = ce_fwd_bwd_dispatch(x, t, w, r0, r1, c, ignore_index, eps, g, loss, lse, wt, gx);
+    if (b >= 0) {
+#pragma omp critical
+      bad = (bad < 0 || b < bad) ? b : bad;
+    }
+  });
+  return bad;
+}
+
+template <typename T>
 void cross_entropy_bwd(const T* x, const int64_t* t, const T* w, const T* lse, const T* g, int64_t n, int64_t c,
                        int64_t ignore_index, T eps, T* gx) {
   parallel_rows(n, c, [&](int64_t r0, int64_t r1) { ce_bwd_dispatch(x, t, w, lse, g, r0, r1, c, ignore_index, eps, gx); });
@@ -441,6 +551,8 @@ void adam_step(T* p, const T* g, T* m, T* v, int64_t n, T lr, T b1, T b2, T eps,
                                         T*);                                                                       \
   template void cross_entropy_bwd<T>(const T*, const int64_t*, const T*, const T*, const T*, int64_t, int64_t,    \
                                      int64_t, T, T*);                                                              \
+  template int64_t cross_entropy_fwd_bwd<T>(const T*, const int64_t*, const T*, int64_t, int64_t, int64_t, T, T,  \
+                                            T*, T*, T*, T*);                                                       \
   template void bias_relu_fwd<T>(T*, const T*, int64_t, int64_t);                                                 \
   template void relu_bias_bwd<T>(const T*, const T*, int64_t, int64_t, T*, T*);                                   \
   template void sgd_step<T>(T*, const T*, T*, int64_t, T, T, T, T, bool, bool);                                   \

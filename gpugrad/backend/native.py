@@ -84,6 +84,24 @@ class NativeKernels:
             )
         return loss, lse, wt
 
+    def cross_entropy_fwd_bwd(self, x, t, w, ignore_index, eps, g):
+        """The forward outputs and, in the same sweep, the gradient for upstream ``g`` on
+        every row: (loss, lse, wt, gx)."""
+        loss, lse, wt = self.cross_entropy_fwd(x[:0], t[:0], w, ignore_index, eps)  # checks only
+        x = np.ascontiguousarray(x)
+        t = np.ascontiguousarray(t, dtype=np.int64)
+        w = None if w is None else np.ascontiguousarray(w, x.dtype)
+        n = x.shape[0]
+        loss, lse, wt = (np.empty(n, x.dtype) for _ in range(3))
+        gx = np.empty_like(x)
+        bad = self._C.cross_entropy_fwd_bwd(x, t, w, int(ignore_index), float(eps), float(g), loss, lse, wt, gx)
+        if bad >= 0:
+            raise GpugradIndexError(
+                f"[cross_entropy] target {int(t[bad])} of row {bad} is outside [0, {x.shape[1] - 1}] "
+                f"(and is not ignore_index={ignore_index})"
+            )
+        return loss, lse, wt, gx
+
     def cross_entropy_bwd(self, x, t, w, lse, g, ignore_index, eps):
         x = np.ascontiguousarray(x)
         out = np.empty_like(x)

@@ -1,6 +1,7 @@
 """The fused softmax cross-entropy (per-row losses); gpugrad.nn.functional builds the
 user-facing ``cross_entropy`` on it."""
 
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..ops.fused import SoftmaxCrossEntropy
 from ..tensor import Tensor
@@ -30,4 +31,5 @@ def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_
         target = target.long()
     if reduction not in ("none", "sum", "mean"):
         raise ArgumentError(f"[cross_entropy] reduction must be 'none', 'sum' or 'mean', got {reduction!r}")
-    return SoftmaxCrossEntropy(int(ignore_index), float(label_smoothing), w, reduction)(logits, target)
+    want_grad = logits.requires_grad and is_grad_enabled()
+    return SoftmaxCrossEntropy(int(ignore_index), float(label_smoothing), w, reduction, want_grad)(logits, target)

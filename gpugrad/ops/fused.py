@@ -17,15 +17,27 @@ class SoftmaxCrossEntropy(Op):
     """Per-row loss of logits x (n, c) against class indices t (n,):
     keep * ((1 - eps) w_t (lse - x_t) + eps / c * sum_j w_j (lse - x_j)), lse = logsumexp(x)."""
 
-    __slots__ = ("ignore_index", "eps", "weight", "reduction", "lse", "c", "scale")
+    __slots__ = ("ignore_index", "eps", "weight", "reduction", "lse", "c", "scale", "want_grad", "pregrad")
 
-    def __init__(self, ignore_index, eps, weight, reduction="none"):
+    def __init__(self, ignore_index, eps, weight, reduction="none", want_grad=False):
         self.ignore_index, self.eps, self.weight = ignore_index, eps, weight  # weight: array or None
-        self.reduction = reduction
+        self.reduction, self.want_grad, self.pregrad = reduction, want_grad, None
 
     def forward(self, b, x, t):
         self.c = x.shape[1]
         if b.kernels is not None and b.kernels.supports(x.dtype):
+            if self.want_grad and self.reduction != "none":
+                # a training step: every row's upstream gradient is the same number (the
+                # mean's 1/total or the sum's 1), so the gradient for an upstream 1 comes out
+                # of the same sweep as the loss; backward then only scales it (or not at all)
+                keep = t != self.ignore_index
+                w = self.weight
+                total = float(keep.sum() if w is None else w[t[keep & (t >= 0) & (t < self.c)]].sum())
+                scale = 1.0 if self.reduction == "sum" else (1.0 / total if total > 0 else 0.0)
+                loss, self.lse, wt, self.pregrad = b.kernels.cross_entropy_fwd_bwd(
+                    x, t, w, self.ignore_index, self.eps, scale)
+                self.scale = scale
+                return loss.sum(dtype=x.dtype) * x.dtype.type(scale)
             loss, self.lse, wt = b.kernels.cross_entropy_fwd(x, t, self.weight, self.ignore_index, self.eps)
         else:
             loss = self._forward_composed(b.xp, x, t)
@@ -82,6 +94,10 @@ class SoftmaxCrossEntropy(Op):
 
     def backward(self, gy):
         x, t = self.saved(0), self.inputs[1]
+        if self.pregrad is not None and not state.grad_enabled:
+            gx, self.pregrad = self.pregrad, None  # handed out once; a second backward recomputes
+            g = float(gy.data)
+            return x._like(gx if g == 1.0 else gx * x.dtype.type(g)), None
         gy = self._row_grad(gy)
         if state.grad_enabled:
             return self._backward_graph(gy, x, t), None

@@ -9,6 +9,12 @@ from . import __version__
 from .backend import cuda_available, cuda_unavailable_reason, get_default_device
 
 
+def _malloc_report():
+    from .backend import get_backend
+
+    return get_backend("cpu").malloc
+
+
 def _native_report():
     from .backend import get_backend, native
 
@@ -33,6 +39,7 @@ def info(as_dict=False):
         "numpy": np.__version__,
         "default_device": str(get_default_device()),
         "native_cpu_extension": _native_report(),
+        "cpu_malloc": _malloc_report(),
         "cuda": "available" if cuda_available() else f"unavailable: {cuda_unavailable_reason()}",
     }
     if cuda_available():

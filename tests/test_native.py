@@ -162,3 +162,29 @@ def test_kernels_report_their_vector_unit():
     k = NativeKernels(C)
     assert k.simd in ("avx512f", "avx2", "baseline (x86-64)", "baseline")
     assert k.threads >= 1
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("shape", [(64, 10), (16, 300)])
+@pytest.mark.parametrize("kw", [{"reduction": "mean"}, {"reduction": "sum", "label_smoothing": 0.2},
+                                {"reduction": "mean", "ignore_index": 1, "weight": "w"}])
+def test_cross_entropy_training_step_sweep_matches_numpy(cpu, dt, shape, kw):
+    """The forward that also makes the gradient (a reduced loss that requires grad), with an
+    upstream gradient of 1 and of 3, against the NumPy path."""
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal(shape) * 4).astype(dt)
+    t = rng.integers(0, shape[1], shape[0])
+    kw = dict(kw)
+    if kw.get("weight") == "w":
+        kw["weight"] = gg.tensor(rng.uniform(0.1, 2, shape[1]).astype(dt))
+
+    def run(scale):
+        xt = gg.tensor(x, requires_grad=True)
+        loss = nn.functional.cross_entropy(xt, gg.tensor(t), **kw)
+        (loss * scale).backward()
+        return loss.numpy(), xt.grad.numpy()
+
+    for scale in (1.0, 3.0):
+        (l1, g1), (l2, g2) = run(scale), cpu.composed(lambda s=scale: run(s))
+        np.testing.assert_allclose(l1, l2, **_tol(dt))
+        np.testing.assert_allclose(g1, g2, **_tol(dt))

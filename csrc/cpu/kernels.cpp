@@ -25,11 +25,18 @@ namespace gpugrad {
 
 namespace {
 
+// Threads pay off for compute-bound work (the exps of cross-entropy) on large inputs; the
+// memory-bound passes (bias+ReLU, optimizer steps) run on one thread unless they are very
+// large, since a training step interleaves them with the BLAS, whose own threads are
+// still spinning when these start.
+constexpr int64_t kParallelCompute = int64_t(1) << 15;
+constexpr int64_t kParallelMemory = int64_t(1) << 23;
+constexpr int64_t kParallelOptimizer = int64_t(1) << 20;  // a whole model's parameters: worth a second core
+
 template <typename F>
-void parallel_rows(int64_t n, int64_t work_per_row, F body) {
+void parallel_rows(int64_t n, int64_t work_per_row, F body, int64_t threshold = kParallelCompute) {
 #ifdef _OPENMP
-  // small problems stay on one thread: waking the pool costs more than it saves
-  if (n * work_per_row >= (1 << 15) && omp_get_max_threads() > 1) {
+  if (n * work_per_row >= threshold && omp_get_max_threads() > 1) {
     int threads = omp_get_max_threads();
 #pragma omp parallel num_threads(threads)
     {
@@ -500,18 +507,19 @@ void cross_entropy_bwd(const T* x, const int64_t* t, const T* w, const T* lse, c
 
 template <typename T>
 void bias_relu_fwd(T* y, const T* b, int64_t n, int64_t m) {
-  parallel_rows(n, m, [&](int64_t r0, int64_t r1) { bias_relu_dispatch(y, b, r0, r1, m); });
+  parallel_rows(n, m, [&](int64_t r0, int64_t r1) { bias_relu_dispatch(y, b, r0, r1, m); }, kParallelMemory);
 }
 
 template <typename T>
 void relu_bias_bwd(const T* gy, const T* y, int64_t n, int64_t m, T* gz, T* gb) {
   if (!gb) {
-    parallel_rows(n, m, [&](int64_t r0, int64_t r1) { relu_mask_dispatch(gy, y, r0, r1, m, gz, (T*)nullptr); });
+    parallel_rows(n, m, [&](int64_t r0, int64_t r1) { relu_mask_dispatch(gy, y, r0, r1, m, gz, (T*)nullptr); },
+                  kParallelMemory);
     return;
   }
   std::fill(gb, gb + m, T(0));
 #ifdef _OPENMP
-  if (n * m >= (1 << 15) && omp_get_max_threads() > 1) {
+  if (n * m >= kParallelMemory && omp_get_max_threads() > 1) {
     // each thread sums its rows into its own row of partials, then the partials are added
     int threads = omp_get_max_threads();
     T* partial = new T[threads * m]();
@@ -533,17 +541,17 @@ void relu_bias_bwd(const T* gy, const T* y, int64_t n, int64_t m, T* gz, T* gb) 
 template <typename T>
 void sgd_step(T* p, const T* g, T* buf, int64_t n, T lr, T momentum, T dampening, T weight_decay, bool nesterov,
               bool first) {
-  parallel_rows(n, 1, [&](int64_t i0, int64_t i1) {
-    sgd_dispatch(p, g, buf, i0, i1, lr, momentum, dampening, weight_decay, nesterov, first);
-  });
+  parallel_rows(
+      n, 1, [&](int64_t i0, int64_t i1) { sgd_dispatch(p, g, buf, i0, i1, lr, momentum, dampening, weight_decay, nesterov, first); },
+      kParallelOptimizer);
 }
 
 template <typename T>
 void adam_step(T* p, const T* g, T* m, T* v, int64_t n, T lr, T b1, T b2, T eps, T weight_decay, bool decoupled,
                T bc1, T bc2) {
-  parallel_rows(n, 1, [&](int64_t i0, int64_t i1) {
-    adam_dispatch(p, g, m, v, i0, i1, lr, b1, b2, eps, weight_decay, decoupled, bc1, bc2);
-  });
+  parallel_rows(
+      n, 1, [&](int64_t i0, int64_t i1) { adam_dispatch(p, g, m, v, i0, i1, lr, b1, b2, eps, weight_decay, decoupled, bc1, bc2); },
+      kParallelOptimizer);
 }
 
 #define GPUGRAD_INSTANTIATE(T)                                                                                     \

@@ -19,6 +19,10 @@ def load():
     """The kernel wrapper, or None (not built, or switched off by GPUGRAD_NATIVE=0)."""
     if os.environ.get("GPUGRAD_NATIVE", "1").strip() == "0":
         return None
+    # OpenMP workers that spin after a parallel region steal the cores the BLAS is about
+    # to use in the next matrix product; let them sleep instead (read by libgomp when
+    # the extension loads it; a user's own setting wins)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         from .. import _C
     except ImportError:

@@ -487,8 +487,16 @@ int64_t cross_entropy_fwd(const T* x, const int64_t* t, const T* w, int64_t n, i
 
 template <typename T>
 int64_t cross_entropy_fwd_bwd(const T* x, const int64_t* t, const T* w, int64_t n, int64_t c, int64_t ignore_index,
-                              T eps, T g, T* loss, T* lse, T* wt, T* gx) {
+                              T eps, T g, bool mean, T* loss, T* lse, T* wt, T* gx) {
   int64_t bad = -1;
+  if (mean) {  // the mean divides by the counted targets' weights: every row's share is g / total
+    T total = T(0);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t ti = t[i];
+      if (ti != ignore_index && ti >= 0 && ti < c) total += w ? w[ti] : T(1);
+    }
+    g = total > T(0) ? g / total : T(0);
+  }
   parallel_rows(n, c, [&](int64_t r0, int64_t r1) {
     int64_t b = ce_fwd_bwd_dispatch(x, t, w, r0, r1, c, ignore_index, eps, g, loss, lse, wt, gx);
     if (b >= 0) {
@@ -560,7 +568,7 @@ void adam_step(T* p, const T* g, T* m, T* v, int64_t n, T lr, T b1, T b2, T eps,
   template void cross_entropy_bwd<T>(const T*, const int64_t*, const T*, const T*, const T*, int64_t, int64_t,    \
                                      int64_t, T, T*);                                                              \
   template int64_t cross_entropy_fwd_bwd<T>(const T*, const int64_t*, const T*, int64_t, int64_t, int64_t, T, T,  \
-                                            T*, T*, T*, T*);                                                       \
+                                            bool, T*, T*, T*, T*);                                                 \
   template void bias_relu_fwd<T>(T*, const T*, int64_t, int64_t);                                                 \
   template void relu_bias_bwd<T>(const T*, const T*, int64_t, int64_t, T*, T*);                                   \
   template void sgd_step<T>(T*, const T*, T*, int64_t, T, T, T, T, bool, bool);                                   \

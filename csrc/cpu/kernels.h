@@ -23,10 +23,11 @@ void cross_entropy_bwd(const T* x, const int64_t* t, const T* w, const T* lse, c
                        int64_t ignore_index, T eps, T* gx);
 
 // Forward and, in the same sweep, the gradient for the same upstream g on every row (the
-// mean or sum of the losses): a training step reads the logits from memory once.
+// sum of the losses; with mean, g / the counted targets' total weight): a training step
+// reads the logits from memory once.
 template <typename T>
 int64_t cross_entropy_fwd_bwd(const T* x, const int64_t* t, const T* w, int64_t n, int64_t c, int64_t ignore_index,
-                              T eps, T g, T* loss, T* lse, T* wt, T* gx);
+                              T eps, T g, bool mean, T* loss, T* lse, T* wt, T* gx);
 
 // y[i, j] = max(y[i, j] + b[j], 0), in place (b may be nullptr: ReLU only).
 template <typename T>

@@ -19,10 +19,14 @@ def load():
     """The kernel wrapper, or None (not built, or switched off by GPUGRAD_NATIVE=0)."""
     if os.environ.get("GPUGRAD_NATIVE", "1").strip() == "0":
         return None
-    # OpenMP workers that spin after a parallel region steal the cores the BLAS is about
-    # to use in the next matrix product; let them sleep instead (read by libgomp when
-    # the extension loads it; a user's own setting wins)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # libgomp's workers spin for ~300k iterations after a parallel region, stealing the
+    # cores the BLAS needs for the next matrix product of a training step; sleeping at
+    # once instead (OMP_WAIT_POLICY=PASSIVE) makes every small region pay a wake-up. A
+    # short spin keeps back-to-back regions cheap and frees the cores quickly (measured
+    # on the MLP step and small cross-entropy benchmarks). Read by libgomp when the
+    # extension loads it; the user's own OMP_WAIT_POLICY / GOMP_SPINCOUNT win.
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", "20000")
     try:
         from .. import _C
     except ImportError:
@@ -88,17 +92,17 @@ class NativeKernels:
             )
         return loss, lse, wt
 
-    def cross_entropy_fwd_bwd(self, x, t, w, ignore_index, eps, g):
+    def cross_entropy_fwd_bwd(self, x, t, w, ignore_index, eps, g, mean):
         """The forward outputs and, in the same sweep, the gradient for upstream ``g`` on
-        every row: (loss, lse, wt, gx)."""
-        loss, lse, wt = self.cross_entropy_fwd(x[:0], t[:0], w, ignore_index, eps)  # checks only
+        every row (``g`` / the counted weight when ``mean``): (loss, lse, wt, gx)."""
+        self.cross_entropy_fwd(x[:0], t[:0], w, ignore_index, eps)  # the shape and dtype checks
         x = np.ascontiguousarray(x)
         t = np.ascontiguousarray(t, dtype=np.int64)
         w = None if w is None else np.ascontiguousarray(w, x.dtype)
         n = x.shape[0]
         loss, lse, wt = (np.empty(n, x.dtype) for _ in range(3))
         gx = np.empty_like(x)
-        bad = self._C.cross_entropy_fwd_bwd(x, t, w, int(ignore_index), float(eps), float(g), loss, lse, wt, gx)
+        bad = self._C.cross_entropy_fwd_bwd(x, t, w, int(ignore_index), float(eps), float(g), bool(mean), loss, lse, wt, gx)
         if bad >= 0:
             raise GpugradIndexError(
                 f"[cross_entropy] target {int(t[bad])} of row {bad} is outside [0, {x.shape[1] - 1}] "

@@ -30,14 +30,12 @@ class SoftmaxCrossEntropy(Op):
                 # a training step: every row's upstream gradient is the same number (the
                 # mean's 1/total or the sum's 1), so the gradient for an upstream 1 comes out
                 # of the same sweep as the loss; backward then only scales it (or not at all)
-                keep = t != self.ignore_index
-                w = self.weight
-                total = float(keep.sum() if w is None else w[t[keep & (t >= 0) & (t < self.c)]].sum())
-                scale = 1.0 if self.reduction == "sum" else (1.0 / total if total > 0 else 0.0)
+                mean = self.reduction == "mean"
                 loss, self.lse, wt, self.pregrad = b.kernels.cross_entropy_fwd_bwd(
-                    x, t, w, self.ignore_index, self.eps, scale)
-                self.scale = scale
-                return loss.sum(dtype=x.dtype) * x.dtype.type(scale)
+                    x, t, self.weight, self.ignore_index, self.eps, 1.0, mean)
+                total = float(wt.sum()) if mean else 1.0
+                self.scale = (1.0 / total if total > 0 else 0.0) if mean else 1.0
+                return loss.sum(dtype=x.dtype) * x.dtype.type(self.scale)
             loss, self.lse, wt = b.kernels.cross_entropy_fwd(x, t, self.weight, self.ignore_index, self.eps)
         else:
             loss = self._forward_composed(b.xp, x, t)

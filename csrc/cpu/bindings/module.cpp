@@ -47,14 +47,14 @@ int64_t ce_fwd_t(const py::array& x, const py::array& t, const py::object& w, in
 
 template <typename T>
 int64_t ce_fwd_bwd_t(const py::array& x, const py::array& t, const py::object& w, int64_t ignore, double eps, double g,
-                     py::array& loss, py::array& lse, py::array& wt, py::array& gx) {
+                     bool mean, py::array& loss, py::array& lse, py::array& wt, py::array& gx) {
   int64_t n = x.shape(0), c = x.shape(1);
   const T* xp = cptr<T>(x);
   const int64_t* tp = cptr<int64_t>(t);
   const T* wp = opt<T>(w);
   T *lp = ptr<T>(loss), *sp = ptr<T>(lse), *wtp = ptr<T>(wt), *gp = ptr<T>(gx);
   py::gil_scoped_release nogil;
-  return gpugrad::cross_entropy_fwd_bwd<T>(xp, tp, wp, n, c, ignore, T(eps), T(g), lp, sp, wtp, gp);
+  return gpugrad::cross_entropy_fwd_bwd<T>(xp, tp, wp, n, c, ignore, T(eps), T(g), mean, lp, sp, wtp, gp);
 }
 
 template <typename T>
@@ -137,10 +137,10 @@ PYBIND11_MODULE(_C, mod) {
                      : ce_fwd_t<double>(x, t, w, ignore, eps, loss, lse, wt);
   });
   mod.def("cross_entropy_fwd_bwd", [](const py::array& x, const py::array& t, const py::object& w, int64_t ignore,
-                                      double eps, double g, py::array& loss, py::array& lse, py::array& wt,
+                                      double eps, double g, bool mean, py::array& loss, py::array& lse, py::array& wt,
                                       py::array& gx) {
-    return is_f32(x) ? ce_fwd_bwd_t<float>(x, t, w, ignore, eps, g, loss, lse, wt, gx)
-                     : ce_fwd_bwd_t<double>(x, t, w, ignore, eps, g, loss, lse, wt, gx);
+    return is_f32(x) ? ce_fwd_bwd_t<float>(x, t, w, ignore, eps, g, mean, loss, lse, wt, gx)
+                     : ce_fwd_bwd_t<double>(x, t, w, ignore, eps, g, mean, loss, lse, wt, gx);
   });
   mod.def("cross_entropy_bwd", [](const py::array& x, const py::array& t, const py::object& w, const py::array& lse,
                                   const py::array& g, int64_t ignore, double eps, py::array& gx) {

@@ -31,7 +31,9 @@ namespace {
 // still spinning when these start.
 constexpr int64_t kParallelCompute = int64_t(1) << 15;
 constexpr int64_t kParallelMemory = int64_t(1) << 23;
-constexpr int64_t kParallelOptimizer = int64_t(1) << 20;  // a whole model's parameters: worth a second core
+// measured in an MLP step: right after the backward GEMMs a threaded optimizer pass ran at
+// half the speed of a single thread (the BLAS workers still hold the other core)
+constexpr int64_t kParallelOptimizer = kParallelMemory;
 
 template <typename F>
 void parallel_rows(int64_t n, int64_t work_per_row, F body, int64_t threshold = kParallelCompute) {

@@ -109,6 +109,32 @@ GPUGRAD_INLINE void lse_wide(const T* x, int64_t r0, int64_t r1, int64_t c, T* l
   }
 }
 
+// Sum of the class weights (c without weights): W in the smoothing terms.
+template <typename T>
+GPUGRAD_INLINE T weight_sum(const T* w, int64_t c) {
+  if (!w) return T(c);
+  T W = T(0);
+  for (int64_t j = 0; j < c; ++j) W += w[j];
+  return W;
+}
+
+// One counted row's loss from its lse: w_t (lse - x_t), blended with the smoothing term
+// eps / c * sum_j w_j (lse - x_j) = eps (W lse - sum_j w_j x_j) / c.
+template <typename T>
+GPUGRAD_INLINE T row_loss(const T* xi, int64_t ti, const T* w, T W, int64_t c, T eps, T l) {
+  T lv = (w ? w[ti] : T(1)) * (l - xi[ti]);
+  if (eps == T(0)) return lv;
+  T ws = T(0);
+  if (w) {
+#pragma omp simd reduction(+ : ws)
+    for (int64_t j = 0; j < c; ++j) ws += w[j] * xi[j];
+  } else {
+#pragma omp simd reduction(+ : ws)
+    for (int64_t j = 0; j < c; ++j) ws += xi[j];
+  }
+  return (T(1) - eps) * lv + eps * (W * l - ws) / T(c);
+}
+
 // The per-row losses from lse, inlined into each instruction-set clone below.
 template <typename T>
 GPUGRAD_INLINE int64_t ce_fwd_rows(const T* x, const int64_t* t, const T* w, int64_t r0, int64_t r1, int64_t c,
@@ -119,13 +145,8 @@ GPUGRAD_INLINE int64_t ce_fwd_rows(const T* x, const int64_t* t, const T* w, int
     lse_wide(x, r0, r1, c, lse);
   }
   int64_t bad = -1;
-  T W = T(c);
-  if (w) {
-    W = T(0);
-    for (int64_t j = 0; j < c; ++j) W += w[j];
-  }
+  const T W = weight_sum(w, c);
   for (int64_t i = r0; i < r1; ++i) {
-    const T* xi = x + i * c;
     int64_t ti = t[i];
     if (ti == ignore_index || ti < 0 || ti >= c) {
       if (ti != ignore_index && bad < 0) bad = i;
@@ -133,22 +154,8 @@ GPUGRAD_INLINE int64_t ce_fwd_rows(const T* x, const int64_t* t, const T* w, int
       wt[i] = T(0);
       continue;
     }
-    T l = lse[i];
-    T wti = w ? w[ti] : T(1);
-    T lv = wti * (l - xi[ti]);
-    if (eps != T(0)) {
-      T ws = T(0);
-      if (w) {
-#pragma omp simd reduction(+ : ws)
-        for (int64_t j = 0; j < c; ++j) ws += w[j] * xi[j];
-      } else {
-#pragma omp simd reduction(+ : ws)
-        for (int64_t j = 0; j < c; ++j) ws += xi[j];
-      }
-      lv = (T(1) - eps) * lv + eps * (W * l - ws) / T(c);
-    }
-    loss[i] = lv;
-    wt[i] = wti;
+    loss[i] = row_loss(x + i * c, ti, w, W, c, eps, lse[i]);
+    wt[i] = w ? w[ti] : T(1);
   }
   return bad;
 }
@@ -157,11 +164,7 @@ template <typename T>
 GPUGRAD_INLINE void ce_bwd_rows(const T* x, const int64_t* t, const T* w, const T* lse, const T* g, int64_t r0,
                                 int64_t r1, int64_t c, int64_t ignore_index, T eps, T* gx, T g_all = T(0)) {
   // g: the upstream gradient per row, or nullptr when every row has g_all
-  T W = T(c);
-  if (w) {
-    W = T(0);
-    for (int64_t j = 0; j < c; ++j) W += w[j];
-  }
+  const T W = weight_sum(w, c);
   constexpr int64_t R = 64;
   T a[R], e[R], l[R];
   for (int64_t i0 = r0; i0 < r1; i0 += R) {
@@ -216,11 +219,7 @@ GPUGRAD_INLINE int64_t ce_fwd_bwd_rows(const T* x, const int64_t* t, const T* w,
                                        int64_t ignore_index, T eps, T g, T* loss, T* lse, T* wt, T* gx) {
   int64_t bad = -1;
   if (c > 32) {  // wide rows: one exp per element, kept in gx and rescaled in cache
-    T W = T(c);
-    if (w) {
-      W = T(0);
-      for (int64_t j = 0; j < c; ++j) W += w[j];
-    }
+    const T W = weight_sum(w, c);
     for (int64_t i = r0; i < r1; ++i) {
       const T* xi = x + i * c;
       T* gi = gx + i * c;
@@ -245,19 +244,7 @@ GPUGRAD_INLINE int64_t ce_fwd_bwd_rows(const T* x, const int64_t* t, const T* w,
         continue;
       }
       T wti = w ? w[ti] : T(1);
-      T lv = wti * (l - xi[ti]);
-      if (eps != T(0)) {
-        T ws = T(0);
-        if (w) {
-#pragma omp simd reduction(+ : ws)
-          for (int64_t j = 0; j < c; ++j) ws += w[j] * xi[j];
-        } else {
-#pragma omp simd reduction(+ : ws)
-          for (int64_t j = 0; j < c; ++j) ws += xi[j];
-        }
-        lv = (T(1) - eps) * lv + eps * (W * l - ws) / T(c);
-      }
-      loss[i] = lv;
+      loss[i] = row_loss(xi, ti, w, W, c, eps, l);
       wt[i] = wti;
       // p_j = e_j / sum: gx = g ((1 - eps) w_t + eps W / c) p_j - g eps w_j / c, minus the target's share
       T a = g * ((T(1) - eps) * wti + eps * W / T(c)) / sum;

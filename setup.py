@@ -77,7 +77,13 @@ setup(
         # CuPy wheels are per CUDA major version; pick the one that matches the driver.
         "cuda": ["cupy-cuda12x>=13; platform_system != 'Darwin'"],
         "cuda13": ["cupy-cuda13x>=14; platform_system != 'Darwin'"],
-        "test": ["pytest>=7.4", "hypothesis>=6.90"],
+        "test": [
+            "pytest>=7.4",
+            "hypothesis>=6.90",
+            # NVRTC and the CUDA headers, to compile every .cu in the tests without a GPU
+            "nvidia-cuda-nvrtc==13.0.*; platform_system == 'Linux' and platform_machine == 'x86_64'",
+            "nvidia-cuda-runtime==13.0.*; platform_system == 'Linux' and platform_machine == 'x86_64'",
+        ],
         "bench": ["torch>=2.1"],
     },
     license="MIT",

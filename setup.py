@@ -7,11 +7,14 @@ The extension is optional: if the compiler or OpenMP is missing the build says s
 package installs without it (the pure NumPy path). GPUGRAD_BUILD_NATIVE=0 skips it.
 """
 
+import glob
 import os
+import shutil
 import sys
 
 from setuptools import find_packages, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 try:
     from pybind11.setup_helpers import Pybind11Extension
@@ -43,6 +46,18 @@ class OptionalBuildExt(build_ext):
               "gpugrad will use its pure NumPy path (gpugrad doctor says so)", file=sys.stderr)
 
 
+class BuildPyWithCudaSources(build_py):
+    """Ship csrc/cuda/*.cu and *.cuh inside the package (gpugrad/cuda_src), where the
+    CUDA backend compiles them from at run time."""
+
+    def run(self):
+        super().run()
+        target = os.path.join(self.build_lib, "gpugrad", "cuda_src")
+        os.makedirs(target, exist_ok=True)
+        for path in glob.glob(os.path.join("csrc", "cuda", "*.cu")) + glob.glob(os.path.join("csrc", "cuda", "*.cuh")):
+            shutil.copy(path, target)
+
+
 ext_modules = []
 if Pybind11Extension is not None and os.environ.get("GPUGRAD_BUILD_NATIVE", "1") != "0":
     ext_modules.append(
@@ -64,7 +79,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["gpugrad", "gpugrad.*"]),
     ext_modules=ext_modules,
-    cmdclass={"build_ext": OptionalBuildExt},
+    cmdclass={"build_ext": OptionalBuildExt, "build_py": BuildPyWithCudaSources},
     install_requires=[
         "numpy>=1.26,<3",
         "safetensors>=0.4",  # checkpoints without pickle

@@ -5,6 +5,7 @@ until a cuda tensor is asked for.
 """
 
 import importlib
+import os
 
 from ..errors import BackendUnavailableError
 from .base import Backend
@@ -70,7 +71,12 @@ class CudaBackend(Backend):
 
     def __init__(self, index=0):
         cupy = require(index)
-        super().__init__(Device("cuda", index), cupy, cupy.ndarray)
+        kernels = None
+        if os.environ.get("GPUGRAD_CUDA_KERNELS", "1").strip() != "0":
+            from .cuda_kernels import CudaKernels
+
+            kernels = CudaKernels(cupy, index)  # compiles nothing until first used
+        super().__init__(Device("cuda", index), cupy, cupy.ndarray, kernels)
         self._cupy = cupy
         self._cupyx = importlib.import_module("cupyx")
         with cupy.cuda.Device(index):

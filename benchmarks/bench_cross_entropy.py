@@ -65,13 +65,17 @@ def numpy_case(n, c, repeats):
     return harness.stats(harness.time_it(step, repeats))
 
 
-def main(argv=None):
+def parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=10, help="timed samples per process")
     p.add_argument("--rounds", type=int, default=3, help="processes per framework, taking turns")
     p.add_argument("--json")
-    args = p.parse_args(argv)
+    return p
+
+
+def run(args):
+    """(results, Markdown lines) for the parsed ``args``."""
     frameworks = ["gpugrad", "numpy"] + (["torch"] if harness.torch_available() else [])
     results = {}
     lines = [f"Cross-entropy forward + backward, float32, {args.threads} threads, median of {args.rounds} x "
@@ -89,6 +93,12 @@ def main(argv=None):
     lines += ["", "min/max (ms): " + "; ".join(
         f"{k} {fw} {harness.ms(v['min'])}/{harness.ms(v['max'])}" for k, r in results.items() for fw, v in r.items())]
     lines += ["", "Targets: PyTorch / gpugrad >= 3, NumPy / gpugrad >= 4."]
+    return results, lines
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    results, lines = run(args)
     print("\n".join(lines))
     if args.json:
         harness.write(args.json, {"benchmark": "cross_entropy", "environment": harness.environment(args.threads),

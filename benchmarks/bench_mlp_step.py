@@ -80,20 +80,25 @@ def torch_case(batch, repeats):
     return {"step": harness.stats(harness.time_it(step, repeats))}
 
 
-def main(argv=None):
+def parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--rounds", type=int, default=3, help="processes per framework, taking turns")
+    p.add_argument("--batches", type=int, nargs="+", default=BATCHES)
     p.add_argument("--json")
-    args = p.parse_args(argv)
+    return p
+
+
+def run(args):
+    """(results, Markdown lines) for the parsed ``args``."""
     frameworks = ["gpugrad"] + (["torch"] if harness.torch_available() else [])
     results = {}
     lines = [f"MLP {'-'.join(map(str, SIZES))} SGD step, float32, {args.threads} threads, median over {args.rounds} "
              f"processes x {args.repeats} samples (ms)", "",
              "| batch | gpugrad step | its GEMMs | step / GEMMs | PyTorch step | gpugrad / PyTorch |",
              "|---:|---:|---:|---:|---:|---:|"]
-    for batch in BATCHES:
+    for batch in args.batches:
         runs = {fw: [] for fw in frameworks}
         for _ in range(args.rounds):
             for fw in frameworks:
@@ -113,6 +118,12 @@ def main(argv=None):
         f"batch {b} {fw} {harness.ms(e[fw]['min'])}/{harness.ms(e[fw]['max'])}" for b, e in results.items()
         for fw in frameworks)]
     lines += ["", "Targets: step / GEMMs <= 1.10; gpugrad / PyTorch <= 1.0."]
+    return results, lines
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    results, lines = run(args)
     print("\n".join(lines))
     if args.json:
         harness.write(args.json, {"benchmark": "mlp_step", "environment": harness.environment(args.threads),

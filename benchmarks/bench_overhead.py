@@ -10,12 +10,10 @@ hand-written gradients with no graph at all.
 """
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import time
 
+import harness
 import numpy as np
 
 N_OPS = 2
@@ -84,23 +82,16 @@ def numpy_step():
     return step
 
 
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def main(argv=None):
+def parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--number", type=int, default=2000, help="iterations per timed block")
     p.add_argument("--repeats", type=int, default=15, help="timed blocks per framework")
     p.add_argument("--json", help="also write the results to this JSON file")
-    args = p.parse_args(argv)
+    return p
+
+
+def run(args):
+    """(results, Markdown lines): each framework's seconds-per-op samples."""
 
     steps = {"gpugrad": gpugrad_step()}
     try:
@@ -125,35 +116,16 @@ def main(argv=None):
         ratio = med["gpugrad"] / med["torch"]
         verdict = "meets" if ratio <= 1.5 else "MISSES"
         lines += ["", f"gpugrad / PyTorch eager = {ratio:.2f} ({verdict} the target of <= 1.5)"]
+    return {k: harness.stats(v) for k, v in results.items()}, lines
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    results, lines = run(args)
     print("\n".join(lines))
-
     if args.json:
-        env = {
-            "date": time.strftime("%Y-%m-%d"),
-            "host": platform.node(),
-            "cpu": _cpu_model(),
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-        }
-        try:
-            import torch
-
-            env["torch"] = torch.__version__
-        except ImportError:
-            pass
-        out = {
-            "benchmark": "overhead",
-            "environment": env,
-            "unit": "seconds per op",
-            "results": {k: {"median": med[k], "min": min(v), "max": max(v), "samples": v} for k, v in results.items()},
-        }
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=2)
-        md = os.path.splitext(args.json)[0] + ".md"
-        with open(md, "w") as f:
-            f.write("\n".join(lines) + "\n\n" + ", ".join(f"{k} {v}" for k, v in env.items()) + "\n")
-        print(f"wrote {args.json} and {md}")
+        harness.write(args.json, {"benchmark": "overhead", "environment": harness.environment(1),
+                                  "unit": "seconds per op", "results": results}, lines)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,20 @@ def environment(threads=None):
     except ImportError:
         env["torch"] = None
     try:
+        import gpugrad
+
+        if gpugrad.cuda.is_available():
+            from gpugrad.backend import cuda as _cuda
+
+            cupy = _cuda.probe()[0]
+            name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+            env["gpu"] = name.decode() if isinstance(name, bytes) else str(name)
+            env["cuda_driver"] = cupy.cuda.runtime.driverGetVersion()
+            env["cuda_runtime"] = cupy.cuda.runtime.runtimeGetVersion()
+            env["cupy"] = cupy.__version__
+    except Exception as exc:  # report, do not fail the run
+        env["gpu_error"] = repr(exc)
+    try:
         cfg = np.show_config(mode="dicts")
         env["blas"] = cfg["Build Dependencies"]["blas"]["name"]
     except Exception:

@@ -64,6 +64,27 @@ def _eval(args):
     return 0
 
 
+def _bench(rest):
+    """Run the benchmark suites of a source checkout (they are not part of the wheel)."""
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "__main__.py"
+    if not script.exists():
+        print("gpugrad bench: the benchmarks live in gpugrad's source checkout (benchmarks/); run it from there "
+              "with an editable install (pip install -e .)", file=sys.stderr)
+        return 2
+    saved = sys.argv
+    sys.argv = [str(script)] + rest
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        sys.argv = saved
+    return 0
+
+
 def main(argv=None):
     from . import train as T
 
@@ -105,6 +126,11 @@ def main(argv=None):
     ev.add_argument("--json")
     ev.set_defaults(run=_eval)
 
+    sub.add_parser("bench", help="run the benchmark suites (python -m benchmarks; --help there)", add_help=False)
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        return _bench(argv[1:])
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -1,0 +1,132 @@
+"""Run gpugrad's benchmark suites in one go: ``python -m benchmarks`` or ``gpugrad bench``.
+
+    python -m benchmarks                 # every suite, full settings
+    python -m benchmarks --quick         # a smoke run of about a minute (what CI runs)
+    python -m benchmarks --suites cross_entropy mlp_step --threads 4 --out results/
+
+Writes ``<out>/<gpu-or-host>-<date>.json`` (every figure, min/max and the environment),
+the same name ``.md`` (the suites' tables) and ``-speedup.png`` / ``-mlp_step.png``
+plots. Frameworks with their own thread pools run in separate processes with the same
+thread count; every comparison is a ratio from the same run.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import bench_cross_entropy  # noqa: E402
+import bench_mlp_step  # noqa: E402
+import bench_overhead  # noqa: E402
+import harness  # noqa: E402
+
+SUITES = {"overhead": bench_overhead, "cross_entropy": bench_cross_entropy, "mlp_step": bench_mlp_step}
+QUICK = {
+    "overhead": ["--number", "200", "--repeats", "3"],
+    "cross_entropy": ["--rounds", "1", "--repeats", "3"],
+    "mlp_step": ["--rounds", "1", "--repeats", "2", "--batches", "32", "128"],
+}
+
+
+def run_name(env):
+    gpu = env.get("gpu")
+    base = gpu.replace(" ", "-") if gpu else f"{env['host']}-cpu"
+    return "".join(ch for ch in base if ch.isalnum() or ch in "-_.") + "-" + env["date"]
+
+
+def speedups(all_results):
+    """(label, PyTorch time / gpugrad time) for every comparison that has both."""
+    out = []
+    ce = all_results.get("cross_entropy", {})
+    for shape, r in ce.items():
+        if "torch" in r:
+            out.append((f"cross-entropy {shape}", r["torch"]["median"] / r["gpugrad"]["median"]))
+    for batch, r in all_results.get("mlp_step", {}).items():
+        if "torch" in r:
+            out.append((f"MLP step b={batch}", r["torch"]["median"] / r["gpugrad"]["median"]))
+    ov = all_results.get("overhead", {})
+    if "torch" in ov:
+        out.append(("per-op overhead", ov["torch"]["median"] / ov["gpugrad"]["median"]))
+    return out
+
+
+def plot(all_results, stem):
+    """The speedup bars and the MLP step time against batch size, as PNGs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    sp = speedups(all_results)
+    if sp:
+        fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(sp)))
+        ax.barh([s[0] for s in sp], [s[1] for s in sp], color="#3b7dd8")
+        ax.axvline(1.0, color="black", lw=0.8)
+        ax.set_xlabel("speedup over PyTorch eager (PyTorch time / gpugrad time)")
+        fig.tight_layout()
+        fig.savefig(stem + "-speedup.png", dpi=100)
+        plt.close(fig)
+        written.append(stem + "-speedup.png")
+    mlp = all_results.get("mlp_step", {})
+    if mlp:
+        batches = sorted(int(b) for b in mlp)
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for fw, label in (("gpugrad", "gpugrad"), ("torch", "PyTorch eager")):
+            if all(fw in mlp[str(b)] for b in batches):
+                ax.plot(batches, [mlp[str(b)][fw]["median"] * 1e3 for b in batches], "o-", label=label)
+        ax.plot(batches, [mlp[str(b)]["gpugrad_gemm_sum"] * 1e3 for b in batches], "k--", label="gpugrad's GEMMs alone")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size")
+        ax.set_ylabel("ms per SGD step")
+        ax.set_title("MLP 784-1024-1024-10 training step")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(stem + "-mlp_step.png", dpi=100)
+        plt.close(fig)
+        written.append(stem + "-mlp_step.png")
+    return written
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    p.add_argument("--suites", nargs="+", choices=sorted(SUITES), default=list(SUITES))
+    p.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", default=os.path.join(HERE, "results"))
+    p.add_argument("--no-plots", action="store_true")
+    args = p.parse_args(argv)
+    from tqdm import tqdm
+
+    env = harness.environment(args.threads)
+    all_results, md = {}, [f"# gpugrad benchmarks, {env['date']}" + (" (quick smoke run)" if args.quick else ""), ""]
+    started = time.perf_counter()
+    for name in tqdm(args.suites, desc="suites", file=sys.stderr):
+        module = SUITES[name]
+        extra = QUICK[name] if args.quick else []
+        threads = [] if name == "overhead" else ["--threads", str(args.threads)]
+        results, lines = module.run(module.parser().parse_args(extra + threads))
+        all_results[name] = results
+        md += [f"## {name}", ""] + lines + [""]
+    os.makedirs(args.out, exist_ok=True)
+    stem = os.path.join(args.out, run_name(env))
+    payload = {"environment": env, "quick": args.quick, "seconds": time.perf_counter() - started,
+               "results": all_results, "speedups_vs_pytorch": dict(speedups(all_results))}
+    with open(stem + ".json", "w") as f:
+        json.dump(payload, f, indent=2)
+    md += ["## Environment", "", ", ".join(f"{k}: {v}" for k, v in env.items())]
+    with open(stem + ".md", "w") as f:
+        f.write("\n".join(md) + "\n")
+    written = [stem + ".json", stem + ".md"] + ([] if args.no_plots else plot(all_results, stem))
+    print("\n".join(md))
+    print("wrote " + ", ".join(written))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,15 +20,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import bench_cross_entropy  # noqa: E402
+import bench_e2e  # noqa: E402
+import bench_linear_backward  # noqa: E402
 import bench_mlp_step  # noqa: E402
 import bench_overhead  # noqa: E402
 import harness  # noqa: E402
 
-SUITES = {"overhead": bench_overhead, "cross_entropy": bench_cross_entropy, "mlp_step": bench_mlp_step}
+SUITES = {"overhead": bench_overhead, "cross_entropy": bench_cross_entropy, "linear_backward": bench_linear_backward,
+          "mlp_step": bench_mlp_step, "e2e": bench_e2e}
 QUICK = {
     "overhead": ["--number", "200", "--repeats", "3"],
     "cross_entropy": ["--rounds", "1", "--repeats", "3"],
+    "linear_backward": ["--rounds", "1", "--repeats", "3", "--batches", "128", "--widths", "256"],
     "mlp_step": ["--rounds", "1", "--repeats", "2", "--batches", "32", "128"],
+    "e2e": ["--target", "0.4", "--max-epochs", "5"],
 }
 
 
@@ -48,6 +53,12 @@ def speedups(all_results):
     for batch, r in all_results.get("mlp_step", {}).items():
         if "torch" in r:
             out.append((f"MLP step b={batch}", r["torch"]["median"] / r["gpugrad"]["median"]))
+    for shape, r in all_results.get("linear_backward", {}).items():
+        if "torch" in r:
+            out.append((f"linear+ReLU bwd {shape}", r["torch"]["median"] / r["gpugrad"]["median"]))
+    e2e = all_results.get("e2e", {})
+    if e2e.get("torch", {}).get("reached") and e2e.get("gpugrad", {}).get("reached"):
+        out.append(("MNIST-1D time to target", e2e["torch"]["reached"]["seconds"] / e2e["gpugrad"]["reached"]["seconds"]))
     ov = all_results.get("overhead", {})
     if "torch" in ov:
         out.append(("per-op overhead", ov["torch"]["median"] / ov["gpugrad"]["median"]))

@@ -97,12 +97,7 @@ def run(args):
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
-    results, lines = run(args)
-    print("\n".join(lines))
-    if args.json:
-        harness.write(args.json, {"benchmark": "cross_entropy", "environment": harness.environment(args.threads),
-                                  "unit": "seconds per forward+backward", "results": results}, lines)
+    harness.cli(parser, run, "cross_entropy", "seconds per forward+backward", argv)
 
 
 if __name__ == "__main__":

@@ -115,12 +115,7 @@ def run(args):
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
-    results, lines = run(args)
-    print("\n".join(lines))
-    if args.json:
-        harness.write(args.json, {"benchmark": "e2e", "environment": harness.environment(args.threads),
-                                  "unit": "seconds", "results": results}, lines)
+    harness.cli(parser, run, "e2e", "seconds", argv)
 
 
 if __name__ == "__main__":

@@ -89,12 +89,7 @@ def run(args):
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
-    results, lines = run(args)
-    print("\n".join(lines))
-    if args.json:
-        harness.write(args.json, {"benchmark": "linear_backward", "environment": harness.environment(args.threads),
-                                  "unit": "seconds per backward", "results": results}, lines)
+    harness.cli(parser, run, "linear_backward", "seconds per backward", argv)
 
 
 if __name__ == "__main__":

@@ -122,12 +122,7 @@ def run(args):
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
-    results, lines = run(args)
-    print("\n".join(lines))
-    if args.json:
-        harness.write(args.json, {"benchmark": "mlp_step", "environment": harness.environment(args.threads),
-                                  "unit": "seconds per training step", "results": results}, lines)
+    harness.cli(parser, run, "mlp_step", "seconds per training step", argv)
 
 
 if __name__ == "__main__":

@@ -120,12 +120,7 @@ def run(args):
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
-    results, lines = run(args)
-    print("\n".join(lines))
-    if args.json:
-        harness.write(args.json, {"benchmark": "overhead", "environment": harness.environment(1),
-                                  "unit": "seconds per op", "results": results}, lines)
+    harness.cli(parser, run, "overhead", "seconds per op", argv)
 
 
 if __name__ == "__main__":

@@ -136,3 +136,13 @@ def us(x):
 
 def ms(x):
     return f"{x * 1e3:.2f}"
+
+
+def cli(parser, run, benchmark, unit, argv=None):
+    """A suite's command line: parse, run, print the table, write JSON/Markdown if asked."""
+    args = parser().parse_args(argv)
+    results, lines = run(args)
+    print("\n".join(lines))
+    if args.json:
+        env = environment(getattr(args, "threads", 1))
+        write(args.json, {"benchmark": benchmark, "environment": env, "unit": unit, "results": results}, lines)

@@ -13,3 +13,23 @@ def make(array, device, requires_grad=False, dtype=None):
 
 def close(t, expected, rtol=1e-6, atol=1e-6):
     np.testing.assert_allclose(np.asarray(t.numpy(), dtype=np.float64), expected, rtol=rtol, atol=atol)
+
+
+class KernelSwitch:
+    """Holds a backend's fused kernels on; ``composed(fn)`` runs ``fn`` with them off (the
+    composed array path the kernels are tested against). ``restore()`` puts back what the
+    backend had before."""
+
+    def __init__(self, backend, kernels):
+        self.backend, self.kernels, self.saved = backend, kernels, backend.kernels
+        backend.kernels = kernels
+
+    def composed(self, fn):
+        self.backend.kernels = None
+        try:
+            return fn()
+        finally:
+            self.backend.kernels = self.kernels
+
+    def restore(self):
+        self.backend.kernels = self.saved

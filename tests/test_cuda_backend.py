@@ -3,6 +3,7 @@ and on a GPU, every CUDA kernel against the composed CuPy path it replaces."""
 
 import numpy as np
 import pytest
+from helpers import KernelSwitch
 
 import gpugrad as gg
 from gpugrad.backend import cuda_kernels as ck
@@ -46,18 +47,9 @@ def cuda_device(device):
     if device != "cuda":
         pytest.skip("compares CUDA kernels with the composed path: needs a GPU")
     b = gg.backend.get_backend("cuda")
-    saved = b.kernels
-
-    class Switch:
-        @staticmethod
-        def composed(fn):
-            b.kernels = None
-            try:
-                return fn()
-            finally:
-                b.kernels = saved
-
-    yield Switch
+    switch = KernelSwitch(b, b.kernels)
+    yield switch
+    switch.restore()
 
 
 @pytest.mark.parametrize("shape", [(64, 10), (16, 3000), (0, 5)])

@@ -3,6 +3,7 @@ extreme inputs, in float32 and float64. Skipped when the extension is not built.
 
 import numpy as np
 import pytest
+from helpers import KernelSwitch
 
 import gpugrad as gg
 from gpugrad import nn
@@ -16,21 +17,9 @@ DTYPES = [np.float32, np.float64]
 @pytest.fixture
 def cpu():
     """The CPU backend with the kernels switched on, and a way to run without them."""
-    b = get_backend("cpu")
-    saved = b.kernels
-    b.kernels = NativeKernels(C)
-
-    class Switch:
-        @staticmethod
-        def composed(fn):
-            b.kernels = None
-            try:
-                return fn()
-            finally:
-                b.kernels = NativeKernels(C)
-
-    yield Switch
-    b.kernels = saved
+    switch = KernelSwitch(get_backend("cpu"), NativeKernels(C))
+    yield switch
+    switch.restore()
 
 
 def _tol(dt):

@@ -29,6 +29,22 @@ __device__ void ce_row_finish(const T* xi, long long i, long long t, const T* w,
   wt[i] = wti;
 }
 
+// One thread's share of a row: the online max m and sum s of exp(x - m) over classes
+// start, start + stride, ...; ws = sum of w_j x_j for label smoothing. A NaN poisons s.
+template <typename T, typename A>
+__device__ __forceinline__ void ce_accumulate(const T* xi, const T* w, long long c, long long start, long long stride,
+                                              A eps, A& m, A& s, A& ws) {
+  m = -A(GPUGRAD_INF);
+  s = A(0);
+  ws = A(0);
+  for (long long j = start; j < c; j += stride) {
+    A v = (A)load(xi + j);
+    lse_merge(m, s, v, A(1));
+    if (v != v) s = v;
+    if (eps != A(0)) ws += (w ? (A)load(w + j) : A(1)) * v;
+  }
+}
+
 // one warp per row: lanes stride over the classes
 template <typename T, typename A>
 __device__ void ce_fwd_warp(const T* x, const long long* t, const T* w, A W, long long n, long long c,
@@ -37,13 +53,8 @@ __device__ void ce_fwd_warp(const T* x, const long long* t, const T* w, A W, lon
   int lane = threadIdx.x % 32;
   if (row >= n) return;
   const T* xi = x + row * c;
-  A m = -A(GPUGRAD_INF), s = A(0), ws = A(0);
-  for (long long j = lane; j < c; j += 32) {
-    A v = (A)load(xi + j);
-    lse_merge(m, s, v, A(1));
-    if (v != v) s = v;
-    if (eps != A(0)) ws += (w ? (A)load(w + j) : A(1)) * v;
-  }
+  A m, s, ws;
+  ce_accumulate(xi, w, c, lane, 32, eps, m, s, ws);
   warp_lse(m, s);
   ws = warp_sum(ws);
   if (lane == 0) ce_row_finish(xi, row, t[row], w, W, c, ignore, eps, m, s, ws, loss, lse, wt, err);
@@ -57,13 +68,8 @@ __device__ void ce_fwd_block(const T* x, const long long* t, const T* w, A W, lo
   long long row = blockIdx.x;
   if (row >= n) return;
   const T* xi = x + row * c;
-  A m = -A(GPUGRAD_INF), s = A(0), ws = A(0);
-  for (long long j = threadIdx.x; j < c; j += blockDim.x) {
-    A v = (A)load(xi + j);
-    lse_merge(m, s, v, A(1));
-    if (v != v) s = v;
-    if (eps != A(0)) ws += (w ? (A)load(w + j) : A(1)) * v;
-  }
+  A m, s, ws;
+  ce_accumulate(xi, w, c, (long long)threadIdx.x, (long long)blockDim.x, eps, m, s, ws);
   warp_lse(m, s);
   ws = warp_sum(ws);
   int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = (blockDim.x + 31) / 32;

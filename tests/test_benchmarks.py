@@ -1,0 +1,58 @@
+"""The benchmark runner's reporting (names, speedups, plots) on a small made-up result,
+and the quick run end to end for one in-process suite."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+def _runner():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpugrad_bench_runner", BENCH / "__main__.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _stats(m):
+    return {"median": m, "min": m, "max": m, "samples": [m]}
+
+
+FAKE = {
+    "cross_entropy": {"4096x10": {"gpugrad": _stats(1.0), "torch": _stats(4.0), "numpy": _stats(5.0)}},
+    "mlp_step": {"128": {"gpugrad": _stats(2.0), "torch": _stats(3.0), "gpugrad_gemm_sum": 1.5},
+                 "1024": {"gpugrad": _stats(8.0), "torch": _stats(9.0), "gpugrad_gemm_sum": 7.0}},
+    "overhead": {"gpugrad": _stats(1e-5), "torch": _stats(2e-5), "numpy": _stats(1e-6)},
+}
+
+
+def test_run_name_and_speedups():
+    r = _runner()
+    assert r.run_name({"host": "box", "date": "2026-01-02"}) == "box-cpu-2026-01-02"
+    assert r.run_name({"host": "box", "date": "2026-01-02", "gpu": "NVIDIA H100 80GB HBM3"}) == \
+        "NVIDIA-H100-80GB-HBM3-2026-01-02"
+    sp = dict(r.speedups(FAKE))
+    assert sp["cross-entropy 4096x10"] == 4.0 and sp["MLP step b=128"] == 1.5 and sp["per-op overhead"] == 2.0
+
+
+def test_plots_are_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    r = _runner()
+    written = r.plot(FAKE, str(tmp_path / "run"))
+    assert [Path(p).name for p in written] == ["run-speedup.png", "run-mlp_step.png"]
+    for p in written:
+        assert Path(p).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_quick_overhead_suite_writes_its_files(tmp_path):
+    r = _runner()
+    assert r.main(["--quick", "--suites", "overhead", "--out", str(tmp_path), "--no-plots"]) == 0
+    out = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert out["quick"] and "gpugrad" in out["results"]["overhead"]
+    assert out["environment"]["gpugrad_native"]
+    assert next(tmp_path.glob("*.md")).read_text().startswith("# gpugrad benchmarks")

@@ -6,6 +6,7 @@ from .. import creation
 from .. import functional as F
 from ..errors import ArgumentError, DTypeError, GpugradIndexError
 from . import init
+from .functional import dropout, embedding
 from .module import Module
 from .parameter import Parameter
 
@@ -97,8 +98,6 @@ class Embedding(Module):
     def forward(self, idx):
         if idx.dtype.kind not in "iu":
             raise DTypeError(f"[Embedding] indices must be integers, got {idx.dtype}")
-        from .functional import embedding
-
         return embedding(idx, self.weight, self.padding_idx, self.sparse)
 
     def extra_repr(self):
@@ -116,8 +115,6 @@ class Dropout(Module):
         self.p = p
 
     def forward(self, x):
-        from .functional import dropout
-
         return dropout(x, self.p, self.training)
 
     def extra_repr(self):

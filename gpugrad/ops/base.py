@@ -10,7 +10,7 @@ again. Float outputs of a recorded op require grad; integer and bool outputs nev
 import traceback
 
 from ..autograd.grad_mode import state
-from ..errors import AnomalyError, ArgumentTypeError, DeviceError, InplaceError
+from ..errors import AnomalyError, ArgumentTypeError, AutogradError, DeviceError, InplaceError
 from ..tensor import Tensor
 
 _wrap = Tensor._wrap
@@ -128,8 +128,6 @@ class OnceDifferentiable(Op):
 
     def backward(self, *gys):
         if state.grad_enabled:
-            from ..errors import AutogradError
-
             raise AutogradError(
                 f"[{self.name}] is differentiable once only: its backward cannot be "
                 f"differentiated again (create_graph=True). {self.double_backward_hint}"

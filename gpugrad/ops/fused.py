@@ -10,6 +10,7 @@ stay differentiable to any order.
 from .. import functional as F
 from ..autograd.grad_mode import state
 from ..errors import GpugradIndexError
+from .activation import quiet
 from .base import Op
 
 
@@ -78,7 +79,7 @@ class SoftmaxCrossEntropy(Op):
         ts = xp.where(keep, t, 0)
         m = x.max(axis=1, keepdims=True) if x.size else xp.zeros((x.shape[0], 1), x.dtype)
         m = xp.where(xp.isfinite(m), m, 0)
-        with xp.errstate(divide="ignore") if hasattr(xp, "errstate") else _nullcontext():
+        with quiet(xp):
             lse = xp.log(xp.exp(x - m).sum(axis=1)) + m[:, 0]
         self.lse = lse
         xt = xp.take_along_axis(x, ts[:, None], axis=1)[:, 0]
@@ -195,8 +196,3 @@ class Linear(Op):
             out.append(x._like(gb) if self.inputs[2].requires_grad else None)
         return tuple(out)
 
-
-def _nullcontext():
-    import contextlib
-
-    return contextlib.nullcontext()

@@ -2,6 +2,7 @@
 
 from ..autograd import enable_grad, no_grad
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from ..nn.sparse import is_sparse_grad
 from ..tensor import Tensor
 
 
@@ -69,8 +70,6 @@ class Optimizer:
     sparse = False  # SparseAdam takes row-sparse gradients; the others refuse them
 
     def _grad(self, p):
-        from ..nn.sparse import is_sparse_grad
-
         g = p.grad
         if is_sparse_grad(g) != self.sparse:
             kind = "a sparse" if is_sparse_grad(g) else "a dense"

@@ -81,7 +81,11 @@ def environment(threads=None):
     try:
         import gpugrad
 
-        env["gpugrad_native"] = gpugrad.info(as_dict=True)["native_cpu_extension"]
+        report = gpugrad.info(as_dict=True)  # what gpugrad already knows: native path, GPU, driver, CUDA, CuPy
+        env["gpugrad_native"] = report["native_cpu_extension"]
+        for key in ("gpu", "cuda_driver", "cuda_runtime", "cupy"):
+            if key in report:
+                env[key] = report[key]
     except Exception as exc:  # the benchmark still reports what it can
         env["gpugrad_native"] = f"unknown ({exc})"
     try:
@@ -90,20 +94,6 @@ def environment(threads=None):
         env["torch"] = torch.__version__
     except ImportError:
         env["torch"] = None
-    try:
-        import gpugrad
-
-        if gpugrad.cuda.is_available():
-            from gpugrad.backend import cuda as _cuda
-
-            cupy = _cuda.probe()[0]
-            name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
-            env["gpu"] = name.decode() if isinstance(name, bytes) else str(name)
-            env["cuda_driver"] = cupy.cuda.runtime.driverGetVersion()
-            env["cuda_runtime"] = cupy.cuda.runtime.runtimeGetVersion()
-            env["cupy"] = cupy.__version__
-    except Exception as exc:  # report, do not fail the run
-        env["gpu_error"] = repr(exc)
     try:
         cfg = np.show_config(mode="dicts")
         env["blas"] = cfg["Build Dependencies"]["blas"]["name"]

@@ -49,6 +49,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     if not diff:
         raise ArgumentError("[gradcheck] no input has requires_grad=True")
     outs = _outputs(fn, xs)
+    numeric = {i: _numeric_jacobians(fn, xs, i, eps) for i in diff}  # per input: one Jacobian per output
     worst = None
     for oi, y in enumerate(outs):
         n_out = y.data.size
@@ -63,11 +64,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                     if g is not None:
                         analytic[k][j] = _to_host(g).reshape(-1)
         for k, i in enumerate(diff):
-            numeric = _numeric_jacobian(fn, xs, i, oi, eps)
-            err = np.abs(analytic[k] - numeric) - (atol + rtol * np.abs(numeric))
+            num = numeric[i][oi]
+            err = np.abs(analytic[k] - num) - (atol + rtol * np.abs(num))
             if err.size and (worst is None or err.max() > worst[0]):
                 j, m = np.unravel_index(int(np.argmax(err)), err.shape)
-                worst = (float(err.max()), oi, i, j, m, analytic[k][j, m], numeric[j, m], y.shape, xs[i].shape)
+                worst = (float(err.max()), oi, i, j, m, analytic[k][j, m], num[j, m], y.shape, xs[i].shape)
     if worst is not None and worst[0] > 0:
         _, oi, i, j, m, a, n, yshape, xshape = worst
         msg = (
@@ -85,22 +86,24 @@ def _idx(flat, shape):
     return [int(i) for i in np.unravel_index(flat, shape)] if shape else "[]"
 
 
-def _numeric_jacobian(fn, xs, i, oi, eps):
-    x = xs[i]
-    flat = x.data.reshape(-1)
+def _numeric_jacobians(fn, xs, i, eps):
+    """Two-sided differences of every float output with respect to input ``i``: a list
+    (one per output) of (output size, input size) arrays, from one pair of evaluations
+    per input element."""
+    flat = xs[i].data.reshape(-1)
     cols = []
     with enable_grad():  # fn may itself differentiate (gradgradcheck's first derivative)
         for m in range(flat.size):
             orig = flat[m].item()
             flat[m] = orig + eps
-            plus = _to_host(_outputs(fn, xs)[oi]).reshape(-1)
+            plus = [_to_host(y).reshape(-1) for y in _outputs(fn, xs)]
             flat[m] = orig - eps
-            minus = _to_host(_outputs(fn, xs)[oi]).reshape(-1)
+            minus = [_to_host(y).reshape(-1) for y in _outputs(fn, xs)]
             flat[m] = orig
-            cols.append((plus - minus) / (2 * eps))
+            cols.append([(p - q) / (2 * eps) for p, q in zip(plus, minus)])
     if not cols:
-        return np.zeros((_to_host(_outputs(fn, xs)[oi]).size, 0))
-    return np.stack(cols, axis=1)
+        return [np.zeros((_to_host(y).size, 0)) for y in _outputs(fn, xs)]
+    return [np.stack([c[oi] for c in cols], axis=1) for oi in range(len(cols[0]))]
 
 
 def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):

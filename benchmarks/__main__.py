@@ -90,7 +90,8 @@ def plot(all_results, stem):
         for fw, label in (("gpugrad", "gpugrad"), ("torch", "PyTorch eager")):
             if all(fw in mlp[str(b)] for b in batches):
                 ax.plot(batches, [mlp[str(b)][fw]["median"] * 1e3 for b in batches], "o-", label=label)
-        ax.plot(batches, [mlp[str(b)]["gpugrad_gemm_sum"] * 1e3 for b in batches], "k--", label="gpugrad's GEMMs alone")
+        ax.plot(batches, [mlp[str(b)]["gpugrad_gemms"]["median"] * 1e3 for b in batches], "k--",
+                label="gpugrad's GEMMs, replayed")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("batch size")

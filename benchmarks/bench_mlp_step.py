@@ -1,8 +1,13 @@
 """One SGD training step of an MLP 784-1024-1024-10 (ReLU, cross-entropy, float32) on the
 CPU: gpugrad vs PyTorch eager, each in its own process with the same thread count, and
-gpugrad's step against the sum of its own GEMM times (the same 8 matrix products, timed
-alone with NumPy in the same process): that ratio is what everything around the GEMMs
-costs.
+gpugrad's step against the sum of its own GEMM times in the same process: that ratio is
+what everything around the GEMMs costs.
+
+The step's 8 matrix products (same shapes, layouts and weight arrays) are timed two ways:
+replayed in the step's order as one sequence, taking turns with the step block by block
+(the denominator of the step / GEMMs ratio: the GEMMs as the step meets them, with no
+drift of the machine between numerator and denominator), and each alone, repeated back to
+back on hot operands (a lower bound, reported beside it).
 
     python benchmarks/bench_mlp_step.py [--threads 2] [--json benchmarks/results/mlp-cpu-DATE.json]
 """
@@ -41,21 +46,30 @@ def gpugrad_case(batch, repeats):
         loss.backward()
         opt.step()
 
-    step_stats = harness.stats(harness.time_it(step, repeats))
-    # the step's 8 GEMMs, alone, same shapes and layouts (weights are (out, in))
+    # the step's GEMMs with the step's arrays and layouts (weights are (out, in)): forward
+    # h W^T per layer, then backward from the last layer: input gradient g W (not for the
+    # first layer) and weight gradient g^T h
     ws = [p.numpy() for p in model.parameters() if p.ndim == 2]
     rng = np.random.default_rng(1)
     hs = [xa] + [rng.standard_normal((batch, n)).astype(np.float32) for n in SIZES[1:]]
-    gemms = []
-    for i, w in enumerate(ws):
-        h_in, gz = hs[i], hs[i + 1]
-        gemms.append(lambda h=h_in, w=w: np.matmul(h, w.T))  # forward
-        gemms.append(lambda g=gz, h=h_in: np.matmul(g.T, h))  # weight gradient
+    forward = [lambda h=h, w=w: np.matmul(h, w.T) for h, w in zip(hs, ws)]
+    backward = []
+    for i in reversed(range(len(ws))):
+        g = hs[i + 1]
         if i > 0:
-            gemms.append(lambda g=gz, w=w: np.matmul(g, w))  # input gradient (not for the first layer)
-    gemm_times = [harness.stats(harness.time_it(f, repeats))["median"] for f in gemms]
+            backward.append(lambda g=g, w=ws[i]: np.matmul(g, w))
+        backward.append(lambda g=g, h=hs[i]: np.matmul(g.T, h))
+    gemms = forward + backward
+
+    def replay():
+        for f in gemms:
+            f()
+
+    samples = harness.interleaved({"step": step, "gemms": replay}, repeats)
+    alone = [harness.stats(harness.time_it(f, repeats))["median"] for f in gemms]
     native = gg.info(as_dict=True)["native_cpu_extension"]
-    return {"step": step_stats, "gemms": gemm_times, "gemm_sum": sum(gemm_times), "native": native}
+    return {"step": harness.stats(samples["step"]), "gemms": harness.stats(samples["gemms"]), "gemms_alone": alone,
+            "gemm_alone_sum": sum(alone), "native": native}
 
 
 def torch_case(batch, repeats):
@@ -95,25 +109,30 @@ def run(args):
     frameworks = ["gpugrad"] + (["torch"] if harness.torch_available() else [])
     results = {}
     lines = [f"MLP {'-'.join(map(str, SIZES))} SGD step, float32, {args.threads} threads, median over {args.rounds} "
-             f"processes x {args.repeats} samples (ms)", "",
-             "| batch | gpugrad step | its GEMMs | step / GEMMs | PyTorch step | gpugrad / PyTorch |",
-             "|---:|---:|---:|---:|---:|---:|"]
+             f"processes x {args.repeats} samples (ms); GEMMs: the step's 8 products replayed in sequence, taking "
+             "turns with the step; alone: each timed by itself on hot operands", "",
+             "| batch | gpugrad step | its GEMMs | step / GEMMs | GEMMs alone | step / alone | PyTorch step | "
+             "gpugrad / PyTorch |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for batch in args.batches:
         runs = {fw: [] for fw in frameworks}
         for _ in range(args.rounds):
             for fw in frameworks:
                 runs[fw].append(harness.run_isolated("bench_mlp_step", f"{fw}_case", dict(batch=batch, repeats=args.repeats),
                                                      args.threads))
-        g_step = harness.stats(sum((r["step"]["samples"] for r in runs["gpugrad"]), []))
-        gemm = float(np.median([r["gemm_sum"] for r in runs["gpugrad"]]))
-        entry = {"gpugrad": g_step, "gpugrad_gemm_sum": gemm, "native": runs["gpugrad"][0]["native"]}
+        pooled = {key: harness.stats(sum((r[key]["samples"] for r in runs["gpugrad"]), [])) for key in ("step", "gemms")}
+        g_step, gemm = pooled["step"], pooled["gemms"]["median"]
+        alone = float(np.median([r["gemm_alone_sum"] for r in runs["gpugrad"]]))
+        entry = {"gpugrad": g_step, "gpugrad_gemms": pooled["gemms"], "gpugrad_gemm_alone_sum": alone,
+                 "native": runs["gpugrad"][0]["native"]}
         t_med = float("nan")
         if "torch" in runs:
             entry["torch"] = harness.stats(sum((r["step"]["samples"] for r in runs["torch"]), []))
             t_med = entry["torch"]["median"]
         results[str(batch)] = entry
         lines.append(f"| {batch} | {harness.ms(g_step['median'])} | {harness.ms(gemm)} | {g_step['median'] / gemm:.3f} | "
-                     f"{harness.ms(t_med)} | {g_step['median'] / t_med:.3f} |")
+                     f"{harness.ms(alone)} | {g_step['median'] / alone:.3f} | {harness.ms(t_med)} | "
+                     f"{g_step['median'] / t_med:.3f} |")
     lines += ["", "min/max step (ms): " + "; ".join(
         f"batch {b} {fw} {harness.ms(e[fw]['min'])}/{harness.ms(e[fw]['max'])}" for b, e in results.items()
         for fw in frameworks)]

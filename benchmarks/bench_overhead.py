@@ -11,32 +11,11 @@ hand-written gradients with no graph at all.
 
 import argparse
 import statistics
-import time
 
 import harness
 import numpy as np
 
 N_OPS = 2
-
-
-def _time_block(step, number):
-    t0 = time.perf_counter()
-    for _ in range(number):
-        step()
-    return (time.perf_counter() - t0) / number / N_OPS
-
-
-def run_interleaved(steps, number, repeats, warmup=200):
-    """Time each framework's block in turn, ``repeats`` rounds, so that a noisy neighbour
-    on the machine slows all of them alike rather than whichever ran at the time."""
-    for step in steps.values():
-        for _ in range(warmup):
-            step()
-    samples = {k: [] for k in steps}
-    for _ in range(repeats):
-        for k, step in steps.items():
-            samples[k].append(_time_block(step, number))
-    return samples
 
 
 def gpugrad_step():
@@ -99,7 +78,8 @@ def run(args):
     except ImportError:
         print("PyTorch is not installed (pip install torch): skipping its column")
     steps["numpy"] = numpy_step()
-    results = run_interleaved(steps, args.number, args.repeats)
+    per_iteration = harness.interleaved(steps, args.repeats, warmup=200, number=args.number)
+    results = {k: [t / N_OPS for t in v] for k, v in per_iteration.items()}
 
     med = {k: statistics.median(v) for k, v in results.items()}
     lines = [

@@ -17,22 +17,32 @@ import time
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "GPUGRAD_NUM_THREADS")
 
 
-def time_it(fn, repeats=15, warmup=3, min_block=0.05):
-    """Seconds per call: ``repeats`` samples, each the mean over a block of calls that
-    lasts at least ``min_block`` s (so tiny calls are not timer noise), after warm-up."""
-    for _ in range(warmup):
-        fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-7)
-    number = max(1, int(min_block / one))
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(number):
+def interleaved(fns, repeats=15, warmup=3, min_block=0.05, number=None):
+    """Seconds per call of each function in ``fns`` (a dict): ``repeats`` samples each, the
+    functions taking turns block by block so that a slow spell of the machine slows them
+    all alike. A block is ``number`` calls, or as many as last ``min_block`` s (so tiny
+    calls are not timer noise), after ``warmup`` calls of each."""
+    blocks = {}
+    for name, fn in fns.items():
+        for _ in range(warmup):
             fn()
-        samples.append((time.perf_counter() - t0) / number)
+        t0 = time.perf_counter()
+        fn()
+        blocks[name] = number or max(1, int(min_block / max(time.perf_counter() - t0, 1e-7)))
+    samples = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            n = blocks[name]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            samples[name].append((time.perf_counter() - t0) / n)
     return samples
+
+
+def time_it(fn, repeats=15, warmup=3, min_block=0.05):
+    """Seconds per call of one function (see ``interleaved``)."""
+    return interleaved({"fn": fn}, repeats, warmup, min_block)["fn"]
 
 
 def stats(samples):

@@ -25,8 +25,8 @@ def _stats(m):
 
 FAKE = {
     "cross_entropy": {"4096x10": {"gpugrad": _stats(1.0), "torch": _stats(4.0), "numpy": _stats(5.0)}},
-    "mlp_step": {"128": {"gpugrad": _stats(2.0), "torch": _stats(3.0), "gpugrad_gemm_sum": 1.5},
-                 "1024": {"gpugrad": _stats(8.0), "torch": _stats(9.0), "gpugrad_gemm_sum": 7.0}},
+    "mlp_step": {"128": {"gpugrad": _stats(2.0), "torch": _stats(3.0), "gpugrad_gemms": _stats(1.5)},
+                 "1024": {"gpugrad": _stats(8.0), "torch": _stats(9.0), "gpugrad_gemms": _stats(7.0)}},
     "overhead": {"gpugrad": _stats(1e-5), "torch": _stats(2e-5), "numpy": _stats(1e-6)},
 }
 

@@ -203,7 +203,7 @@ class Tensor:
             raise ShapeError(
                 f"[item] only one-element tensors convert to Python scalars, got shape {self.shape}"
             )
-        return self.data.reshape(()).item()
+        return self._backend.to_host(self.data.reshape(())).item()
 
     def tolist(self):
         return self.numpy().tolist()

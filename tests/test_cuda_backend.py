@@ -19,6 +19,25 @@ def test_sources_are_found_and_name_their_kernels():
     assert "gpugrad_adam_step_f16" in ck.kernel_names("optim")
 
 
+def test_deferred_kernel_errors_are_raised_once_in_launch_order():
+    class Dev:  # a device array's host read, on the CPU
+        def __init__(self, a):
+            self.a = np.asarray(a)
+
+        def get(self):
+            return self.a
+
+        def __getitem__(self, i):
+            return Dev(self.a[i])
+
+    row = np.iinfo(np.int32).max - np.arange(3)  # the kernel's flag for a bad target in row 0, 1, 2
+    checks = [(Dev([0]), Dev([0, 1]), 3, -100), (Dev([row[1]]), Dev([0, 9]), 3, -100), (Dev([row[0]]), Dev([5]), 3, -100)]
+    with pytest.raises(gg.errors.GpugradIndexError, match=r"target 9 of row 1 is outside \[0, 2\]"):
+        ck.raise_pending(checks)
+    assert checks == []
+    ck.raise_pending(checks)  # nothing left to raise
+
+
 def test_arguments_are_checked_before_any_launch():
     ck.check_cross_entropy((4, 3), np.float32, (4,), np.int64, (3,))
     with pytest.raises(ShapeError, match="logits"):
@@ -29,6 +48,9 @@ def test_arguments_are_checked_before_any_launch():
         ck.check_cross_entropy((4, 3), np.float32, (4,), np.float32)
     with pytest.raises(ShapeError, match="weight"):
         ck.check_cross_entropy((4, 3), np.float32, (4,), np.int64, (4,))
+    with pytest.raises(ValueError, match="reduction"):
+        ck.CudaKernels(None, 0).cross_entropy_fwd(np.zeros((4, 3), np.float32), np.zeros(4, np.int64), None, -100,
+                                                  0.0, "avg")
     with pytest.raises(ShapeError, match="bias"):
         ck.check_linear((4, 3), np.float32, (4,))
 
@@ -53,21 +75,51 @@ def cuda_device(device):
 
 
 @pytest.mark.parametrize("shape", [(64, 10), (16, 3000), (0, 5)])
-@pytest.mark.parametrize("kw", [{}, {"label_smoothing": 0.1, "ignore_index": 1}])
-def test_cuda_cross_entropy_matches_composed(cuda_device, shape, kw):
+@pytest.mark.parametrize("kw", [{}, {"label_smoothing": 0.1, "ignore_index": 1}, {"weight": True}])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cuda_cross_entropy_matches_composed(cuda_device, shape, kw, reduction):
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(shape) * 3).astype(np.float32)
     t = rng.integers(0, shape[1], shape[0])
+    if kw.get("weight"):
+        kw = {"weight": gg.tensor(rng.uniform(0.5, 2.0, shape[1]).astype(np.float32), device="cuda")}
 
     def run():
         xt = gg.tensor(x, device="cuda", requires_grad=True)
         rows = gg.functional.softmax_cross_entropy(xt, gg.tensor(t, device="cuda"), **kw)
         rows.backward(gg.ones(shape[0], device="cuda"))
-        loss = gg.nn.functional.cross_entropy(xt, gg.tensor(t, device="cuda"), **kw)
-        return rows.numpy(), xt.grad.numpy(), loss.numpy()
+        g_rows = xt.grad.numpy()
+        xt.grad = None
+        loss = gg.nn.functional.cross_entropy(xt, gg.tensor(t, device="cuda"), reduction=reduction, **kw)
+        (loss * 3.0).backward()  # an upstream value other than 1 reaches the kernel too
+        return rows.numpy(), g_rows, loss.numpy(), xt.grad.numpy()
 
     for a, b in zip(run(), cuda_device.composed(run)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_cuda_cross_entropy_step_reads_nothing_back(cuda_device):
+    cupyx = pytest.importorskip("cupyx")
+    if not hasattr(cupyx, "allow_synchronize"):
+        pytest.skip("this CuPy has no cupyx.allow_synchronize")
+    x = gg.randn(4096, 10, device="cuda", requires_grad=True)
+    t = gg.randint(0, 10, (4096,), device="cuda")
+    gg.nn.functional.cross_entropy(x, t).backward()  # compiles and loads the kernels first
+    x.grad = None
+    with cupyx.allow_synchronize(False):
+        for kw in ({}, {"label_smoothing": 0.1}, {"reduction": "sum"}):
+            gg.nn.functional.cross_entropy(x, t, **kw).backward()
+    assert x.grad is not None
+
+
+def test_cuda_bad_target_is_raised_at_the_next_read(cuda_device):
+    x = gg.randn(8, 5, device="cuda", requires_grad=True)
+    t = gg.tensor(np.array([0, 1, 2, 7, 4, 0, 1, 2]), device="cuda")
+    loss = gg.nn.functional.cross_entropy(x, t)
+    with pytest.raises(gg.errors.GpugradIndexError, match="target 7 of row 3 is outside"):
+        loss.item()
+    ok = gg.nn.functional.cross_entropy(x, gg.tensor(np.zeros(8, np.int64), device="cuda"))
+    assert np.isfinite(ok.item())  # the check was used up; the device is fine
 
 
 def test_cuda_linear_relu_and_optimizers_match_composed(cuda_device):

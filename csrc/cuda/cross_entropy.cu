@@ -1,32 +1,54 @@
 // Fused log-softmax + NLL. Forward: per row, one online pass for max and sum of exp (no
 // second read of the row for the max), then the loss; a warp per row for small class
-// counts, a block per row for large ones. Backward: the gradient of every element in one
-// pass. Options as on the CPU: ignore_index, label smoothing eps, class weights w (or
-// null), and the upstream gradient per row (g) or one value for all rows (g == null).
-// A target outside [0, c) that is not ignore_index is recorded in err[0] (the smallest
-// such row) and that row counts nothing.
+// counts, a block per row for large ones. With a reduction ('sum' or 'mean') the same
+// kernel also reduces: every block adds its rows' losses and counted weights into red[0]
+// and red[1], and the last block to finish writes the result (out) and d(result)/d(row)
+// (scale: 1 for 'sum', 1 / total weight for 'mean', 0 when nothing counted), so a training
+// step's forward is one launch and nothing is read back to the host. Backward: the
+// gradient of every element in one pass, the upstream gradient read on the device (one
+// value for all rows when g_stride is 0) and multiplied by scale.
+// Options as on the CPU: ignore_index, label smoothing eps, class weights w (or null;
+// Wsum points at their sum, or is null for c). A target outside [0, c) that is not
+// ignore_index is recorded in err[0] as INT_MAX - row, kept at its largest (the smallest
+// such row; err starts at 0 from a memset, so the forward is still one launch; the host
+// checks it at its next read of any result), and that row counts nothing.
 #include "common.cuh"
 
 namespace gpugrad {
 
+// The row's log-sum-exp into lse[i]; returns its loss and counted weight (0 and 0 for an
+// ignored or bad target), also written to loss[i] when loss is not null.
 template <typename T, typename A>
 __device__ void ce_row_finish(const T* xi, long long i, long long t, const T* w, A W, long long c, long long ignore,
-                              A eps, A m, A s, A ws, A* loss, A* lse, A* wt, int* err) {
+                              A eps, A m, A s, A ws, T* loss, A* lse, int* err, A& lv, A& wti) {
   A l = (s > A(0) ? log_(s) : -A(GPUGRAD_INF)) + (m == -A(GPUGRAD_INF) ? A(0) : m);
   if (s != s) l = s;  // NaN in the row
   lse[i] = l;
   bool keep = t != ignore && t >= 0 && t < c;
-  if (t != ignore && !keep) atomicMin(err, (int)(i < 0x7fffffff ? i : 0x7fffffff));
-  if (!keep) {
-    loss[i] = A(0);
-    wt[i] = A(0);
-    return;
+  if (t != ignore && !keep) atomicMax(err, 0x7fffffff - (int)(i < 0x7ffffffe ? i : 0x7ffffffe));
+  lv = A(0);
+  wti = A(0);
+  if (keep) {
+    wti = w ? (A)load(w + t) : A(1);
+    lv = wti * (l - (A)load(xi + t));
+    if (eps != A(0)) lv = (A(1) - eps) * lv + eps * (W * l - ws) / A(c);
   }
-  A wti = w ? (A)load(w + t) : A(1);
-  A lv = wti * (l - (A)load(xi + t));
-  if (eps != A(0)) lv = (A(1) - eps) * lv + eps * (W * l - ws) / A(c);
-  loss[i] = lv;
-  wt[i] = wti;
+  if (loss) store(loss + i, lv);
+}
+
+// One block's share of the reduction (called by thread 0 with the block's sums): add it in,
+// and the last block to arrive writes the result and the scale.
+template <typename T, typename A>
+__device__ void ce_reduce(A block_loss, A block_wt, A* red, unsigned int* ticket, int mean, T* out, A* scale) {
+  atomicAdd(red, block_loss);
+  atomicAdd(red + 1, block_wt);
+  __threadfence();
+  if (atomicAdd(ticket, 1u) == gridDim.x - 1) {
+    A sum = atomicAdd(red, A(0)), total = atomicAdd(red + 1, A(0));  // read through L2
+    A sc = mean ? (total > A(0) ? A(1) / total : A(0)) : A(1);
+    store(out, sum * sc);
+    *scale = sc;
+  }
 }
 
 // One thread's share of a row: the online max m and sum s of exp(x - m) over classes
@@ -47,26 +69,45 @@ __device__ __forceinline__ void ce_accumulate(const T* xi, const T* w, long long
 
 // one warp per row: lanes stride over the classes
 template <typename T, typename A>
-__device__ void ce_fwd_warp(const T* x, const long long* t, const T* w, A W, long long n, long long c,
-                            long long ignore, A eps, A* loss, A* lse, A* wt, int* err) {
+__device__ void ce_fwd_warp(const T* x, const long long* t, const T* w, const A* Wsum, long long n, long long c,
+                            long long ignore, A eps, T* loss, A* lse, int* err, A* red, unsigned int* ticket, int mean,
+                            T* out, A* scale) {
+  __shared__ A bl[32], bw[32];
   long long row = (long long)blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
-  int lane = threadIdx.x % 32;
-  if (row >= n) return;
-  const T* xi = x + row * c;
-  A m, s, ws;
-  ce_accumulate(xi, w, c, lane, 32, eps, m, s, ws);
-  warp_lse(m, s);
-  ws = warp_sum(ws);
-  if (lane == 0) ce_row_finish(xi, row, t[row], w, W, c, ignore, eps, m, s, ws, loss, lse, wt, err);
+  int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  A lv = A(0), wti = A(0);
+  if (row < n) {
+    const T* xi = x + row * c;
+    A m, s, ws;
+    ce_accumulate(xi, w, c, lane, 32, eps, m, s, ws);
+    warp_lse(m, s);
+    ws = warp_sum(ws);
+    if (lane == 0)
+      ce_row_finish(xi, row, t[row], w, Wsum ? *Wsum : A(c), c, ignore, eps, m, s, ws, loss, lse, err, lv, wti);
+  }
+  if (!red) return;  // reduction 'none': the rows are the result
+  if (lane == 0) {
+    bl[warp] = lv;
+    bw[warp] = wti;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    A sl = A(0), sw = A(0);
+    for (int k = 0; k < (int)(blockDim.x / 32); ++k) {
+      sl += bl[k];
+      sw += bw[k];
+    }
+    ce_reduce(sl, sw, red, ticket, mean, out, scale);
+  }
 }
 
 // one block per row: online max/sum per thread, then across warps through shared memory
 template <typename T, typename A>
-__device__ void ce_fwd_block(const T* x, const long long* t, const T* w, A W, long long n, long long c,
-                             long long ignore, A eps, A* loss, A* lse, A* wt, int* err) {
+__device__ void ce_fwd_block(const T* x, const long long* t, const T* w, const A* Wsum, long long n, long long c,
+                             long long ignore, A eps, T* loss, A* lse, int* err, A* red, unsigned int* ticket,
+                             int mean, T* out, A* scale) {
   __shared__ A sm[32], ss[32], sw[32];
-  long long row = blockIdx.x;
-  if (row >= n) return;
+  long long row = blockIdx.x;  // the grid has exactly n blocks
   const T* xi = x + row * c;
   A m, s, ws;
   ce_accumulate(xi, w, c, (long long)threadIdx.x, (long long)blockDim.x, eps, m, s, ws);
@@ -85,21 +126,28 @@ __device__ void ce_fwd_block(const T* x, const long long* t, const T* w, A W, lo
     ws = lane < warps ? sw[lane] : A(0);
     warp_lse(m, s);
     ws = warp_sum(ws);
-    if (lane == 0) ce_row_finish(xi, row, t[row], w, W, c, ignore, eps, m, s, ws, loss, lse, wt, err);
+    if (lane == 0) {
+      A lv, wti;
+      ce_row_finish(xi, row, t[row], w, Wsum ? *Wsum : A(c), c, ignore, eps, m, s, ws, loss, lse, err, lv, wti);
+      if (red) ce_reduce(lv, wti, red, ticket, mean, out, scale);
+    }
   }
 }
 
-// gx[i, j] = g_i keep_i ((1 - eps) w_t (p_j - [j == t]) + eps (W p_j - w_j) / c), p_j = exp(x_ij - lse_i)
+// gx[i, j] = g_i keep_i ((1 - eps) w_t (p_j - [j == t]) + eps (W p_j - w_j) / c), p_j = exp(x_ij - lse_i),
+// g_i = g[i * g_stride] * scale
 template <typename T, typename A>
-__device__ void ce_bwd(const T* x, const long long* t, const T* w, A W, const A* lse, const A* g, A g_all,
-                       long long n, long long c, long long ignore, A eps, T* gx) {
+__device__ void ce_bwd(const T* x, const long long* t, const T* w, const A* Wsum, const A* lse, const T* g,
+                       long long g_stride, const A* scale, long long n, long long c, long long ignore, A eps, T* gx) {
   long long total = n * c;
+  A W = Wsum ? *Wsum : A(c);
+  A sc = scale ? *scale : A(1);
   for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < total;
        k += (long long)gridDim.x * blockDim.x) {
     long long i = k / c, j = k - i * c;
     long long ti = t[i];
     bool keep = ti != ignore && ti >= 0 && ti < c;
-    A gi = keep ? (g ? g[i] : g_all) : A(0);
+    A gi = keep ? (A)load(g + i * g_stride) * sc : A(0);
     A wti = keep ? (w ? (A)load(w + ti) : A(1)) : A(0);
     A p = exp_((A)load(x + k) - lse[i]);
     A v = gi * ((A(1) - eps) * wti + eps * W / A(c)) * p - gi * eps / A(c) * (w ? (A)load(w + j) : A(1));
@@ -110,21 +158,22 @@ __device__ void ce_bwd(const T* x, const long long* t, const T* w, A W, const A*
 
 }  // namespace gpugrad
 
+#define GPUGRAD_CE_FWD_ARGS(T, A)                                                                                  \
+  const T *x, const long long *t, const T *w, const A *Wsum, long long n, long long c, long long ig, A eps,       \
+      T *loss, A *lse, int *err, A *red, unsigned int *ticket, int mean, T *out, A *scale
+
 #define GPUGRAD_CE(name, T, A)                                                                                     \
-  extern "C" __global__ void gpugrad_cross_entropy_fwd_warp_##name(const T* x, const long long* t, const T* w,   \
-                                                                   A W, long long n, long long c, long long ig, \
-                                                                   A eps, A* loss, A* lse, A* wt, int* err) {   \
-    gpugrad::ce_fwd_warp<T, A>(x, t, w, W, n, c, ig, eps, loss, lse, wt, err);                                  \
+  extern "C" __global__ void gpugrad_cross_entropy_fwd_warp_##name(GPUGRAD_CE_FWD_ARGS(T, A)) {                  \
+    gpugrad::ce_fwd_warp<T, A>(x, t, w, Wsum, n, c, ig, eps, loss, lse, err, red, ticket, mean, out, scale);     \
   }                                                                                                              \
-  extern "C" __global__ void gpugrad_cross_entropy_fwd_block_##name(const T* x, const long long* t, const T* w,  \
-                                                                    A W, long long n, long long c, long long ig, \
-                                                                    A eps, A* loss, A* lse, A* wt, int* err) {  \
-    gpugrad::ce_fwd_block<T, A>(x, t, w, W, n, c, ig, eps, loss, lse, wt, err);                                 \
+  extern "C" __global__ void gpugrad_cross_entropy_fwd_block_##name(GPUGRAD_CE_FWD_ARGS(T, A)) {                 \
+    gpugrad::ce_fwd_block<T, A>(x, t, w, Wsum, n, c, ig, eps, loss, lse, err, red, ticket, mean, out, scale);    \
   }                                                                                                              \
-  extern "C" __global__ void gpugrad_cross_entropy_bwd_##name(const T* x, const long long* t, const T* w, A W,   \
-                                                              const A* lse, const A* g, A g_all, long long n,   \
+  extern "C" __global__ void gpugrad_cross_entropy_bwd_##name(const T* x, const long long* t, const T* w,        \
+                                                              const A* Wsum, const A* lse, const T* g,          \
+                                                              long long g_stride, const A* scale, long long n,  \
                                                               long long c, long long ig, A eps, T* gx) {        \
-    gpugrad::ce_bwd<T, A>(x, t, w, W, lse, g, g_all, n, c, ig, eps, gx);                                        \
+    gpugrad::ce_bwd<T, A>(x, t, w, Wsum, lse, g, g_stride, scale, n, c, ig, eps, gx);                           \
   }
 
 GPUGRAD_CE(f32, float, float)

@@ -9,6 +9,7 @@ import os
 
 from ..errors import BackendUnavailableError
 from .base import Backend
+from .cuda_kernels import raise_pending
 from .device import Device
 
 INSTALL_HINT = (
@@ -111,15 +112,18 @@ def empty_cache():
 
 
 class CudaBackend(Backend):
-    __slots__ = ("_cupy", "_cupyx")
+    __slots__ = ("_cupy", "_cupyx", "_checks")
 
     def __init__(self, index=0):
         cupy = require(index)
         kernels = None
+        # errors the kernels found on the device (bad targets), checked at the next read of
+        # a result rather than by a synchronising read after every launch
+        self._checks = []
         if os.environ.get("GPUGRAD_CUDA_KERNELS", "1").strip() != "0":
             from .cuda_kernels import CudaKernels
 
-            kernels = CudaKernels(cupy, index)  # compiles nothing until first used
+            kernels = CudaKernels(cupy, index, self._checks)  # compiles nothing until first used
         super().__init__(Device("cuda", index), cupy, cupy.ndarray, kernels)
         self._cupy = cupy
         _track_peak(cupy)
@@ -131,7 +135,13 @@ class CudaBackend(Backend):
         with self._cupy.cuda.Device(self.device.index):
             return self._cupy.asarray(array)
 
+    def raise_pending(self):
+        """Raise the first error a kernel recorded on the device since the last check."""
+        if self._checks:
+            raise_pending(self._checks)
+
     def to_host(self, array):
+        self.raise_pending()
         return self._cupy.asnumpy(array)
 
     def asarray(self, data, dtype=None):
@@ -148,6 +158,7 @@ class CudaBackend(Backend):
     def synchronize(self):
         with self._cupy.cuda.Device(self.device.index):
             self._cupy.cuda.get_current_stream().synchronize()
+        self.raise_pending()
 
     def seed(self, seed):
         with self._cupy.cuda.Device(self.device.index):

@@ -56,13 +56,36 @@ def check_linear(y_shape, y_dtype, b_shape=None):
         raise ShapeError(f"[linear_relu] bias shape {b_shape} does not match {y_shape}")
 
 
-class CudaKernels:
-    """The same entry points as the CPU's NativeKernels, on CuPy arrays of one device."""
+def raise_pending(checks):
+    """Raise GpugradIndexError for the first bad target that an unchecked cross-entropy
+    launch recorded in ``checks`` (this reads from the device); empty ``checks`` either way."""
+    todo = list(checks)
+    checks.clear()
+    for err, t, c, ignore_index in todo:
+        flag = int(err.get()[0])
+        if flag:
+            bad = np.iinfo(np.int32).max - flag
+            raise GpugradIndexError(
+                f"[cross_entropy] target {int(t[bad].get())} of row {bad} is outside [0, {c - 1}] "
+                f"(and is not ignore_index={ignore_index}); found by the CUDA kernel, raised at the first read "
+                "of a result after it")
 
-    def __init__(self, cupy, device_index):
+
+class CudaKernels:
+    """The same entry points as the CPU's NativeKernels, on CuPy arrays of one device,
+    except cross-entropy: its forward reduces on the device (``device_reduction``) and
+    its backward takes the upstream gradient and scale as device arrays, so a training
+    step reads nothing back. A bad target found by a kernel is raised at the backend's
+    next read of a result (``pending`` holds the error flags to check)."""
+
+    device_reduction = True
+    MAX_PENDING = 64  # unchecked cross-entropy calls before one is checked on the spot
+
+    def __init__(self, cupy, device_index, pending=None):
         self._cp = cupy
         self._index = device_index
         self._modules = {}
+        self.pending = pending if pending is not None else []
 
     def supports(self, dtype):
         return dtype in _SUFFIX
@@ -85,58 +108,69 @@ class CudaKernels:
     def _acc(self, dtype):
         return np.dtype(np.float32) if dtype == np.float16 else dtype
 
-    def cross_entropy_fwd(self, x, t, w, ignore_index, eps):
+    def _weight(self, w, dtype):
+        """The class weights as a contiguous array and their sum as a device scalar (or
+        None and a null pointer)."""
+        if w is None:
+            return np.uint64(0), np.uint64(0)
+        w = self._cp.ascontiguousarray(w, dtype=dtype)
+        return w, w.astype(self._acc(dtype)).sum()
+
+    def cross_entropy_fwd(self, x, t, w, ignore_index, eps, reduction="none"):
+        """``(result, lse, scale)``: the rows' losses for reduction 'none' (scale None), else
+        the 0-d sum or weighted mean and d(result)/d(row) as a 0-d device array."""
         cp = self._cp
         check_cross_entropy(x.shape, x.dtype, t.shape, t.dtype, None if w is None else w.shape)
+        if reduction not in ("none", "sum", "mean"):
+            raise ValueError(f"[cross_entropy] reduction must be 'none', 'sum' or 'mean', got {reduction!r}")
         x = cp.ascontiguousarray(x)
         t = cp.ascontiguousarray(t, dtype=cp.int64)
         acc = self._acc(x.dtype)
         n, c = x.shape
-        w = None if w is None else cp.ascontiguousarray(w, dtype=x.dtype)
-        big_w = acc.type(c if w is None else float(w.astype(acc).sum()))
-        loss, lse, wt = (cp.empty(n, acc) for _ in range(3))
-        err = cp.full(1, np.iinfo(np.int32).max, dtype=cp.int32)
+        w, wsum = self._weight(w, x.dtype)
+        lse = cp.empty(n, acc)
+        err = cp.zeros(1, dtype=cp.int32)  # a memset, not a kernel: INT_MAX - (first bad row) when set
+        if reduction == "none":
+            result, scale = cp.empty(n, x.dtype), None
+            loss, red, ticket, out, scale_arg = result, np.uint64(0), np.uint64(0), np.uint64(0), np.uint64(0)
+        else:
+            result, scale = cp.zeros((), x.dtype), cp.zeros((), acc)  # what an empty batch gives
+            red, ticket = cp.zeros(2, acc), cp.zeros(1, cp.uint32)
+            loss, out, scale_arg = np.uint64(0), result, scale
         if n:
             sfx = _SUFFIX[x.dtype]
-            args = (x, t, w if w is not None else np.uint64(0), big_w, np.int64(n), np.int64(c), np.int64(ignore_index),
-                    acc.type(eps), loss, lse, wt, err)
+            args = (x, t, w, wsum, np.int64(n), np.int64(c), np.int64(ignore_index), acc.type(eps), loss, lse, err,
+                    red, ticket, np.int32(reduction == "mean"), out, scale_arg)
             if c <= WARP_MAX_CLASSES:
                 rows_per_block = THREADS // 32
                 self._fn("cross_entropy", f"gpugrad_cross_entropy_fwd_warp_{sfx}")(
                     ((n + rows_per_block - 1) // rows_per_block,), (THREADS,), args)
             else:
                 self._fn("cross_entropy", f"gpugrad_cross_entropy_fwd_block_{sfx}")((n,), (THREADS,), args)
-        bad = int(err.get()[0])  # the one host read: a bad target must raise, not corrupt
-        if bad != np.iinfo(np.int32).max:
-            raise GpugradIndexError(f"[cross_entropy] target {int(t[bad].get())} of row {bad} is outside [0, {c - 1}] "
-                                    f"(and is not ignore_index={ignore_index})")
-        return loss, lse, wt
+            self.pending.append((err, t, c, ignore_index))
+            if len(self.pending) >= self.MAX_PENDING:
+                raise_pending(self.pending)
+        return result, lse, scale
 
-    def cross_entropy_bwd(self, x, t, w, lse, g, ignore_index, eps, g_all=0.0):
+    def cross_entropy_bwd(self, x, t, w, lse, g, ignore_index, eps, scale=None):
+        """The logits' gradient for upstream ``g`` (a 0-d array: the same for every row, or
+        one per row) times ``scale`` (the forward's, or None for 1)."""
         cp = self._cp
         x = cp.ascontiguousarray(x)
         acc = self._acc(x.dtype)
         n, c = x.shape
         gx = cp.empty_like(x)
         if n:
-            w = None if w is None else cp.ascontiguousarray(w, dtype=x.dtype)
-            big_w = acc.type(c if w is None else float(w.astype(acc).sum()))
-            g = None if g is None else cp.ascontiguousarray(g, dtype=acc)
+            w, wsum = self._weight(w, x.dtype)
+            g = cp.ascontiguousarray(g, dtype=x.dtype)
+            if g.size not in (1, n):
+                raise ShapeError(f"[cross_entropy] the upstream gradient has {g.size} values for {n} rows")
             self._fn("cross_entropy", f"gpugrad_cross_entropy_bwd_{_SUFFIX[x.dtype]}")(
                 self._grid(n * c), (THREADS,),
-                (x, cp.ascontiguousarray(t, dtype=cp.int64), w if w is not None else np.uint64(0), big_w,
-                 cp.ascontiguousarray(lse, dtype=acc), g if g is not None else np.uint64(0), acc.type(g_all),
-                 np.int64(n), np.int64(c), np.int64(ignore_index), acc.type(eps), gx))
+                (x, cp.ascontiguousarray(t, dtype=cp.int64), w, wsum, cp.ascontiguousarray(lse, dtype=acc), g,
+                 np.int64(0 if g.size == 1 else 1), np.uint64(0) if scale is None else scale, np.int64(n), np.int64(c),
+                 np.int64(ignore_index), acc.type(eps), gx))
         return gx
-
-    def cross_entropy_fwd_bwd(self, x, t, w, ignore_index, eps, g, mean):
-        loss, lse, wt = self.cross_entropy_fwd(x, t, w, ignore_index, eps)
-        acc = self._acc(x.dtype)
-        per_row = self._cp.full(x.shape[0], g, dtype=acc)
-        if mean:  # g / total counted weight, computed on the device (no host read)
-            total = wt.sum()
-            per_row *= self._cp.where(total > 0, 1 / self._cp.where(total > 0, total, 1), 0)
-        return loss, lse, wt, self.cross_entropy_bwd(x, t, w, lse, per_row, ignore_index, eps)
 
     # -- linear ---------------------------------------------------------------------------------
     def bias_relu_(self, y, b):

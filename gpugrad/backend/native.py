@@ -57,6 +57,10 @@ def _c(a, dtype, op, name):
 class NativeKernels:
     """Checked entry points to gpugrad._C (NumPy arrays in, NumPy arrays out)."""
 
+    # cross-entropy's reduction is done by the op (a training step's forward sweeps the
+    # gradient too: cross_entropy_fwd_bwd); the CUDA kernels reduce on the device instead
+    device_reduction = False
+
     def __init__(self, module):
         self._C = module
 

@@ -27,6 +27,11 @@ class SoftmaxCrossEntropy(Op):
     def forward(self, b, x, t):
         self.c = x.shape[1]
         if b.kernels is not None and b.kernels.supports(x.dtype):
+            if b.kernels.device_reduction:
+                # one launch that also reduces; scale stays on the device (no host read)
+                out, self.lse, self.scale = b.kernels.cross_entropy_fwd(x, t, self.weight, self.ignore_index, self.eps,
+                                                                        self.reduction)
+                return out
             if self.want_grad and self.reduction != "none":
                 # a training step: every row's upstream gradient is the same number (the
                 # mean's 1/total or the sum's 1), so the gradient for an upstream 1 comes out
@@ -64,7 +69,8 @@ class SoftmaxCrossEntropy(Op):
         if self.scale is None:
             return gy
         x = self.inputs[0]
-        return (gy * self.scale).expand(x.shape[0])
+        scale = self.scale if isinstance(self.scale, float) else x._like(self.scale.astype(x.dtype))
+        return (gy * scale).expand(x.shape[0])
 
     def _forward_composed(self, xp, x, t):
         c, eps, w = self.c, self.eps, self.weight
@@ -97,16 +103,20 @@ class SoftmaxCrossEntropy(Op):
             gx, self.pregrad = self.pregrad, None  # handed out once; a second backward recomputes
             g = float(gy.data)
             return x._like(gx if g == 1.0 else gx * x.dtype.type(g)), None
-        gy = self._row_grad(gy)
         if state.grad_enabled:
-            return self._backward_graph(gy, x, t), None
+            return self._backward_graph(self._row_grad(gy), x, t), None
         b = x._backend
-        if b.kernels is not None and b.kernels.supports(x.dtype):
+        k = b.kernels if b.kernels is not None and b.kernels.supports(x.dtype) else None
+        if k is not None and k.device_reduction:  # upstream and scale are read on the device
+            return x._like(k.cross_entropy_bwd(x.data, t.data, self.weight, self.lse, gy.data, self.ignore_index,
+                                               self.eps, self.scale)), None
+        gy = self._row_grad(gy)
+        if k is not None:
             g = gy.data
             if not g.flags.c_contiguous:  # the reduced forms hand every row the same value
                 g = b.xp.full(x.shape[0], g.reshape(-1)[0], dtype=x.dtype) if self.scale is not None else \
                     b.xp.ascontiguousarray(g)
-            gx = b.kernels.cross_entropy_bwd(x.data, t.data, self.weight, self.lse, g, self.ignore_index, self.eps)
+            gx = k.cross_entropy_bwd(x.data, t.data, self.weight, self.lse, g, self.ignore_index, self.eps)
             return x._like(gx), None
         return x._like(self._backward_composed(b.xp, x.data, t.data, gy.data)), None
 

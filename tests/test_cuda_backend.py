@@ -141,6 +141,45 @@ def test_cuda_linear_relu_and_optimizers_match_composed(cuda_device):
         np.testing.assert_allclose(a, r, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["tiled", "cublas", "auto"])
+@pytest.mark.parametrize("n,k,m", [(33, 17, 9), (130, 70, 200), (1, 1, 1), (300, 64, 2100)])
+@pytest.mark.parametrize("relu", [True, False])
+@pytest.mark.parametrize("dtype,tol", [("float32", 1e-4), ("float64", 1e-10), ("float16", 2e-2)])
+def test_cuda_linear_backward_ways_match_composed(cuda_device, mode, n, k, m, relu, dtype, tol):
+    kern = cuda_device.kernels
+    saved = kern.linear_mode
+    kern.linear_mode, kern.linear_choices = mode, {}
+    rng = np.random.default_rng(2)
+    x, w, b, g = (rng.standard_normal(s).astype(dtype) for s in [(n, k), (m, k), (m,), (n, m)])
+
+    def run():
+        xt, wt, bt = (gg.tensor(a, device="cuda", requires_grad=True) for a in (x, w, b))
+        y = (gg.functional.linear_relu if relu else gg.functional.linear)(xt, wt, bt)
+        y.backward(gg.tensor(g, device="cuda"))
+        return [y.numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()]
+
+    try:
+        got = run()
+        (key, choice), = kern.linear_choices.items()
+        assert key[:3] == (n, m, k)
+        assert choice["choice"] == mode or (mode == "auto" and {"tiled_ms", "cublas_ms"} <= set(choice))
+        for a, r in zip(got, cuda_device.composed(run)):
+            np.testing.assert_allclose(a.astype(np.float64), r.astype(np.float64), rtol=tol, atol=tol * 10)
+    finally:
+        kern.linear_mode = saved
+
+
+def test_linear_backward_mode_and_tiles(monkeypatch):
+    assert ck.gemm_tiles(4096, 4096, 132) == 64
+    assert ck.gemm_tiles(128, 256, 132) == 32  # 2 x 4 tiles of 64 would leave SMs idle
+    assert ck.gemm_tiles(10**8, 8, 132) is None  # too many rows of tiles for one grid
+    monkeypatch.setenv("GPUGRAD_LINEAR_BACKWARD", "Tiled")
+    assert ck.linear_mode() == "tiled"
+    monkeypatch.setenv("GPUGRAD_LINEAR_BACKWARD", "fastest")
+    with pytest.raises(gg.errors.ArgumentError, match="GPUGRAD_LINEAR_BACKWARD must be one of auto, tiled, cublas"):
+        ck.linear_mode()
+
+
 def test_memory_functions_say_why_without_cuda(monkeypatch):
     if gg.cuda.is_available():
         pytest.skip("checks the error path without CUDA")

@@ -6,11 +6,12 @@ needed. Every entry point checks shapes, dtypes and contiguity before launching
 (``check_*`` below work on shapes and dtypes alone, so the CPU tests exercise them).
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DTypeError, GpugradIndexError, ShapeError
+from ..errors import ArgumentError, DTypeError, GpugradIndexError, ShapeError
 
 _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64", np.dtype(np.float16): "f16"}
 WARP_MAX_CLASSES = 1024  # up to here a warp per row; above, a block per row
@@ -71,6 +72,25 @@ def raise_pending(checks):
                 "of a result after it")
 
 
+LINEAR_MODES = ("auto", "tiled", "cublas")
+
+
+def linear_mode():
+    """GPUGRAD_LINEAR_BACKWARD: 'auto' (time both on a shape's first backward and keep the
+    faster), 'tiled' (gpugrad's masked GEMMs) or 'cublas' (mask pass + CuPy's cuBLAS)."""
+    mode = os.environ.get("GPUGRAD_LINEAR_BACKWARD", "auto").strip().lower() or "auto"
+    if mode not in LINEAR_MODES:
+        raise ArgumentError(f"[cuda] GPUGRAD_LINEAR_BACKWARD must be one of {', '.join(LINEAR_MODES)}, got {mode!r}")
+    return mode
+
+
+def gemm_tiles(rows, cols, sms):
+    """The tile edge for an output of rows x cols: 64, or 32 when 64s would leave SMs idle;
+    None when the grid would be too tall for CUDA (then cuBLAS runs)."""
+    edge = 64 if -(-rows // 64) * -(-cols // 64) >= sms else 32
+    return edge if -(-rows // edge) <= 65535 else None
+
+
 class CudaKernels:
     """The same entry points as the CPU's NativeKernels, on CuPy arrays of one device,
     except cross-entropy: its forward reduces on the device (``device_reduction``) and
@@ -86,6 +106,10 @@ class CudaKernels:
         self._index = device_index
         self._modules = {}
         self.pending = pending if pending is not None else []
+        self.linear_mode = linear_mode()
+        # per backward shape: which GEMMs ran ("tiled" or "cublas") and, when measured, both times
+        self.linear_choices = {}
+        self._sms = None
 
     def supports(self, dtype):
         return dtype in _SUFFIX
@@ -199,6 +223,85 @@ class CudaKernels:
                 grid, (32, 8), (gy, y, gz, gb if gb is not None else np.uint64(0), np.int64(n), np.int64(m),
                                 np.int64(rows)))
         return gz, (None if gb is None else gb.astype(y.dtype, copy=False))
+
+    def linear_backward(self, gy, y, x, w, with_bias, need_x, need_w):
+        """``(gx, gw, gb)`` of y = relu(x w^T + b) (no ReLU when ``y`` is None) for gy (n, m),
+        x (n, k), w (m, k); None where not needed. Runs gpugrad's masked GEMMs or the mask
+        pass and cuBLAS, whichever ``linear_mode`` picks for this shape."""
+        cp = self._cp
+        gy, x, w = (cp.ascontiguousarray(a) for a in (gy, x, w))
+        y = None if y is None else cp.ascontiguousarray(y)
+        check_linear(gy.shape, gy.dtype)
+        n, m = gy.shape
+        k = x.shape[1]
+        if x.shape[0] != n or w.shape != (m, k) or (y is not None and y.shape != gy.shape):
+            raise ShapeError(f"[linear_relu] backward got gy {gy.shape}, y {None if y is None else y.shape}, "
+                             f"x {x.shape}, w {w.shape}")
+        key = (n, m, k, str(gy.dtype), y is not None, bool(with_bias), bool(need_x), bool(need_w))
+        choice = self.linear_choices.get(key)
+        if choice is None:
+            choice = self._choose_linear(key, gy, y, x, w, with_bias, need_x, need_w)
+        run = self._linear_tiled if choice["choice"] == "tiled" else self._linear_cublas
+        return run(gy, y, x, w, with_bias, need_x, need_w)
+
+    def _choose_linear(self, key, *args):
+        n, m, k, _, _, _, _, need_w = key
+        if self._sms is None:
+            self._sms = int(self._cp.cuda.Device(self._index).attributes["MultiProcessorCount"])
+        fits = need_w and n * m * k > 0 and None not in (gemm_tiles(n, k, self._sms), gemm_tiles(m, k, self._sms))
+        mode = self.linear_mode if fits else "cublas"
+        if mode == "auto":  # once per shape: both ways, timed with CUDA events; the faster stays
+            times = {name: self._time(lambda run=run: run(*args))
+                     for name, run in (("tiled", self._linear_tiled), ("cublas", self._linear_cublas))}
+            choice = {"choice": min(times, key=times.get), **{f"{name}_ms": t for name, t in times.items()}}
+        else:
+            choice = {"choice": mode}
+        self.linear_choices[key] = choice
+        return choice
+
+    def _time(self, fn, repeats=3):
+        """The fastest of ``repeats`` runs of ``fn`` in milliseconds (after one warm-up,
+        which also compiles), by CUDA events on the current stream."""
+        cp = self._cp
+        fn()
+        best = float("inf")
+        for _ in range(repeats):
+            start, end = cp.cuda.Event(), cp.cuda.Event()
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            best = min(best, cp.cuda.get_elapsed_time(start, end))
+        return best
+
+    def _linear_cublas(self, gy, y, x, w, with_bias, need_x, need_w):
+        if y is not None:
+            gz, gb = self.relu_bias_bwd(gy, y, with_bias)
+        else:
+            gz, gb = gy, (gy.sum(axis=0) if with_bias else None)
+        return (gz @ w if need_x else None), (gz.T @ x if need_w else None), gb
+
+    def _linear_tiled(self, gy, y, x, w, with_bias, need_x, need_w):  # chosen only when need_w
+        cp = self._cp
+        n, m = gy.shape
+        k = x.shape[1]
+        sfx = _SUFFIX[gy.dtype]
+        if self._sms is None:
+            self._sms = int(cp.cuda.Device(self._index).attributes["MultiProcessorCount"])
+        ymask = y if y is not None else np.uint64(0)
+        gx = None
+        if need_x:
+            gx = cp.empty((n, k), gy.dtype)
+            edge = gemm_tiles(n, k, self._sms)
+            self._fn("linear", f"gpugrad_linear_bwd_input{edge}_{sfx}")(
+                (-(-k // edge), -(-n // edge)), (256,), (gy, ymask, w, gx, np.int64(n), np.int64(k), np.int64(m)))
+        gw = cp.empty((m, k), gy.dtype)
+        gb = cp.empty(m, gy.dtype) if with_bias else None
+        edge = gemm_tiles(m, k, self._sms)
+        self._fn("linear", f"gpugrad_linear_bwd_weight{edge}_{sfx}")(
+            (-(-k // edge), -(-m // edge)), (256,),
+            (gy, ymask, x, gw, gb if gb is not None else np.uint64(0), np.int64(m), np.int64(k), np.int64(n)))
+        return gx, gw, gb
 
     # -- optimizers: one launch per group ------------------------------------------------------
     def _pointers(self, arrays):

@@ -21,19 +21,22 @@ sys.path.insert(0, HERE)
 
 import bench_cross_entropy  # noqa: E402
 import bench_e2e  # noqa: E402
+import bench_gpu  # noqa: E402
 import bench_linear_backward  # noqa: E402
 import bench_mlp_step  # noqa: E402
 import bench_overhead  # noqa: E402
 import harness  # noqa: E402
 
 SUITES = {"overhead": bench_overhead, "cross_entropy": bench_cross_entropy, "linear_backward": bench_linear_backward,
-          "mlp_step": bench_mlp_step, "e2e": bench_e2e}
+          "mlp_step": bench_mlp_step, "e2e": bench_e2e, "gpu": bench_gpu}
+GPU_SUITES = {"gpu"}
 QUICK = {
     "overhead": ["--number", "200", "--repeats", "3"],
     "cross_entropy": ["--rounds", "1", "--repeats", "3"],
     "linear_backward": ["--rounds", "1", "--repeats", "3", "--batches", "128", "--widths", "256"],
     "mlp_step": ["--rounds", "1", "--repeats", "2", "--batches", "32", "128"],
     "e2e": ["--target", "0.4", "--max-epochs", "5"],
+    "gpu": ["--repeats", "3", "--ce-shapes", "4096x10", "--batches", "128", "--widths", "256", "--mlp-batches", "256"],
 }
 
 
@@ -46,16 +49,13 @@ def run_name(env):
 def speedups(all_results):
     """(label, PyTorch time / gpugrad time) for every comparison that has both."""
     out = []
-    ce = all_results.get("cross_entropy", {})
-    for shape, r in ce.items():
-        if "torch" in r:
-            out.append((f"cross-entropy {shape}", r["torch"]["median"] / r["gpugrad"]["median"]))
-    for batch, r in all_results.get("mlp_step", {}).items():
-        if "torch" in r:
-            out.append((f"MLP step b={batch}", r["torch"]["median"] / r["gpugrad"]["median"]))
-    for shape, r in all_results.get("linear_backward", {}).items():
-        if "torch" in r:
-            out.append((f"linear+ReLU bwd {shape}", r["torch"]["median"] / r["gpugrad"]["median"]))
+    gpu = all_results.get("gpu", {})
+    for prefix, results in (("", all_results), ("GPU ", gpu)):
+        for section, label in (("cross_entropy", "cross-entropy {}"), ("mlp_step", "MLP step b={}"),
+                               ("linear_backward", "linear+ReLU bwd {}")):
+            for key, r in results.get(section, {}).items():
+                if "torch" in r:
+                    out.append((prefix + label.format(key), r["torch"]["median"] / r["gpugrad"]["median"]))
     e2e = all_results.get("e2e", {})
     if e2e.get("torch", {}).get("reached") and e2e.get("gpugrad", {}).get("reached"):
         out.append(("MNIST-1D time to target", e2e["torch"]["reached"]["seconds"] / e2e["gpugrad"]["reached"]["seconds"]))
@@ -107,13 +107,22 @@ def plot(all_results, stem):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
-    p.add_argument("--suites", nargs="+", choices=sorted(SUITES), default=list(SUITES))
+    p.add_argument("--suites", nargs="+", choices=sorted(SUITES),
+                   help="default: every CPU suite, and the GPU suite when CUDA is available")
     p.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     p.add_argument("--no-plots", action="store_true")
     args = p.parse_args(argv)
     from tqdm import tqdm
+
+    import gpugrad
+
+    cuda = gpugrad.cuda.is_available()
+    if args.suites is None:
+        args.suites = [name for name in SUITES if cuda or name not in GPU_SUITES]
+    elif not cuda and GPU_SUITES & set(args.suites):
+        p.error(f"the GPU suite needs CUDA, which is not available here: {gpugrad.cuda.unavailable_reason()}")
 
     env = harness.environment(args.threads)
     all_results, md = {}, [f"# gpugrad benchmarks, {env['date']}" + (" (quick smoke run)" if args.quick else ""), ""]

@@ -45,6 +45,41 @@ def time_it(fn, repeats=15, warmup=3, min_block=0.05):
     return interleaved({"fn": fn}, repeats, warmup, min_block)["fn"]
 
 
+def time_events(fn, event, elapsed_ms, repeats=15, warmup=3, min_block=0.02):
+    """Seconds per call of GPU work, by events recorded on the current stream around
+    blocks of calls (``event()`` makes an event with ``record()`` and ``synchronize()``;
+    ``elapsed_ms(start, end)`` reads the time between two): CUDA events through CuPy or
+    PyTorch. A block lasts at least ``min_block`` s, after ``warmup`` calls."""
+
+    def block(number):
+        start, end = event(), event()
+        start.record()
+        for _ in range(number):
+            fn()
+        end.record()
+        end.synchronize()
+        return elapsed_ms(start, end) / 1e3 / number
+
+    for _ in range(warmup):
+        fn()
+    number = max(1, int(min_block / max(block(1), 1e-7)))
+    return [block(number) for _ in range(repeats)]
+
+
+def cupy_events():
+    """``(event, elapsed_ms)`` for ``time_events`` with CuPy."""
+    import cupy
+
+    return cupy.cuda.Event, cupy.cuda.get_elapsed_time
+
+
+def torch_events():
+    """``(event, elapsed_ms)`` for ``time_events`` with PyTorch."""
+    import torch
+
+    return (lambda: torch.cuda.Event(enable_timing=True)), (lambda start, end: start.elapsed_time(end))
+
+
 def stats(samples):
     return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "samples": samples}
 

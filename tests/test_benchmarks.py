@@ -56,3 +56,58 @@ def test_quick_overhead_suite_writes_its_files(tmp_path):
     assert out["quick"] and "gpugrad" in out["results"]["overhead"]
     assert out["environment"]["gpugrad_native"]
     assert next(tmp_path.glob("*.md")).read_text().startswith("# gpugrad benchmarks")
+
+
+def test_event_timer_reads_the_time_between_its_events():
+    import time
+
+    import harness
+
+    class Event:  # what CUDA events give, on the host clock
+        def record(self):
+            self.t = time.perf_counter()
+
+        def synchronize(self):
+            pass
+
+    calls = []
+
+    def work():
+        calls.append(1)
+        time.sleep(0.002)
+
+    samples = harness.time_events(work, Event, lambda a, b: (b.t - a.t) * 1e3, repeats=3, warmup=1, min_block=0.01)
+    assert len(samples) == 3 and all(0.0015 < s < 0.05 for s in samples)
+    assert len(calls) >= 1 + 1 + 3 * 4  # warm-up, the calibration block, three blocks of several calls
+
+
+def test_gpu_suite_is_refused_without_cuda(capsys):
+    import gpugrad as gg
+
+    if gg.cuda.is_available():
+        pytest.skip("checks the message on a machine without CUDA")
+    r = _runner()
+    with pytest.raises(SystemExit) as e:
+        r.main(["--suites", "gpu", "--no-plots"])
+    assert e.value.code == 2 and "the GPU suite needs CUDA" in capsys.readouterr().err
+
+
+def test_gpu_speedups_are_labelled():
+    r = _runner()
+    sp = dict(r.speedups({"gpu": {"cross_entropy": {"4096x10": {"gpugrad": _stats(1.0), "torch": _stats(2.0)}}}}))
+    assert sp == {"GPU cross-entropy 4096x10": 2.0}
+
+
+@pytest.mark.gpu
+def test_quick_gpu_suite_runs(tmp_path):
+    import gpugrad as gg
+
+    if not gg.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    r = _runner()
+    assert r.main(["--quick", "--suites", "gpu", "--out", str(tmp_path), "--no-plots"]) == 0
+    out = json.loads(next(tmp_path.glob("*.json")).read_text())
+    ce = out["results"]["gpu"]["cross_entropy"]["4096x10"]
+    assert ce["launches_forward"] == ["gpugrad_cross_entropy_fwd_warp_f32"]
+    assert ce["launches_backward"] == ["gpugrad_cross_entropy_bwd_f32"]
+    assert out["results"]["gpu"]["linear_backward"]["128x256"]["choice"]["choice"] in ("tiled", "cublas")

@@ -112,6 +112,19 @@ def test_cuda_cross_entropy_step_reads_nothing_back(cuda_device):
     assert x.grad is not None
 
 
+def test_cuda_kernels_take_bfloat16_arrays(cuda_device):
+    ml_dtypes = pytest.importorskip("ml_dtypes")  # how CuPy 14 spells bfloat16
+    import cupy as cp
+
+    k = cuda_device.kernels
+    x = cp.asarray(np.random.default_rng(3).standard_normal((64, 10)).astype(np.float32))
+    xb = x.astype(ml_dtypes.bfloat16)
+    t = cp.arange(64) % 10
+    got, _, _ = k.cross_entropy_fwd(xb, t, None, -100, 0.0, "mean")
+    want, _, _ = k.cross_entropy_fwd(xb.astype(cp.float32), t, None, -100, 0.0, "mean")
+    assert abs(float(got.astype(cp.float32)) - float(want)) < 2e-2
+
+
 def test_cuda_bad_target_is_raised_at_the_next_read(cuda_device):
     x = gg.randn(8, 5, device="cuda", requires_grad=True)
     t = gg.tensor(np.array([0, 1, 2, 7, 4, 0, 1, 2]), device="cuda")

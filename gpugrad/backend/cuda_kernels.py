@@ -14,6 +14,12 @@ import numpy as np
 from ..errors import ArgumentError, DTypeError, GpugradIndexError, ShapeError
 
 _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64", np.dtype(np.float16): "f16"}
+try:  # CuPy 14 takes bfloat16 arrays as ml_dtypes.bfloat16; the kernels have bf16 variants for them
+    import ml_dtypes
+
+    _SUFFIX[np.dtype(ml_dtypes.bfloat16)] = "bf16"
+except ImportError:
+    pass
 WARP_MAX_CLASSES = 1024  # up to here a warp per row; above, a block per row
 THREADS = 256
 
@@ -41,7 +47,7 @@ def check_cross_entropy(x_shape, x_dtype, t_shape, t_dtype, w_shape=None):
     if len(x_shape) != 2 or tuple(t_shape) != (x_shape[0],):
         raise ShapeError(f"[cross_entropy] expected logits (n, c) and targets (n,), got {x_shape} and {t_shape}")
     if np.dtype(x_dtype) not in _SUFFIX:
-        raise DTypeError(f"[cross_entropy] the CUDA kernel takes float16/32/64 logits, got {x_dtype}")
+        raise DTypeError(f"[cross_entropy] the CUDA kernel takes float16/32/64 (or bfloat16) logits, got {x_dtype}")
     if np.dtype(t_dtype).kind not in "iu":
         raise DTypeError(f"[cross_entropy] targets must be integers, got {t_dtype}")
     if w_shape is not None and tuple(w_shape) != (x_shape[1],):
@@ -52,7 +58,7 @@ def check_linear(y_shape, y_dtype, b_shape=None):
     if len(y_shape) != 2:
         raise ShapeError(f"[linear_relu] expected a (n, m) array, got {y_shape}")
     if np.dtype(y_dtype) not in _SUFFIX:
-        raise DTypeError(f"[linear_relu] the CUDA kernel takes float16/32/64, got {y_dtype}")
+        raise DTypeError(f"[linear_relu] the CUDA kernel takes float16/32/64 (or bfloat16), got {y_dtype}")
     if b_shape is not None and tuple(b_shape) != (y_shape[1],):
         raise ShapeError(f"[linear_relu] bias shape {b_shape} does not match {y_shape}")
 
@@ -129,8 +135,8 @@ class CudaKernels:
         return (int(min(max((total + threads - 1) // threads, 1), 65535 * 8)),)
 
     # -- cross-entropy ----------------------------------------------------------------------
-    def _acc(self, dtype):
-        return np.dtype(np.float32) if dtype == np.float16 else dtype
+    def _acc(self, dtype):  # float accumulation for the 2-byte floats
+        return np.dtype(np.float32) if dtype.itemsize == 2 else dtype
 
     def _weight(self, w, dtype):
         """The class weights as a contiguous array and their sum as a device scalar (or

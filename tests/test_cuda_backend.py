@@ -111,6 +111,42 @@ def test_cuda_cross_entropy_step_reads_nothing_back(cuda_device):
             gg.nn.functional.cross_entropy(x, t, **kw).backward()
     assert x.grad is not None
 
+    # and a whole training step: fused linear+ReLU, cross-entropy, backward, fused SGD and Adam
+    model = gg.nn.Sequential(gg.nn.Linear(10, 64), gg.nn.ReLU(), gg.nn.Linear(64, 10)).to("cuda")
+    for opt in (gg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), gg.optim.Adam(model.parameters())):
+        def step(opt=opt):
+            loss = gg.nn.functional.cross_entropy(model(x.detach()), t)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        step()  # the first backward of each shape times its GEMM choices (and synchronises)
+        step()  # the momentum buffers exist from here on
+        with cupyx.allow_synchronize(False):
+            loss = step()
+        assert np.isfinite(loss.item())
+
+
+def test_cuda_optimizers_over_more_tensors_than_one_launch_takes(cuda_device):
+    rng = np.random.default_rng(4)
+    shapes = [(i % 5 + 1, 3) for i in range(ck.MAX_TENSORS + 7)]
+    init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+    def run():
+        ps = [gg.tensor(a, device="cuda", requires_grad=True) for a in init]
+        out = []
+        for opt in (gg.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01), gg.optim.AdamW(ps)):
+            for _ in range(2):
+                opt.zero_grad()
+                sum(((p * p).sum() for p in ps), gg.zeros((), device="cuda")).backward()
+                opt.step()
+            out += [p.numpy() for p in ps]
+        return out
+
+    for a, r in zip(run(), cuda_device.composed(run)):
+        np.testing.assert_allclose(a, r, rtol=1e-5, atol=1e-6)
+
 
 def test_cuda_kernels_take_bfloat16_arrays(cuda_device):
     ml_dtypes = pytest.importorskip("ml_dtypes")  # how CuPy 14 spells bfloat16
@@ -180,6 +216,30 @@ def test_cuda_linear_backward_ways_match_composed(cuda_device, mode, n, k, m, re
             np.testing.assert_allclose(a.astype(np.float64), r.astype(np.float64), rtol=tol, atol=tol * 10)
     finally:
         kern.linear_mode = saved
+
+
+def test_optimizer_tensor_lists_match_the_kernel_struct():
+    from pathlib import Path
+
+    lay = ck.TENSOR_LISTS
+    assert lay.itemsize == 1296 and [lay.fields[k][1] for k in ("ptr", "offset", "count", "unused")] == \
+        [0, 1024, 1288, 1292]
+    src = (Path(ck.source_dir()) / "optim.cu").read_text()
+    assert f"kMaxTensors = {ck.MAX_TENSORS};" in src and "sizeof(TensorLists) == 1296" in src
+
+    class Dev:  # a device array: its size and data pointer
+        def __init__(self, ptr, size):
+            self.size, self.data = size, type("Ptr", (), {"ptr": ptr})()
+
+    ps = [Dev(1000 + i, i + 1) for i in range(40)]
+    gs = [Dev(5000 + i, i + 1) for i in range(40)]
+    chunks = list(ck.tensor_lists([ps, gs, None]))
+    assert [int(rec["count"][0]) for rec, _ in chunks] == [32, 8]
+    rec, total = chunks[1]
+    assert total == sum(range(33, 41))
+    assert list(rec["ptr"][0, 0, :8]) == list(range(1032, 1040)) and list(rec["ptr"][0, 1, :8]) == list(range(5032, 5040))
+    assert not rec["ptr"][0, 2].any() and rec["offset"][0, 8] == total and rec["offset"][0, 0] == 0
+    assert bytes(rec.tobytes())[:8] == np.uint64(1032).tobytes()  # little-endian pointer first, as the kernel reads it
 
 
 def test_linear_backward_mode_and_tiles(monkeypatch):

@@ -1,75 +1,100 @@
-// Fused optimizer steps over every parameter of a group in ONE launch: the tensors are
-// passed as device arrays of pointers with prefix offsets; each thread finds its tensor
-// by binary search over the offsets and updates one element.
+// Fused optimizer steps over up to kMaxTensors parameters in ONE launch: the tensors'
+// pointers and prefix offsets travel by value in the kernel's parameters (a TensorLists
+// struct, which the host builds as a NumPy record of the same layout), so nothing is
+// copied to the device before the launch and the host never waits. Each thread finds its
+// tensor by binary search over the offsets and updates one element.
 #include "common.cuh"
 
 namespace gpugrad {
 
-__device__ __forceinline__ int find_tensor(const long long* offsets, int k, long long idx) {
-  int lo = 0, hi = k;  // offsets[lo] <= idx < offsets[hi]
+constexpr int kMaxTensors = 32;
+
+// lists: 0 parameters, 1 gradients, 2 momentum buffers (SGD) or first moments (Adam),
+// 3 second moments (Adam); offset[i] = elements before tensor i, offset[count] = total.
+// 1296 bytes, no padding: the host's record dtype (cuda_kernels.TENSOR_LISTS) matches it.
+struct TensorLists {
+  unsigned long long ptr[4][kMaxTensors];
+  long long offset[kMaxTensors + 1];
+  int count;
+  int unused;
+};
+// members in order with no padding: ptr at 0, offset at 1024, count at 1288, unused at 1292
+static_assert(sizeof(TensorLists::ptr) == 1024 && sizeof(TensorLists::offset) == 264 && sizeof(TensorLists) == 1296,
+              "TensorLists must keep the layout of cuda_kernels.TENSOR_LISTS");
+
+__device__ __forceinline__ int find_tensor(const TensorLists& l, long long idx) {
+  int lo = 0, hi = l.count;  // offset[lo] <= idx < offset[hi]
   while (hi - lo > 1) {
     int mid = (lo + hi) / 2;
-    if (offsets[mid] <= idx) lo = mid; else hi = mid;
+    if (l.offset[mid] <= idx) lo = mid; else hi = mid;
   }
   return lo;
+}
+
+template <typename T>
+__device__ __forceinline__ T* tensor(const TensorLists& l, int list, int i) {
+  return reinterpret_cast<T*>(l.ptr[list][i]);
 }
 
 // p -= lr d, d = g + wd p; momentum buffer b = mom b + (1 - damp) d (b = d when first),
 // Nesterov d + mom b
 template <typename T, typename A>
-__device__ void sgd(T** p, T** g, T** buf, const long long* offsets, int k, A lr, A mom, A damp, A wd, int nesterov,
-                    int first) {
-  long long total = offsets[k];
+__device__ void sgd(const TensorLists& l, int has_buf, A lr, A mom, A damp, A wd, int nesterov, int first) {
+  long long total = l.offset[l.count];
   for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
        idx += (long long)gridDim.x * blockDim.x) {
-    int ti = find_tensor(offsets, k, idx);
-    long long e = idx - offsets[ti];
-    A pv = (A)load(p[ti] + e);
-    A d = (A)load(g[ti] + e) + wd * pv;
-    if (buf) {
-      A b = first ? d : mom * (A)load(buf[ti] + e) + (A(1) - damp) * d;
-      store(buf[ti] + e, b);
+    int ti = find_tensor(l, idx);
+    long long e = idx - l.offset[ti];
+    T* p = tensor<T>(l, 0, ti) + e;
+    A pv = (A)load(p);
+    A d = (A)load(tensor<T>(l, 1, ti) + e) + wd * pv;
+    if (has_buf) {
+      T* bp = tensor<T>(l, 2, ti) + e;
+      A b = first ? d : mom * (A)load(bp) + (A(1) - damp) * d;
+      store(bp, b);
       d = nesterov ? d + mom * b : b;
     }
-    store(p[ti] + e, pv - lr * d);
+    store(p, pv - lr * d);
   }
 }
 
 // Adam (L2 in the gradient) or AdamW (decoupled decay); bc1 = 1 - b1^t, bc2 = 1 - b2^t
 template <typename T, typename A>
-__device__ void adam(T** p, T** g, T** m, T** v, const long long* offsets, int k, A lr, A b1, A b2, A eps, A wd,
-                     int decoupled, A bc1, A bc2) {
-  long long total = offsets[k];
+__device__ void adam(const TensorLists& l, A lr, A b1, A b2, A eps, A wd, int decoupled, A bc1, A bc2) {
+  long long total = l.offset[l.count];
   A step = lr / bc1;
   A rbc2 = A(1) / sqrt(bc2);
   for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
        idx += (long long)gridDim.x * blockDim.x) {
-    int ti = find_tensor(offsets, k, idx);
-    long long e = idx - offsets[ti];
-    A pv = (A)load(p[ti] + e);
-    A gv = (A)load(g[ti] + e) + (decoupled ? A(0) : wd * pv);
+    int ti = find_tensor(l, idx);
+    long long e = idx - l.offset[ti];
+    T* p = tensor<T>(l, 0, ti) + e;
+    T* m = tensor<T>(l, 2, ti) + e;
+    T* v = tensor<T>(l, 3, ti) + e;
+    A pv = (A)load(p);
+    A gv = (A)load(tensor<T>(l, 1, ti) + e) + (decoupled ? A(0) : wd * pv);
     if (decoupled) pv *= A(1) - lr * wd;
-    A mv = b1 * (A)load(m[ti] + e) + (A(1) - b1) * gv;
-    A vv = b2 * (A)load(v[ti] + e) + (A(1) - b2) * gv * gv;
-    store(m[ti] + e, mv);
-    store(v[ti] + e, vv);
-    store(p[ti] + e, pv - step * mv / (sqrt(vv) * rbc2 + eps));
+    A mv = b1 * (A)load(m) + (A(1) - b1) * gv;
+    A vv = b2 * (A)load(v) + (A(1) - b2) * gv * gv;
+    store(m, mv);
+    store(v, vv);
+    store(p, pv - step * mv / (sqrt(vv) * rbc2 + eps));
   }
 }
 
 }  // namespace gpugrad
 
 #define GPUGRAD_OPTIM(name, T, A)                                                                               \
-  extern "C" __global__ void gpugrad_sgd_step_##name(T** p, T** g, T** buf, const long long* offsets, int k,    \
-                                                     A lr, A mom, A damp, A wd, int nesterov, int first) {      \
-    gpugrad::sgd<T, A>(p, g, buf, offsets, k, lr, mom, damp, wd, nesterov, first);                            \
+  extern "C" __global__ void gpugrad_sgd_step_##name(const gpugrad::TensorLists lists, int has_buf, A lr,      \
+                                                     A mom, A damp, A wd, int nesterov, int first) {            \
+    gpugrad::sgd<T, A>(lists, has_buf, lr, mom, damp, wd, nesterov, first);                                   \
   }                                                                                                           \
-  extern "C" __global__ void gpugrad_adam_step_##name(T** p, T** g, T** m, T** v, const long long* offsets,     \
-                                                      int k, A lr, A b1, A b2, A eps, A wd, int decoupled,      \
-                                                      A bc1, A bc2) {                                         \
-    gpugrad::adam<T, A>(p, g, m, v, offsets, k, lr, b1, b2, eps, wd, decoupled, bc1, bc2);                    \
+  extern "C" __global__ void gpugrad_adam_step_##name(const gpugrad::TensorLists lists, A lr, A b1, A b2,      \
+                                                      A eps, A wd, int decoupled, A bc1, A bc2) {             \
+    gpugrad::adam<T, A>(lists, lr, b1, b2, eps, wd, decoupled, bc1, bc2);                                     \
   }
 
 GPUGRAD_OPTIM(f32, float, float)
 GPUGRAD_OPTIM(f64, double, double)
 GPUGRAD_OPTIM(f16, __half, float)
+GPUGRAD_OPTIM(bf16, __nv_bfloat16, float)

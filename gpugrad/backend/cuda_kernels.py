@@ -78,6 +78,32 @@ def raise_pending(checks):
                 "of a result after it")
 
 
+MAX_TENSORS = 32  # parameters per optimizer launch (kMaxTensors in optim.cu)
+# optim.cu's TensorLists, passed by value as a kernel parameter: pointers of up to four
+# lists (parameters, gradients, and the optimizer's state), prefix offsets, count
+TENSOR_LISTS = np.dtype({"names": ["ptr", "offset", "count", "unused"],
+                         "formats": [(np.uint64, (4, MAX_TENSORS)), (np.int64, (MAX_TENSORS + 1,)), np.int32, np.int32],
+                         "offsets": [0, 8 * 4 * MAX_TENSORS, 8 * (5 * MAX_TENSORS + 1), 8 * (5 * MAX_TENSORS + 1) + 4],
+                         "itemsize": 8 * (5 * MAX_TENSORS + 2)})
+
+
+def tensor_lists(lists):
+    """``(record, total elements)`` per chunk of at most MAX_TENSORS tensors: each record
+    holds the chunk's pointers of every list (arrays with ``.data.ptr``, or None) and the
+    prefix offsets of the first list's sizes."""
+    n = len(lists[0])
+    for lo in range(0, n, MAX_TENSORS):
+        hi = min(lo + MAX_TENSORS, n)
+        rec = np.zeros(1, TENSOR_LISTS)
+        for j, arrays in enumerate(lists):
+            if arrays is not None:
+                rec["ptr"][0, j, : hi - lo] = [a.data.ptr for a in arrays[lo:hi]]
+        sizes = np.cumsum([a.size for a in lists[0][lo:hi]])
+        rec["offset"][0, 1 : hi - lo + 1] = sizes
+        rec["count"] = hi - lo
+        yield rec, int(sizes[-1])
+
+
 LINEAR_MODES = ("auto", "tiled", "cublas")
 
 
@@ -309,34 +335,28 @@ class CudaKernels:
             (gy, ymask, x, gw, gb if gb is not None else np.uint64(0), np.int64(m), np.int64(k), np.int64(n)))
         return gx, gw, gb
 
-    # -- optimizers: one launch per group ------------------------------------------------------
-    def _pointers(self, arrays):
-        return self._cp.asarray(np.array([a.data.ptr for a in arrays], dtype=np.uint64))
-
-    def _offsets(self, ps):
-        return self._cp.asarray(np.concatenate([[0], np.cumsum([p.size for p in ps])]).astype(np.int64))
-
+    # -- optimizers: one launch per group of up to MAX_TENSORS parameters ------------------
     def sgd_step(self, ps, gs, bufs, lr, momentum, dampening, weight_decay, nesterov, first):
         if not ps:
             return
         dt = ps[0].dtype
         acc = self._acc(dt)
-        total = int(sum(p.size for p in ps))
         has_buf = bufs[0] is not None
-        self._fn("optim", f"gpugrad_sgd_step_{_SUFFIX[dt]}")(
-            self._grid(total), (THREADS,),
-            (self._pointers(ps), self._pointers(gs), self._pointers(bufs) if has_buf else np.uint64(0),
-             self._offsets(ps), np.int32(len(ps)), acc.type(lr), acc.type(momentum), acc.type(dampening),
-             acc.type(weight_decay), np.int32(nesterov), np.int32(first)))
+        fn = self._fn("optim", f"gpugrad_sgd_step_{_SUFFIX[dt]}")
+        for rec, total in tensor_lists([ps, gs, bufs if has_buf else None]):
+            if total:
+                fn(self._grid(total), (THREADS,),
+                   (rec, np.int32(has_buf), acc.type(lr), acc.type(momentum), acc.type(dampening),
+                    acc.type(weight_decay), np.int32(nesterov), np.int32(first)))
 
     def adam_step(self, ps, gs, ms, vs, lr, b1, b2, eps, weight_decay, decoupled, bc1, bc2):
         if not ps:
             return
         dt = ps[0].dtype
         acc = self._acc(dt)
-        total = int(sum(p.size for p in ps))
-        self._fn("optim", f"gpugrad_adam_step_{_SUFFIX[dt]}")(
-            self._grid(total), (THREADS,),
-            (self._pointers(ps), self._pointers(gs), self._pointers(ms), self._pointers(vs), self._offsets(ps),
-             np.int32(len(ps)), acc.type(lr), acc.type(b1), acc.type(b2), acc.type(eps), acc.type(weight_decay),
-             np.int32(decoupled), acc.type(bc1), acc.type(bc2)))
+        fn = self._fn("optim", f"gpugrad_adam_step_{_SUFFIX[dt]}")
+        for rec, total in tensor_lists([ps, gs, ms, vs]):
+            if total:
+                fn(self._grid(total), (THREADS,),
+                   (rec, acc.type(lr), acc.type(b1), acc.type(b2), acc.type(eps), acc.type(weight_decay),
+                    np.int32(decoupled), acc.type(bc1), acc.type(bc2)))

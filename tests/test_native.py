@@ -93,7 +93,8 @@ def test_cross_entropy_double_backward_uses_the_graph_form(cpu):
 
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("bias", [True, False])
-def test_linear_relu_kernel_matches_numpy(cpu, dt, bias):
+@pytest.mark.parametrize("relu", [True, False])
+def test_linear_relu_kernel_matches_numpy(cpu, dt, bias, relu):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((33, 17)).astype(dt)
     x[0, 0] = np.nan  # propagates through the ReLU as NumPy's maximum does
@@ -103,7 +104,7 @@ def test_linear_relu_kernel_matches_numpy(cpu, dt, bias):
     def run():
         xt, wt = gg.tensor(x, requires_grad=True), gg.tensor(w, requires_grad=True)
         bt = gg.tensor(b, requires_grad=True) if bias else None
-        y = gg.functional.linear_relu(xt, wt, bt)
+        y = (gg.functional.linear_relu if relu else gg.functional.linear)(xt, wt, bt)
         gy = np.cos(np.arange(y.numel()).reshape(y.shape)).astype(dt)
         y.backward(gg.tensor(gy))
         return [y.numpy(), xt.grad.numpy(), wt.grad.numpy()] + ([bt.grad.numpy()] if bias else [])

@@ -1,6 +1,17 @@
 """What every backend provides to the ops: an array module and a few helpers."""
 
 
+def mask_and_gemms(kernels, gy, y, x, w, with_bias, need_x, need_w):
+    """``(gx, gw, gb)`` of y = relu(x w^T + b) (no ReLU when ``y`` is None) as the kernels'
+    one pass for the ReLU mask and the bias sum, then the two products in the array
+    library's GEMM (BLAS or cuBLAS); None where not needed."""
+    if y is not None:
+        gz, gb = kernels.relu_bias_bwd(gy, y, with_bias)
+    else:
+        gz, gb = gy, (gy.sum(axis=0) if with_bias else None)
+    return (gz @ w if need_x else None), (gz.T @ x if need_w else None), gb
+
+
 class Backend:
     """One device's array module (``xp``) plus the helpers ops need beyond ``xp``.
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ArgumentError, DTypeError, GpugradIndexError, ShapeError
+from .base import mask_and_gemms
 
 _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64", np.dtype(np.float16): "f16"}
 try:  # CuPy 14 takes bfloat16 arrays as ml_dtypes.bfloat16; the kernels have bf16 variants for them
@@ -307,11 +308,7 @@ class CudaKernels:
         return best
 
     def _linear_cublas(self, gy, y, x, w, with_bias, need_x, need_w):
-        if y is not None:
-            gz, gb = self.relu_bias_bwd(gy, y, with_bias)
-        else:
-            gz, gb = gy, (gy.sum(axis=0) if with_bias else None)
-        return (gz @ w if need_x else None), (gz.T @ x if need_w else None), gb
+        return mask_and_gemms(self, gy, y, x, w, with_bias, need_x, need_w)
 
     def _linear_tiled(self, gy, y, x, w, with_bias, need_x, need_w):  # chosen only when need_w
         cp = self._cp

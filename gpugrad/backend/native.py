@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from ..errors import DTypeError, GpugradIndexError, ShapeError
+from .base import mask_and_gemms
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -145,6 +146,10 @@ class NativeKernels:
         gb = np.empty(y.shape[1], y.dtype) if with_bias else None
         self._C.relu_bias_bwd(gy, y, gz, gb)
         return gz, gb
+
+    def linear_backward(self, gy, y, x, w, with_bias, need_x, need_w):
+        """``(gx, gw, gb)`` of y = relu(x w^T + b): the fused mask pass around NumPy's BLAS."""
+        return mask_and_gemms(self, gy, y, x, w, with_bias, need_x, need_w)
 
     # -- optimizer steps over all parameters at once -------------------------------------------
     def sgd_step(self, ps, gs, bufs, lr, momentum, dampening, weight_decay, nesterov, first):

@@ -192,21 +192,12 @@ class Linear(Op):
         gy2 = gy.data.reshape(-1, m)
         x2 = x.data.reshape(-1, k)
         need_b = has_bias and self.inputs[2].requires_grad
-        lb = getattr(b.kernels, "linear_backward", None) if b.kernels is not None and b.kernels.supports(gy2.dtype) \
-            else None
-        if lb is not None:  # the device's own choice of GEMMs, with the mask and bias sum fused in
-            gx2, gw, gb = lb(gy2, self._out[0].reshape(-1, m) if self.relu else None, x2, w.data, need_b,
-                             x.requires_grad, w.requires_grad)
-        else:
-            if self.relu:
-                y2 = self._out[0].reshape(-1, m)
-                if b.kernels is not None and b.kernels.supports(y2.dtype):
-                    gz2, gb = b.kernels.relu_bias_bwd(gy2, y2, need_b)
-                else:
-                    gz2 = xp.where(y2 > 0, gy2, 0).astype(gy2.dtype, copy=False)
-                    gb = gz2.sum(axis=0) if need_b else None
-            else:
-                gz2, gb = gy2, (gy2.sum(axis=0) if need_b else None)
+        y2 = self._out[0].reshape(-1, m) if self.relu else None
+        if b.kernels is not None and b.kernels.supports(gy2.dtype):  # the mask and bias sum fused around the GEMMs
+            gx2, gw, gb = b.kernels.linear_backward(gy2, y2, x2, w.data, need_b, x.requires_grad, w.requires_grad)
+        else:  # the composed reference
+            gz2 = xp.where(y2 > 0, gy2, 0).astype(gy2.dtype, copy=False) if self.relu else gy2
+            gb = gz2.sum(axis=0) if need_b else None
             gx2 = xp.matmul(gz2, w.data) if x.requires_grad else None
             gw = xp.matmul(gz2.T, x2) if w.requires_grad else None
         grads = (x._like(gx2.reshape(x.shape)) if gx2 is not None else None, x._like(gw) if gw is not None else None)

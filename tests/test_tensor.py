@@ -209,3 +209,17 @@ def test_one_hot_and_index_errors(device):
         x.sum(2)
     with pytest.raises(gg.errors.ShapeError, match=r"\[matmul\] expected a.shape\[-1\] == b.shape\[-2\], got \(3, 4\)"):
         x @ x
+
+
+def test_ieee_results_come_without_warnings(device):
+    import warnings
+
+    x = make([0.0, -1.0, 1000.0], device, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # PyTorch gives these values silently; so do we
+        out = [x.log(), 1.0 / x, x.exp(), x.sqrt(), x / x, x**-1.0, gg.tensor([7e4], device=device).to(gg.float16)]
+        out[0].sum().backward()
+    got = [t.tolist() for t in out]
+    assert got[0][0] == -np.inf and np.isnan(got[0][1]) and got[1][0] == np.inf and got[2][2] == np.inf
+    assert np.isnan(got[3][1]) and np.isnan(got[4][0]) and got[5][0] == np.inf and got[6] == [np.inf]
+    assert x.grad.tolist()[0] == np.inf

@@ -1,5 +1,7 @@
 """What every backend provides to the ops: an array module and a few helpers."""
 
+import contextlib
+
 
 def mask_and_gemms(kernels, gy, y, x, w, with_bias, need_x, need_w):
     """``(gx, gw, gb)`` of y = relu(x w^T + b) (no ReLU when ``y`` is None) as the kernels'
@@ -55,6 +57,10 @@ class Backend:
 
     def synchronize(self):
         """Wait for queued work on this device (a no-op on the CPU)."""
+
+    def quiet(self):
+        """A context in which IEEE results (inf, NaN) raise no warnings; CuPy gives none."""
+        return contextlib.nullcontext()
 
     # -- random numbers -----------------------------------------------------------
     def seed(self, seed):

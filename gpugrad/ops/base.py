@@ -20,6 +20,9 @@ class Op:
     __slots__ = ("inputs", "_versions", "_out", "hooks", "trace")
     n_out = 1
     saves_output = False  # forward's output is kept for backward (reach it with .output())
+    # forward may give inf or NaN by IEEE rules (log 0, 1/0, exp overflow): as in PyTorch,
+    # the values come without NumPy's RuntimeWarning
+    ieee = False
 
     @property
     def name(self):
@@ -51,7 +54,11 @@ class Op:
         except AttributeError:
             got = ", ".join(type(t).__name__ for t in inputs)
             raise ArgumentTypeError(f"[{self.name}] expected Tensor inputs, got ({got})") from None
-        ys = self.forward(backend, *xs)
+        if self.ieee:
+            with backend.quiet():
+                ys = self.forward(backend, *xs)
+        else:
+            ys = self.forward(backend, *xs)
         nd = backend.ndarray
         if self.n_out == 1:
             if ys.__class__ is not nd:

@@ -43,6 +43,7 @@ class Mul(Op):
 
 class Div(Op):
     __slots__ = ()
+    ieee = True
 
     def forward(self, b, x0, x1):
         return x0 / x1
@@ -57,6 +58,7 @@ class Div(Op):
 
 class Pow(Op):
     __slots__ = ()
+    ieee = True
 
     def forward(self, b, x0, x1):
         return b.xp.power(x0, x1)
@@ -101,6 +103,7 @@ class MulScalar(Op):
 
 class DivScalar(Op):
     __slots__ = ("c",)
+    ieee = True
 
     def __init__(self, c):
         self.c = c
@@ -127,6 +130,7 @@ class RSubScalar(Op):  # c - x
 
 class RDivScalar(Op):  # c / x
     __slots__ = ("c",)
+    ieee = True
 
     def __init__(self, c):
         self.c = c
@@ -141,6 +145,7 @@ class RDivScalar(Op):  # c / x
 
 class PowScalar(Op):  # x ** c
     __slots__ = ("c",)
+    ieee = True
 
     def __init__(self, c):
         self.c = c
@@ -161,6 +166,7 @@ class PowScalar(Op):  # x ** c
 
 class RPowScalar(Op):  # c ** x
     __slots__ = ("c",)
+    ieee = True
     saves_output = True
 
     def __init__(self, c):
@@ -187,6 +193,7 @@ class Neg(Op):
 
 class Exp(Op):
     __slots__ = ()
+    ieee = True
     saves_output = True
 
     def forward(self, b, x):
@@ -198,6 +205,7 @@ class Exp(Op):
 
 class Log(Op):
     __slots__ = ()
+    ieee = True
 
     def forward(self, b, x):
         return b.xp.log(x)
@@ -208,6 +216,7 @@ class Log(Op):
 
 class Log1p(Op):
     __slots__ = ()
+    ieee = True
 
     def forward(self, b, x):
         return b.xp.log1p(x)
@@ -218,6 +227,7 @@ class Log1p(Op):
 
 class Expm1(Op):
     __slots__ = ()
+    ieee = True
     saves_output = True
 
     def forward(self, b, x):
@@ -229,6 +239,7 @@ class Expm1(Op):
 
 class Sqrt(Op):
     __slots__ = ()
+    ieee = True
     saves_output = True
 
     def forward(self, b, x):
@@ -349,6 +360,7 @@ class Where(Op):
 
 class Cast(Op):
     __slots__ = ("dtype",)
+    ieee = True
 
     def __init__(self, dtype):
         self.dtype = dtype

@@ -10,7 +10,6 @@ stay differentiable to any order.
 from .. import functional as F
 from ..autograd.grad_mode import state
 from ..errors import GpugradIndexError
-from .activation import quiet
 from .base import Op
 
 
@@ -19,6 +18,7 @@ class SoftmaxCrossEntropy(Op):
     keep * ((1 - eps) w_t (lse - x_t) + eps / c * sum_j w_j (lse - x_j)), lse = logsumexp(x)."""
 
     __slots__ = ("ignore_index", "eps", "weight", "reduction", "lse", "c", "scale", "want_grad", "pregrad")
+    ieee = True
 
     def __init__(self, ignore_index, eps, weight, reduction="none", want_grad=False):
         self.ignore_index, self.eps, self.weight = ignore_index, eps, weight  # weight: array or None
@@ -85,8 +85,7 @@ class SoftmaxCrossEntropy(Op):
         ts = xp.where(keep, t, 0)
         m = x.max(axis=1, keepdims=True) if x.size else xp.zeros((x.shape[0], 1), x.dtype)
         m = xp.where(xp.isfinite(m), m, 0)
-        with quiet(xp):
-            lse = xp.log(xp.exp(x - m).sum(axis=1)) + m[:, 0]
+        lse = xp.log(xp.exp(x - m).sum(axis=1)) + m[:, 0]
         self.lse = lse
         xt = xp.take_along_axis(x, ts[:, None], axis=1)[:, 0]
         wt = (w[ts] if w is not None else xp.ones_like(lse)) * keep

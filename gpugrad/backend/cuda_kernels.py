@@ -179,7 +179,7 @@ class CudaKernels:
         cp = self._cp
         check_cross_entropy(x.shape, x.dtype, t.shape, t.dtype, None if w is None else w.shape)
         if reduction not in ("none", "sum", "mean"):
-            raise ValueError(f"[cross_entropy] reduction must be 'none', 'sum' or 'mean', got {reduction!r}")
+            raise ArgumentError(f"[cross_entropy] reduction must be 'none', 'sum' or 'mean', got {reduction!r}")
         x = cp.ascontiguousarray(x)
         t = cp.ascontiguousarray(t, dtype=cp.int64)
         acc = self._acc(x.dtype)
@@ -279,9 +279,8 @@ class CudaKernels:
 
     def _choose_linear(self, key, *args):
         n, m, k, _, _, _, _, need_w = key
-        if self._sms is None:
-            self._sms = int(self._cp.cuda.Device(self._index).attributes["MultiProcessorCount"])
-        fits = need_w and n * m * k > 0 and None not in (gemm_tiles(n, k, self._sms), gemm_tiles(m, k, self._sms))
+        sms = self._sm_count()
+        fits = need_w and n * m * k > 0 and None not in (gemm_tiles(n, k, sms), gemm_tiles(m, k, sms))
         mode = self.linear_mode if fits else "cublas"
         if mode == "auto":  # once per shape: both ways, timed with CUDA events; the faster stays
             times = {name: self._time(lambda run=run: run(*args))
@@ -291,6 +290,11 @@ class CudaKernels:
             choice = {"choice": mode}
         self.linear_choices[key] = choice
         return choice
+
+    def _sm_count(self):
+        if self._sms is None:
+            self._sms = int(self._cp.cuda.Device(self._index).attributes["MultiProcessorCount"])
+        return self._sms
 
     def _time(self, fn, repeats=3):
         """The fastest of ``repeats`` runs of ``fn`` in milliseconds (after one warm-up,
@@ -315,18 +319,17 @@ class CudaKernels:
         n, m = gy.shape
         k = x.shape[1]
         sfx = _SUFFIX[gy.dtype]
-        if self._sms is None:
-            self._sms = int(cp.cuda.Device(self._index).attributes["MultiProcessorCount"])
+        sms = self._sm_count()
         ymask = y if y is not None else np.uint64(0)
         gx = None
         if need_x:
             gx = cp.empty((n, k), gy.dtype)
-            edge = gemm_tiles(n, k, self._sms)
+            edge = gemm_tiles(n, k, sms)
             self._fn("linear", f"gpugrad_linear_bwd_input{edge}_{sfx}")(
                 (-(-k // edge), -(-n // edge)), (256,), (gy, ymask, w, gx, np.int64(n), np.int64(k), np.int64(m)))
         gw = cp.empty((m, k), gy.dtype)
         gb = cp.empty(m, gy.dtype) if with_bias else None
-        edge = gemm_tiles(m, k, self._sms)
+        edge = gemm_tiles(m, k, sms)
         self._fn("linear", f"gpugrad_linear_bwd_weight{edge}_{sfx}")(
             (-(-k // edge), -(-m // edge)), (256,),
             (gy, ymask, x, gw, gb if gb is not None else np.uint64(0), np.int64(m), np.int64(k), np.int64(n)))

@@ -7,13 +7,17 @@ The step's 8 matrix products (same shapes, layouts and weight arrays) are timed 
 replayed in the step's order as one sequence, taking turns with the step block by block
 (the denominator of the step / GEMMs ratio: the GEMMs as the step meets them, with no
 drift of the machine between numerator and denominator), and each alone, repeated back to
-back on hot operands (a lower bound, reported beside it).
+back on hot operands (a lower bound, reported beside it). The optimizer's pass inside the
+step (``opt.step()`` timed in every step of both frameworks) is reported too: it streams
+every parameter and gradient through memory once, so on a machine whose caches and memory
+bandwidth are shared it is the part of "everything around the GEMMs" that varies most.
 
     python benchmarks/bench_mlp_step.py [--threads 2] [--json benchmarks/results/mlp-cpu-DATE.json]
 """
 
 import argparse
 import os
+import time
 
 import harness
 import numpy as np
@@ -39,12 +43,15 @@ def gpugrad_case(batch, repeats):
     opt = optim.SGD(model.parameters(), lr=0.01)
     xa, ta = _data(batch)
     x, t = gg.tensor(xa), gg.tensor(ta)
+    opt_times = []
 
     def step():
         loss = nn.functional.cross_entropy(model(x), t)
         opt.zero_grad()
         loss.backward()
+        t0 = time.perf_counter()
         opt.step()
+        opt_times.append(time.perf_counter() - t0)
 
     # the step's GEMMs with the step's arrays and layouts (weights are (out, in)): forward
     # h W^T per layer, then backward from the last layer: input gradient g W (not for the
@@ -69,7 +76,7 @@ def gpugrad_case(batch, repeats):
     alone = [harness.stats(harness.time_it(f, repeats))["median"] for f in gemms]
     native = gg.info(as_dict=True)["native_cpu_extension"]
     return {"step": harness.stats(samples["step"]), "gemms": harness.stats(samples["gemms"]), "gemms_alone": alone,
-            "gemm_alone_sum": sum(alone), "native": native}
+            "gemm_alone_sum": sum(alone), "optimizer": harness.stats(opt_times), "native": native}
 
 
 def torch_case(batch, repeats):
@@ -84,14 +91,17 @@ def torch_case(batch, repeats):
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     xa, ta = _data(batch)
     x, t = torch.tensor(xa), torch.tensor(ta)
+    opt_times = []
 
     def step():
         loss = torch.nn.functional.cross_entropy(model(x), t)
         opt.zero_grad()
         loss.backward()
+        t0 = time.perf_counter()
         opt.step()
+        opt_times.append(time.perf_counter() - t0)
 
-    return {"step": harness.stats(harness.time_it(step, repeats))}
+    return {"step": harness.stats(harness.time_it(step, repeats)), "optimizer": harness.stats(opt_times)}
 
 
 def parser():
@@ -110,10 +120,11 @@ def run(args):
     results = {}
     lines = [f"MLP {'-'.join(map(str, SIZES))} SGD step, float32, {args.threads} threads, median over {args.rounds} "
              f"processes x {args.repeats} samples (ms); GEMMs: the step's 8 products replayed in sequence, taking "
-             "turns with the step; alone: each timed by itself on hot operands", "",
-             "| batch | gpugrad step | its GEMMs | step / GEMMs | GEMMs alone | step / alone | PyTorch step | "
-             "gpugrad / PyTorch |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "turns with the step; alone: each timed by itself on hot operands; opt.step: the optimizer's "
+             "pass inside the step", "",
+             "| batch | gpugrad step | its GEMMs | step / GEMMs | GEMMs alone | step / alone | gpugrad opt.step | "
+             "PyTorch step | PyTorch opt.step | gpugrad / PyTorch |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for batch in args.batches:
         runs = {fw: [] for fw in frameworks}
         for _ in range(args.rounds):
@@ -123,16 +134,18 @@ def run(args):
         pooled = {key: harness.stats(sum((r[key]["samples"] for r in runs["gpugrad"]), [])) for key in ("step", "gemms")}
         g_step, gemm = pooled["step"], pooled["gemms"]["median"]
         alone = float(np.median([r["gemm_alone_sum"] for r in runs["gpugrad"]]))
+        g_opt = harness.stats(sum((r["optimizer"]["samples"] for r in runs["gpugrad"]), []))
         entry = {"gpugrad": g_step, "gpugrad_gemms": pooled["gemms"], "gpugrad_gemm_alone_sum": alone,
-                 "native": runs["gpugrad"][0]["native"]}
-        t_med = float("nan")
+                 "gpugrad_optimizer": g_opt, "native": runs["gpugrad"][0]["native"]}
+        t_med = t_opt = float("nan")
         if "torch" in runs:
             entry["torch"] = harness.stats(sum((r["step"]["samples"] for r in runs["torch"]), []))
-            t_med = entry["torch"]["median"]
+            entry["torch_optimizer"] = harness.stats(sum((r["optimizer"]["samples"] for r in runs["torch"]), []))
+            t_med, t_opt = entry["torch"]["median"], entry["torch_optimizer"]["median"]
         results[str(batch)] = entry
         lines.append(f"| {batch} | {harness.ms(g_step['median'])} | {harness.ms(gemm)} | {g_step['median'] / gemm:.3f} | "
-                     f"{harness.ms(alone)} | {g_step['median'] / alone:.3f} | {harness.ms(t_med)} | "
-                     f"{g_step['median'] / t_med:.3f} |")
+                     f"{harness.ms(alone)} | {g_step['median'] / alone:.3f} | {harness.ms(g_opt['median'])} | "
+                     f"{harness.ms(t_med)} | {harness.ms(t_opt)} | {g_step['median'] / t_med:.3f} |")
     lines += ["", "min/max step (ms): " + "; ".join(
         f"batch {b} {fw} {harness.ms(e[fw]['min'])}/{harness.ms(e[fw]['max'])}" for b, e in results.items()
         for fw in frameworks)]

@@ -155,7 +155,7 @@ def test_kernels_report_their_vector_unit():
 
 
 @pytest.mark.parametrize("dt", DTYPES)
-@pytest.mark.parametrize("shape", [(64, 10), (16, 300)])
+@pytest.mark.parametrize("shape", [(64, 10), (150, 7), (70, 32), (5, 33), (16, 300)])
 @pytest.mark.parametrize("kw", [{"reduction": "mean"}, {"reduction": "sum", "label_smoothing": 0.2},
                                 {"reduction": "mean", "ignore_index": 1, "weight": "w"}])
 def test_cross_entropy_training_step_sweep_matches_numpy(cpu, dt, shape, kw):
@@ -178,3 +178,35 @@ def test_cross_entropy_training_step_sweep_matches_numpy(cpu, dt, shape, kw):
         (l1, g1), (l2, g2) = run(scale), cpu.composed(lambda s=scale: run(s))
         np.testing.assert_allclose(l1, l2, **_tol(dt))
         np.testing.assert_allclose(g1, g2, **_tol(dt))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("c", [4, 40])
+def test_cross_entropy_training_step_sweep_extremes(cpu, dt, c):
+    """The one-sweep forward+gradient (narrow rows, blocks of 64, and wide rows) on huge
+    logits, -inf entries, a NaN row, an ignored row, across more than one block."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((130, c)).astype(dt)
+    x[0, :2] = [1e4, -1e4]
+    x[1, 0] = x[1, -1] = -np.inf
+    x[2, 1] = np.nan
+    x[128, :] = -1e4
+    x[128, 3] = 1e4
+    t = rng.integers(0, c, 130)
+    t[1], t[3], t[128] = 2, -100, 3
+
+    def run():
+        xt = gg.tensor(x, requires_grad=True)
+        loss = nn.functional.cross_entropy(xt, gg.tensor(t), reduction="sum")
+        loss.backward()
+        return loss.numpy(), xt.grad.numpy()
+
+    (l1, g1), (l2, g2) = run(), cpu.composed(run)
+    assert np.isnan(l1) and np.isnan(l2)
+    np.testing.assert_allclose(g1, g2, **_tol(dt))
+    assert np.isnan(g1[2]).all() and not g1[3].any() and g1[1, 0] == 0 and g1[1, -1] == 0
+    assert np.isfinite(np.delete(g1, 2, axis=0)).all()
+    bad = t.copy()
+    bad[100] = c
+    with pytest.raises(gg.errors.GpugradIndexError, match=f"target {c} of row 100"):
+        nn.functional.cross_entropy(gg.tensor(x, requires_grad=True), gg.tensor(bad))

@@ -212,13 +212,93 @@ GPUGRAD_INLINE void ce_bwd_rows(const T* x, const int64_t* t, const T* w, const 
   }
 }
 
+// Forward and gradient for rows of at most kNarrow classes, kRows rows at a time: the block
+// is copied once into a transposed scratch (xt[j * kRows + i] = x[i, j]) so that every pass
+// after it (max, exp and sum, gradient) runs down contiguous columns with vector lanes
+// across rows, each element's exp is taken once and reused for the gradient, and the
+// gradient goes back to row-major order as contiguous stores (loads by index from the
+// scratch, which is in L1) rather than strided stores.
+constexpr int64_t kNarrow = 32, kRows = 64;
+
+template <typename T>
+GPUGRAD_INLINE int64_t ce_fwd_bwd_narrow(const T* x, const int64_t* t, const T* w, int64_t r0, int64_t r1,
+                                         int64_t c, int64_t ignore_index, T eps, T g, T* loss, T* lse, T* wt,
+                                         T* gx) {
+  alignas(64) T xt[kNarrow * kRows];
+  alignas(64) T m[kRows], s[kRows], a[kRows];
+  int32_t back[kNarrow * kRows];  // gx[i * c + j] = xt[back[i * c + j]] within a block
+  for (int64_t k = 0; k < kRows * c; ++k) back[k] = int32_t((k % c) * kRows + k / c);
+  const T W = weight_sum(w, c);
+  const T e2 = g * eps / T(c);
+  int64_t bad = -1;
+  for (int64_t i0 = r0; i0 < r1; i0 += kRows) {
+    const int64_t nr = std::min(kRows, r1 - i0);
+    const T* xb = x + i0 * c;
+    T* gb = gx + i0 * c;
+    for (int64_t j = 0; j < c; ++j) {
+#pragma omp simd
+      for (int64_t i = 0; i < nr; ++i) xt[j * kRows + i] = xb[i * c + j];
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < nr; ++i) m[i] = -std::numeric_limits<T>::infinity();
+    for (int64_t j = 0; j < c; ++j) {
+#pragma omp simd
+      for (int64_t i = 0; i < nr; ++i) m[i] = xt[j * kRows + i] > m[i] ? xt[j * kRows + i] : m[i];
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < nr; ++i) {
+      m[i] = (m[i] - m[i] == T(0)) ? m[i] : T(0);  // +-inf (or an all-NaN row) shifts by 0
+      s[i] = T(0);
+    }
+    for (int64_t j = 0; j < c; ++j) {
+#pragma omp simd
+      for (int64_t i = 0; i < nr; ++i) {
+        T e = vexp(xt[j * kRows + i] - m[i]);
+        xt[j * kRows + i] = e;
+        s[i] += e;
+      }
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < nr; ++i) lse[i0 + i] = vlog(s[i]) + m[i];
+    for (int64_t i = 0; i < nr; ++i) {
+      int64_t ti = t[i0 + i];
+      if (ti == ignore_index || ti < 0 || ti >= c) {
+        if (ti != ignore_index && bad < 0) bad = i0 + i;
+        loss[i0 + i] = wt[i0 + i] = a[i] = T(0);
+        continue;
+      }
+      T wti = w ? w[ti] : T(1);
+      loss[i0 + i] = row_loss(xb + i * c, ti, w, W, c, eps, lse[i0 + i]);
+      wt[i0 + i] = wti;
+      // p_j = e_j / s: gx = g ((1 - eps) w_t + eps W / c) p_j - g eps w_j / c, minus the target's share
+      a[i] = g * ((T(1) - eps) * wti + eps * W / T(c)) / s[i];
+    }
+    for (int64_t j = 0; j < c; ++j) {
+      T ej = e2 * (w ? w[j] : T(1));
+#pragma omp simd
+      for (int64_t i = 0; i < nr; ++i) xt[j * kRows + i] = xt[j * kRows + i] * a[i] - ej;
+    }
+#pragma omp simd
+    for (int64_t k = 0; k < nr * c; ++k) gb[k] = xt[back[k]];
+    for (int64_t i = 0; i < nr; ++i) {
+      int64_t ti = t[i0 + i];
+      if (ti == ignore_index || ti < 0 || ti >= c) {
+        for (int64_t j = 0; j < c; ++j) gb[i * c + j] = T(0);  // also clears NaN rows that are ignored
+        continue;
+      }
+      gb[i * c + ti] -= g * (T(1) - eps) * (w ? w[ti] : T(1));
+    }
+  }
+  return bad;
+}
+
 // Forward and the gradient for a uniform upstream g in one sweep, a block of rows at a
 // time, so the backward re-reads each row from cache instead of memory.
 template <typename T>
 GPUGRAD_INLINE int64_t ce_fwd_bwd_rows(const T* x, const int64_t* t, const T* w, int64_t r0, int64_t r1, int64_t c,
                                        int64_t ignore_index, T eps, T g, T* loss, T* lse, T* wt, T* gx) {
   int64_t bad = -1;
-  if (c > 32) {  // wide rows: one exp per element, kept in gx and rescaled in cache
+  if (c > kNarrow) {  // wide rows: one exp per element, kept in gx and rescaled in cache
     const T W = weight_sum(w, c);
     for (int64_t i = r0; i < r1; ++i) {
       const T* xi = x + i * c;
@@ -260,14 +340,7 @@ GPUGRAD_INLINE int64_t ce_fwd_bwd_rows(const T* x, const int64_t* t, const T* w,
     }
     return bad;
   }
-  const int64_t B = std::max<int64_t>(1, (1 << 16) / (c * int64_t(sizeof(T))));  // ~64 KB of rows
-  for (int64_t i0 = r0; i0 < r1; i0 += B) {
-    int64_t i1 = std::min(r1, i0 + B);
-    int64_t b = ce_fwd_rows(x, t, w, i0, i1, c, ignore_index, eps, loss, lse, wt);
-    if (b >= 0 && bad < 0) bad = b;
-    ce_bwd_rows(x, t, w, lse, (const T*)nullptr, i0, i1, c, ignore_index, eps, gx, g);
-  }
-  return bad;
+  return ce_fwd_bwd_narrow(x, t, w, r0, r1, c, ignore_index, eps, g, loss, lse, wt, gx);
 }
 
 GPUGRAD_CLONES int64_t ce_fwd_bwd_f32(const float* x, const int64_t* t, const float* w, int64_t r0, int64_t r1,

@@ -60,34 +60,54 @@ GPUGRAD_INLINE T row_max(const T* x, int64_t c) {
   return m;
 }
 
-// Rows with few classes: a row is shorter than a vector register, so work across rows
-// instead (vector lanes = rows, strided loads), and take the logs with the vectorizable
-// vlog. lse[i] for rows [r0, r1).
+// Rows with few classes (at most kNarrow): a row is shorter than a vector register, so
+// work across rows instead, kRows rows at a time. The block is copied once into a
+// transposed scratch (xt[j * kRows + i] = x[i, j]) so that every pass after it runs down
+// contiguous columns with vector lanes across rows.
+constexpr int64_t kNarrow = 32, kRows = 64;
+
 template <typename T>
-GPUGRAD_INLINE void lse_narrow(const T* x, int64_t r0, int64_t r1, int64_t c, T* lse) {
-  constexpr int64_t R = 64;
-  T m[R], s[R];
-  for (int64_t i0 = r0; i0 < r1; i0 += R) {
-    int64_t nr = std::min(R, r1 - i0);
-    const T* xb = x + i0 * c;
+GPUGRAD_INLINE void transpose_block(const T* xb, int64_t nr, int64_t c, T* xt) {
+  for (int64_t j = 0; j < c; ++j) {
 #pragma omp simd
-    for (int64_t i = 0; i < nr; ++i) m[i] = -std::numeric_limits<T>::infinity();
-    for (int64_t j = 0; j < c; ++j) {
+    for (int64_t i = 0; i < nr; ++i) xt[j * kRows + i] = xb[i * c + j];
+  }
+}
+
+// For a transposed block: m[i] = the row's shift (its max; 0 for a row whose max is +-inf
+// or NaN), xt replaced by exp(x - m), s[i] = the row's sum of those exps.
+template <typename T>
+GPUGRAD_INLINE void block_exps(T* xt, int64_t nr, int64_t c, T* m, T* s) {
 #pragma omp simd
-      for (int64_t i = 0; i < nr; ++i) {
-        T v = xb[i * c + j];
-        m[i] = v > m[i] ? v : m[i];
-      }
-    }
+  for (int64_t i = 0; i < nr; ++i) m[i] = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < c; ++j) {
+#pragma omp simd
+    for (int64_t i = 0; i < nr; ++i) m[i] = xt[j * kRows + i] > m[i] ? xt[j * kRows + i] : m[i];
+  }
+#pragma omp simd
+  for (int64_t i = 0; i < nr; ++i) {
+    m[i] = (m[i] - m[i] == T(0)) ? m[i] : T(0);  // +-inf (or an all-NaN row) shifts by 0
+    s[i] = T(0);
+  }
+  for (int64_t j = 0; j < c; ++j) {
 #pragma omp simd
     for (int64_t i = 0; i < nr; ++i) {
-      m[i] = (m[i] - m[i] == T(0)) ? m[i] : T(0);  // +-inf (or an all-NaN row) shifts by 0
-      s[i] = T(0);
+      T e = vexp(xt[j * kRows + i] - m[i]);
+      xt[j * kRows + i] = e;
+      s[i] += e;
     }
-    for (int64_t j = 0; j < c; ++j) {
-#pragma omp simd
-      for (int64_t i = 0; i < nr; ++i) s[i] += vexp(xb[i * c + j] - m[i]);
-    }
+  }
+}
+
+// lse[i] for rows [r0, r1) with few classes, the logs taken by the vectorizable vlog.
+template <typename T>
+GPUGRAD_INLINE void lse_narrow(const T* x, int64_t r0, int64_t r1, int64_t c, T* lse) {
+  alignas(64) T xt[kNarrow * kRows];
+  alignas(64) T m[kRows], s[kRows];
+  for (int64_t i0 = r0; i0 < r1; i0 += kRows) {
+    int64_t nr = std::min(kRows, r1 - i0);
+    transpose_block(x + i0 * c, nr, c, xt);
+    block_exps(xt, nr, c, m, s);
 #pragma omp simd
     for (int64_t i = 0; i < nr; ++i) lse[i0 + i] = vlog(s[i]) + m[i];
   }
@@ -139,7 +159,7 @@ GPUGRAD_INLINE T row_loss(const T* xi, int64_t ti, const T* w, T W, int64_t c, T
 template <typename T>
 GPUGRAD_INLINE int64_t ce_fwd_rows(const T* x, const int64_t* t, const T* w, int64_t r0, int64_t r1, int64_t c,
                            int64_t ignore_index, T eps, T* loss, T* lse, T* wt) {
-  if (c <= 32) {
+  if (c <= kNarrow) {
     lse_narrow(x, r0, r1, c, lse);
   } else {
     lse_wide(x, r0, r1, c, lse);
@@ -181,7 +201,7 @@ GPUGRAD_INLINE void ce_bwd_rows(const T* x, const int64_t* t, const T* w, const 
     }
     const T* xb = x + i0 * c;
     T* gb = gx + i0 * c;
-    if (c <= 32) {  // few classes: vector lanes run across rows
+    if (c <= kNarrow) {  // few classes: vector lanes run across rows
       for (int64_t j = 0; j < c; ++j) {
         T wj = w ? w[j] : T(1);
 #pragma omp simd
@@ -212,14 +232,10 @@ GPUGRAD_INLINE void ce_bwd_rows(const T* x, const int64_t* t, const T* w, const 
   }
 }
 
-// Forward and gradient for rows of at most kNarrow classes, kRows rows at a time: the block
-// is copied once into a transposed scratch (xt[j * kRows + i] = x[i, j]) so that every pass
-// after it (max, exp and sum, gradient) runs down contiguous columns with vector lanes
-// across rows, each element's exp is taken once and reused for the gradient, and the
-// gradient goes back to row-major order as contiguous stores (loads by index from the
-// scratch, which is in L1) rather than strided stores.
-constexpr int64_t kNarrow = 32, kRows = 64;
-
+// Forward and gradient for rows of at most kNarrow classes, a transposed block at a time:
+// each element's exp is taken once and reused for the gradient, and the gradient goes back
+// to row-major order as contiguous stores (loads by index from the scratch, which is in
+// L1) rather than strided stores.
 template <typename T>
 GPUGRAD_INLINE int64_t ce_fwd_bwd_narrow(const T* x, const int64_t* t, const T* w, int64_t r0, int64_t r1,
                                          int64_t c, int64_t ignore_index, T eps, T g, T* loss, T* lse, T* wt,
@@ -235,29 +251,8 @@ GPUGRAD_INLINE int64_t ce_fwd_bwd_narrow(const T* x, const int64_t* t, const T* 
     const int64_t nr = std::min(kRows, r1 - i0);
     const T* xb = x + i0 * c;
     T* gb = gx + i0 * c;
-    for (int64_t j = 0; j < c; ++j) {
-#pragma omp simd
-      for (int64_t i = 0; i < nr; ++i) xt[j * kRows + i] = xb[i * c + j];
-    }
-#pragma omp simd
-    for (int64_t i = 0; i < nr; ++i) m[i] = -std::numeric_limits<T>::infinity();
-    for (int64_t j = 0; j < c; ++j) {
-#pragma omp simd
-      for (int64_t i = 0; i < nr; ++i) m[i] = xt[j * kRows + i] > m[i] ? xt[j * kRows + i] : m[i];
-    }
-#pragma omp simd
-    for (int64_t i = 0; i < nr; ++i) {
-      m[i] = (m[i] - m[i] == T(0)) ? m[i] : T(0);  // +-inf (or an all-NaN row) shifts by 0
-      s[i] = T(0);
-    }
-    for (int64_t j = 0; j < c; ++j) {
-#pragma omp simd
-      for (int64_t i = 0; i < nr; ++i) {
-        T e = vexp(xt[j * kRows + i] - m[i]);
-        xt[j * kRows + i] = e;
-        s[i] += e;
-      }
-    }
+    transpose_block(xb, nr, c, xt);
+    block_exps(xt, nr, c, m, s);
 #pragma omp simd
     for (int64_t i = 0; i < nr; ++i) lse[i0 + i] = vlog(s[i]) + m[i];
     for (int64_t i = 0; i < nr; ++i) {

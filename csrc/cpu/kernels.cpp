@@ -243,7 +243,8 @@ GPUGRAD_INLINE int64_t ce_fwd_bwd_narrow(const T* x, const int64_t* t, const T* 
   alignas(64) T xt[kNarrow * kRows];
   alignas(64) T m[kRows], s[kRows], a[kRows];
   int32_t back[kNarrow * kRows];  // gx[i * c + j] = xt[back[i * c + j]] within a block
-  for (int64_t k = 0; k < kRows * c; ++k) back[k] = int32_t((k % c) * kRows + k / c);
+  for (int64_t i = 0; i < kRows; ++i)
+    for (int64_t j = 0; j < c; ++j) back[i * c + j] = int32_t(j * kRows + i);
   const T W = weight_sum(w, c);
   const T e2 = g * eps / T(c);
   int64_t bad = -1;

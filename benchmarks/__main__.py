@@ -118,11 +118,15 @@ def main(argv=None):
 
     import gpugrad
 
-    cuda = gpugrad.cuda.is_available()
+    # timings of the CUDA emulation (kernels on CPU threads) would say nothing about a GPU
+    emulated = gpugrad.backend.cuda.emulated()
+    cuda = gpugrad.cuda.is_available() and not emulated
+    why = ("the CUDA device here is gpugrad's emulation (GPUGRAD_CUDA_EMULATION), which runs kernels on the CPU"
+           if emulated else gpugrad.cuda.unavailable_reason())
     if args.suites is None:
         args.suites = [name for name in SUITES if cuda or name not in GPU_SUITES]
     elif not cuda and GPU_SUITES & set(args.suites):
-        p.error(f"the GPU suite needs CUDA, which is not available here: {gpugrad.cuda.unavailable_reason()}")
+        p.error(f"the GPU suite needs a CUDA GPU, which is not available here: {why}")
 
     env = harness.environment(args.threads)
     all_results, md = {}, [f"# gpugrad benchmarks, {env['date']}" + (" (quick smoke run)" if args.quick else ""), ""]

@@ -11,6 +11,16 @@ def make(array, device, requires_grad=False, dtype=None):
     return gpugrad.tensor(arr, dtype=dtype or arr.dtype, device=device, requires_grad=requires_grad)
 
 
+def settle(out):
+    """Read ``out`` (a tensor or a tuple of them) back to the host. On a GPU, a check of values
+    that live on the device (an index in range, a class target) is raised at the first read
+    after it, as CUDA reports its own errors; on the CPU it was raised already."""
+    for t in out if isinstance(out, (tuple, list)) else (out,):
+        if isinstance(t, gpugrad.Tensor):
+            t.numpy()
+    return out
+
+
 def close(t, expected, rtol=1e-6, atol=1e-6):
     np.testing.assert_allclose(np.asarray(t.numpy(), dtype=np.float64), expected, rtol=rtol, atol=atol)
 

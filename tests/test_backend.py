@@ -18,10 +18,9 @@ def fresh_selection(monkeypatch):
     """Forget the probed CUDA state and the default device; restore both afterwards."""
     monkeypatch.setattr(cuda_backend, "_probe_result", None)
     monkeypatch.setattr(backend, "_default", None)
-    saved = dict(backend._backends)
+    # no cuda backend made by an earlier test (on the emulation, say) may answer here
+    monkeypatch.setattr(backend, "_backends", {k: v for k, v in backend._backends.items() if k.type == "cpu"})
     yield monkeypatch
-    backend._backends.clear()
-    backend._backends.update(saved)
     cuda_backend._probe_result = None
 
 
@@ -41,14 +40,16 @@ def test_device_names():
 
 
 def test_no_cupy_says_what_to_install(fresh_selection):
+    fresh_selection.delenv("GPUGRAD_CUDA_EMULATION", raising=False)  # the real CuPy path, not the emulation
     fresh_selection.setitem(sys.modules, "cupy", None)  # import cupy -> ImportError
     assert not gg.cuda.is_available()
     assert "CuPy is not installed" in gg.cuda.unavailable_reason()
-    with pytest.raises(BackendUnavailableError, match=r"\[cuda\].*pip install 'gpugrad\[cuda\]'"):
+    with pytest.raises(BackendUnavailableError, match=r"\[cuda\].*pip install 'gpugrad\[cuda13\]'"):
         gg.zeros(2, device="cuda")
 
 
 def test_no_driver_is_reported(fresh_selection):
+    fresh_selection.delenv("GPUGRAD_CUDA_EMULATION", raising=False)  # the real CuPy path, not the emulation
     def no_driver():
         raise RuntimeError("cudaErrorInsufficientDriver: CUDA driver version is insufficient")
 
@@ -59,6 +60,7 @@ def test_no_driver_is_reported(fresh_selection):
 
 
 def test_no_gpu_is_reported(fresh_selection):
+    fresh_selection.delenv("GPUGRAD_CUDA_EMULATION", raising=False)  # the real CuPy path, not the emulation
     _fake_cupy(fresh_selection, lambda: 0)
     assert "no NVIDIA GPU" in gg.cuda.unavailable_reason()
     with pytest.raises(BackendUnavailableError, match="no NVIDIA GPU"):
@@ -66,6 +68,7 @@ def test_no_gpu_is_reported(fresh_selection):
 
 
 def test_auto_falls_back_to_cpu_and_env_var_is_honoured(fresh_selection):
+    fresh_selection.delenv("GPUGRAD_CUDA_EMULATION", raising=False)  # the real CuPy path, not the emulation
     fresh_selection.setitem(sys.modules, "cupy", None)
     fresh_selection.setenv("GPUGRAD_DEVICE", "auto")
     assert gg.get_default_device() == "cpu"

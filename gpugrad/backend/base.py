@@ -2,6 +2,10 @@
 
 import contextlib
 
+from .checks import run_now
+
+_NO_SCOPE = contextlib.nullcontext()
+
 
 def mask_and_gemms(kernels, gy, y, x, w, with_bias, need_x, need_w):
     """``(gx, gw, gb)`` of y = relu(x w^T + b) (no ReLU when ``y`` is None) as the kernels'
@@ -57,6 +61,23 @@ class Backend:
 
     def synchronize(self):
         """Wait for queued work on this device (a no-op on the CPU)."""
+
+    # Work on arrays of a CUDA device runs on the current device, so where there is more
+    # than one, every op, launch, allocation and random draw on a tensor of cuda:N must make
+    # cuda:N current first (as PyTorch's device guard does). ``multi`` says whether that is
+    # needed (never on the CPU or with one GPU, where ``scope`` costs nothing).
+    multi = False
+
+    def scope(self):
+        """A context in which this backend's device is the current one."""
+        return _NO_SCOPE
+
+    def check(self, make, message):
+        """Raise GpugradIndexError(``message``) when a condition on this device's arrays
+        holds: ``make()`` gives (bad, position, value) as 0-d arrays, and ``message`` is
+        formatted with ``position`` and ``value``. The CPU checks at once; a GPU backend
+        may defer it to its next read of a result (see checks.py)."""
+        run_now(make, message)
 
     def quiet(self):
         """A context in which IEEE results (inf, NaN) raise no warnings; CuPy gives none."""

@@ -2,19 +2,26 @@
 
 CuPy is imported on first use, never at ``import gpugrad``, so no CUDA context is created
 until a cuda tensor is asked for.
+
+``GPUGRAD_CUDA_EMULATION=N`` (N > 0) runs this backend without a GPU: CuPy is replaced by
+the stand-in of ``emu/fakecupy.py`` posing as N devices, and the kernels are compiled as
+host C++ and run on CPU threads (``emu/launcher.py``). It exists so that CI without a GPU
+runs this code unchanged; it proves the launch code and the kernels' logic, not speed.
+Unset or 0: the real CuPy.
 """
 
 import importlib
 import os
+import sys
 
 from ..errors import BackendUnavailableError
 from .base import Backend
-from .cuda_kernels import raise_pending
+from .checks import DeferredChecks
 from .device import Device
 
 INSTALL_HINT = (
-    "install CuPy for your CUDA version: pip install 'gpugrad[cuda]' "
-    "(or pip install cupy-cuda12x / cupy-cuda13x)"
+    "install CuPy for your CUDA version with the CUDA libraries it needs: pip install 'gpugrad[cuda13]' "
+    "(or 'gpugrad[cuda]' for CUDA 12, i.e. pip install 'cupy-cuda13x[ctk]' / 'cupy-cuda12x[ctk]')"
 )
 
 _probe_result = None
@@ -24,6 +31,14 @@ def probe(refresh=False):
     """``(cupy_module_or_None, device_count, reason)``; reason is None when CUDA works."""
     global _probe_result
     if _probe_result is not None and not refresh:
+        return _probe_result
+    if os.environ.get("GPUGRAD_CUDA_EMULATION", "").strip() not in ("", "0"):
+        from .emu import fakecupy
+
+        try:
+            _probe_result = (fakecupy.cupy, fakecupy.emulated_devices(), None)
+        except ValueError as exc:
+            _probe_result = (None, 0, str(exc))
         return _probe_result
     try:
         cupy = importlib.import_module("cupy")
@@ -67,59 +82,94 @@ def require(index=0):
     return cupy
 
 
-_peak = {"bytes": 0, "installed": False}
+def emulated():
+    """True when the cuda backend runs on the emulation (``GPUGRAD_CUDA_EMULATION``)."""
+    fake = sys.modules.get(f"{__package__}.emu.fakecupy")
+    return fake is not None and probe()[0] is fake.cupy
+
+
+def _modules():
+    """``(cupy, cupyx, cupyx.scipy.special)``, all from where ``probe`` found CuPy: the real
+    package or the emulation's stand-in."""
+    cupy = require()
+    if emulated():
+        from .emu import fakecupy
+
+        return cupy, fakecupy.cupyx, fakecupy.special
+    return cupy, importlib.import_module("cupyx"), importlib.import_module("cupyx.scipy.special")
+
+
+_peak = {"bytes": {}, "installed": False}  # per device index: the most bytes in use seen
 
 
 def _track_peak(cupy):
-    """Route CuPy's allocations through its default pool while remembering the peak of
-    bytes in use (CuPy's pool keeps no peak of its own)."""
+    """Remember the peak of bytes in use in CuPy's default pools (they keep no peak of their
+    own) by wrapping the allocator in place when the first cuda backend is made, which
+    is CuPy's default pool or one the user set before: it stays the one that allocates.
+    An allocator set later replaces the wrapper (the peak then reads the current use)."""
     if _peak["installed"]:
         return
-    pool = cupy.get_default_memory_pool()
+    allocate = cupy.cuda.get_allocator()
 
     def malloc(size):
-        mem = pool.malloc(size)
-        used = pool.used_bytes()
-        if used > _peak["bytes"]:
-            _peak["bytes"] = used
+        mem = allocate(size)
+        dev = cupy.cuda.runtime.getDevice()  # the pool of the current device allocated it
+        used = cupy.get_default_memory_pool().used_bytes()
+        if used > _peak["bytes"].get(dev, 0):
+            _peak["bytes"][dev] = used
         return mem
 
     cupy.cuda.set_allocator(malloc)
     _peak["installed"] = True
 
 
-def memory_allocated():
-    """Bytes held by live arrays in CuPy's default pool (all devices)."""
-    return require().get_default_memory_pool().used_bytes()
+def _pool_stat(device, stat):
+    """``stat(pool)`` of CuPy's default memory pool on ``device`` (None: cuda:0) and the
+    device's index: CuPy's pool answers for the current device, so it is made current."""
+    index = 0 if device is None else Device(device if isinstance(device, (str, Device)) else f"cuda:{int(device)}").index
+    cupy = require(index)
+    with cupy.cuda.Device(index):
+        return stat(cupy.get_default_memory_pool()), index
 
 
-def max_memory_allocated():
-    return max(_peak["bytes"], memory_allocated())
+def memory_allocated(device=None):
+    """Bytes held by live arrays in CuPy's default pool of ``device`` (default cuda:0)."""
+    return _pool_stat(device, lambda pool: pool.used_bytes())[0]
 
 
-def reset_peak_memory_stats():
-    _peak["bytes"] = memory_allocated()
+def max_memory_allocated(device=None):
+    used, index = _pool_stat(device, lambda pool: pool.used_bytes())
+    return max(_peak["bytes"].get(index, 0), used)
 
 
-def memory_reserved():
-    """Bytes the pool holds from the driver, used or cached for reuse."""
-    return require().get_default_memory_pool().total_bytes()
+def reset_peak_memory_stats(device=None):
+    used, index = _pool_stat(device, lambda pool: pool.used_bytes())
+    _peak["bytes"][index] = used
+
+
+def memory_reserved(device=None):
+    """Bytes the pool of ``device`` holds from the driver, used or cached for reuse."""
+    return _pool_stat(device, lambda pool: pool.total_bytes())[0]
 
 
 def empty_cache():
-    """Give the pool's unused cached blocks back to the driver."""
-    require().get_default_memory_pool().free_all_blocks()
+    """Give every pool's unused cached blocks back to the driver."""
+    cupy = require()
+    for index in range(probe()[1]):
+        with cupy.cuda.Device(index):
+            cupy.get_default_memory_pool().free_all_blocks()
 
 
 class CudaBackend(Backend):
-    __slots__ = ("_cupy", "_cupyx", "_checks")
+    __slots__ = ("_cupy", "_special", "_checks", "multi")
 
     def __init__(self, index=0):
         cupy = require(index)
+        self.multi = probe()[1] > 1  # ops must then make this device current (see Backend.scope)
         kernels = None
         # errors the kernels found on the device (bad targets), checked at the next read of
         # a result rather than by a synchronising read after every launch
-        self._checks = []
+        self._checks = DeferredChecks(cupy, cupy.asnumpy)
         if os.environ.get("GPUGRAD_CUDA_KERNELS", "1").strip() != "0":
             from .cuda_kernels import CudaKernels
 
@@ -127,18 +177,27 @@ class CudaBackend(Backend):
         super().__init__(Device("cuda", index), cupy, cupy.ndarray, kernels)
         self._cupy = cupy
         _track_peak(cupy)
-        self._cupyx = importlib.import_module("cupyx")
+        self._special = _modules()[2]
         with cupy.cuda.Device(index):
             self._rng = cupy.random.RandomState(0x6A09E667)
+
+    def scope(self):
+        # a new Device each time: CuPy's Device keeps its enter/exit stack on the object
+        return self._cupy.cuda.Device(self.device.index) if self.multi else super().scope()
 
     def from_host(self, array):
         with self._cupy.cuda.Device(self.device.index):
             return self._cupy.asarray(array)
 
     def raise_pending(self):
-        """Raise the first error a kernel recorded on the device since the last check."""
+        """Raise the first failure of a check on the device (a kernel's bad target, an
+        index out of range) since the last read; one read for all of them."""
         if self._checks:
-            raise_pending(self._checks)
+            with self.scope():
+                self._checks.raise_pending()
+
+    def check(self, make, message):
+        self._checks.add(make, message)
 
     def to_host(self, array):
         self.raise_pending()
@@ -149,11 +208,10 @@ class CudaBackend(Backend):
             return self._cupy.asarray(data, dtype=dtype)
 
     def index_add(self, target, key, values):
-        self._cupyx.scatter_add(target, key, values)
+        self._cupy.add.at(target, key, values)  # cupyx.scatter_add is deprecated in CuPy 14
 
     def erf(self, x):
-        special = importlib.import_module("cupyx.scipy.special")
-        return special.erf(x)
+        return self._special.erf(x)
 
     def synchronize(self):
         with self._cupy.cuda.Device(self.device.index):
@@ -166,11 +224,14 @@ class CudaBackend(Backend):
 
     def rand(self, shape, dtype):
         gen = dtype if dtype.itemsize >= 4 else "float32"  # CuPy draws float32/float64 only
-        return self._rng.random_sample(shape, dtype=gen).astype(dtype, copy=False)
+        with self.scope():
+            return self._rng.random_sample(shape, dtype=gen).astype(dtype, copy=False)
 
     def randn(self, shape, dtype):
         gen = dtype if dtype.itemsize >= 4 else "float32"
-        return self._rng.standard_normal(shape, dtype=gen).astype(dtype, copy=False)
+        with self.scope():
+            return self._rng.standard_normal(shape, dtype=gen).astype(dtype, copy=False)
 
     def randint(self, low, high, shape, dtype):
-        return self._rng.randint(low, high, size=shape, dtype=dtype)
+        with self.scope():
+            return self._rng.randint(low, high, size=shape, dtype=dtype)

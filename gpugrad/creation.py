@@ -48,7 +48,8 @@ def from_dlpack(obj):
         backend = get_backend(f"cuda:{index}")
     else:
         raise DTypeError(f"[from_dlpack] unsupported DLPack device type {device_type}")
-    arr = backend.xp.from_dlpack(obj)
+    with backend.scope():
+        arr = backend.xp.from_dlpack(obj)
     _dt.to_dtype(arr.dtype, "from_dlpack")
     return Tensor._wrap(arr, backend)
 
@@ -58,7 +59,8 @@ def _make(fn, shape, dtype, device, requires_grad, op):
     if any(n < 0 for n in shape):
         raise ShapeError(f"[{op}] sizes must be non-negative, got {shape}")
     backend = device if isinstance(device, Backend) else get_backend(device)
-    t = Tensor._wrap(fn(backend, shape, _dt.to_dtype(dtype, op) or _dt.default_float), backend)
+    with backend.scope():
+        t = Tensor._wrap(fn(backend, shape, _dt.to_dtype(dtype, op) or _dt.default_float), backend)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -119,7 +121,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     dt = _dt.to_dtype(dtype, "arange")
     backend = get_backend(device)
     work = np.float64 if dt.kind == "f" else dt  # float steps accumulate in float64
-    t = Tensor._wrap(backend.xp.arange(start, end, step, dtype=work).astype(dt), backend)
+    with backend.scope():
+        t = Tensor._wrap(backend.xp.arange(start, end, step, dtype=work).astype(dt), backend)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -128,14 +131,16 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
         raise ArgumentError(f"[linspace] steps must be non-negative, got {steps}")
     dt = _dt.to_dtype(dtype, "linspace") or _dt.default_float
     backend = get_backend(device)
-    t = Tensor._wrap(backend.xp.linspace(start, end, steps).astype(dt), backend)
+    with backend.scope():
+        t = Tensor._wrap(backend.xp.linspace(start, end, steps).astype(dt), backend)
     return t.requires_grad_(True) if requires_grad else t
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     backend = get_backend(device)
     dt = _dt.to_dtype(dtype, "eye") or _dt.default_float
-    t = Tensor._wrap(backend.xp.eye(n, m, dtype=dt), backend)
+    with backend.scope():
+        t = Tensor._wrap(backend.xp.eye(n, m, dtype=dt), backend)
     return t.requires_grad_(True) if requires_grad else t
 
 

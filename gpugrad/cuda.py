@@ -30,35 +30,35 @@ def manual_seed(seed, device=None):
     get_backend(device if device is not None else "cuda").seed(int(seed))
 
 
-def memory_allocated():
-    """Bytes of GPU memory held by live tensors (CuPy's memory pool)."""
+def memory_allocated(device=None):
+    """Bytes of GPU memory held by live tensors on ``device`` (CuPy's memory pool; default cuda:0)."""
     from .backend import cuda as _c
 
-    return _c.memory_allocated()
+    return _c.memory_allocated(device)
 
 
-def max_memory_allocated():
-    """The peak of ``memory_allocated()`` since start or ``reset_peak_memory_stats()``."""
+def max_memory_allocated(device=None):
+    """The peak of ``memory_allocated(device)`` since start or ``reset_peak_memory_stats()``."""
     from .backend import cuda as _c
 
-    return _c.max_memory_allocated()
+    return _c.max_memory_allocated(device)
 
 
-def reset_peak_memory_stats():
+def reset_peak_memory_stats(device=None):
     from .backend import cuda as _c
 
-    _c.reset_peak_memory_stats()
+    _c.reset_peak_memory_stats(device)
 
 
-def memory_reserved():
-    """Bytes the memory pool holds from the driver (in use or cached for reuse)."""
+def memory_reserved(device=None):
+    """Bytes the memory pool of ``device`` holds from the driver (in use or cached for reuse)."""
     from .backend import cuda as _c
 
-    return _c.memory_reserved()
+    return _c.memory_reserved(device)
 
 
 def empty_cache():
-    """Return cached, unused GPU memory to the driver."""
+    """Return cached, unused GPU memory of every device to the driver."""
     from .backend import cuda as _c
 
     _c.empty_cache()

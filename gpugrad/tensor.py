@@ -20,7 +20,7 @@ _new = object.__new__
 
 class Tensor:
     __slots__ = (
-        "data", "_backend", "requires_grad", "grad", "creator", "_index", "_vc", "_base",
+        "data", "_backend", "requires_grad", "_grad", "creator", "_index", "_vc", "_base",
         "_hooks", "__weakref__",
     )  # fmt: skip
     __array_ufunc__ = None  # NumPy defers to our reflected operators (ndarray * Tensor)
@@ -40,7 +40,7 @@ class Tensor:
         t.data = data
         t._backend = backend
         t.requires_grad = requires_grad
-        t.grad = None
+        t._grad = None
         t.creator = creator
         t._index = index
         t._vc = [0]
@@ -76,6 +76,34 @@ class Tensor:
     @property
     def grad_fn(self):
         return self.creator
+
+    @property
+    def grad(self):
+        """The gradient that backward accumulated (None before), of this tensor's shape,
+        dtype and device."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, g):
+        # refused as PyTorch refuses it: the fused optimizer kernels read a parameter's
+        # gradient through the parameter's own pointer type and size
+        if g is not None:
+            # a Tensor, or Embedding(sparse=True)'s row-sparse gradient (nn.sparse.SparseGrad,
+            # which holds its rows' values as a Tensor and says its shape, dtype and device)
+            if not isinstance(g, Tensor) and not isinstance(getattr(g, "values", None), Tensor):
+                raise ArgumentTypeError(
+                    f"[grad] assigned grad expected to be a Tensor or None, got {type(g).__name__}")
+            shape, dtype, device = tuple(g.shape), g.dtype, g.device
+            if dtype != self.dtype:
+                raise DTypeError(f"[grad] attempting to assign a gradient with dtype {dtype} to a tensor with dtype "
+                                 f"{self.dtype}: expected the same dtype")
+            if device != self.device:
+                raise DeviceError(f"[grad] attempting to assign a gradient on {device} to a tensor on {self.device}: "
+                                  "expected the same device")
+            if shape != self.shape:
+                raise ShapeError(f"[grad] attempting to assign a gradient of shape {shape} to a tensor of shape "
+                                 f"{self.shape}: expected the same shape")
+        self._grad = g
 
     @property
     def is_cuda(self):
@@ -322,10 +350,12 @@ class Tensor:
                     f"[{name}_] in-place modification of a view of a tensor inside a graph is not "
                     "supported; use the out-of-place op and index_put/where instead"
                 )
-            old = Tensor._wrap(self.data.copy(), self._backend, self.creator, self._index, self.requires_grad)
+            with self._backend.scope():
+                old = Tensor._wrap(self.data.copy(), self._backend, self.creator, self._index, self.requires_grad)
             result = fn(old, *args)
             _check_inplace_result(self, result, name)
-            self._backend.xp.copyto(self.data, result.data, casting="same_kind")
+            with self._backend.scope():
+                self._backend.xp.copyto(self.data, result.data, casting="same_kind")
             self.creator, self._index = result.creator, result._index
             self.requires_grad = result.requires_grad
         elif fast is not None:
@@ -334,14 +364,16 @@ class Tensor:
                 if isinstance(a, Tensor) and a._backend is not self._backend:
                     raise DeviceError(f"[{name}_] expected tensors on {self.device}, got {a.device}")
             try:
-                fast(self._backend.xp, self.data, *raw)
+                with self._backend.scope():
+                    fast(self._backend.xp, self.data, *raw)
             except TypeError as exc:  # NumPy's same_kind casting refusal
                 raise DTypeError(f"[{name}_] {exc}") from None
         else:
             with _NoGrad():
                 result = fn(self, *args)
             _check_inplace_result(self, result, name)
-            self._backend.xp.copyto(self.data, result.data, casting="same_kind")
+            with self._backend.scope():
+                self._backend.xp.copyto(self.data, result.data, casting="same_kind")
         self._vc[0] += 1
         return self
 
@@ -396,14 +428,14 @@ class Tensor:
         return self
 
     def uniform_(self, a=0.0, b=1.0):
-        with _NoGrad():
+        with _NoGrad(), self._backend.scope():
             r = self._backend.rand(self.shape, _float_for_random(self.dtype))
             self._backend.xp.copyto(self.data, r * (b - a) + a, casting="unsafe")
         self._vc[0] += 1
         return self
 
     def normal_(self, mean=0.0, std=1.0):
-        with _NoGrad():
+        with _NoGrad(), self._backend.scope():
             r = self._backend.randn(self.shape, _float_for_random(self.dtype))
             self._backend.xp.copyto(self.data, r * std + mean, casting="unsafe")
         self._vc[0] += 1
@@ -416,7 +448,9 @@ class Tensor:
 
     def __setitem__(self, key, value):
         def assign(xp, a, _key, v):
-            a[F._raw_key(key, self._backend)] = v
+            k = F._raw_key(key, self._backend)
+            F._check_array_keys(k, a.shape, self._backend)
+            a[k] = v
 
         self._inplace(F.index_put, key, value, fast=assign)
 
@@ -471,6 +505,11 @@ def _from_data(data, dtype, device, op):
     """A new leaf tensor from Python data, NumPy/CuPy arrays or another tensor (copied)."""
     dt = _dt.to_dtype(dtype, op)
     backend = get_backend(device)
+    with backend.scope():
+        return _array_to_tensor(data, dt, backend, op)
+
+
+def _array_to_tensor(data, dt, backend, op):
     if isinstance(data, Tensor):
         arr = data.data
         src = data._backend

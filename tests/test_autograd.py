@@ -307,3 +307,30 @@ def test_mixed_devices_are_refused_naming_both():
     b = gg.Tensor._wrap(np.ones(2, np.float32), OtherDevice())
     with pytest.raises(gg.errors.DeviceError, match=r"\[Mul\].*cpu and cuda:7"):
         a * b
+
+
+def test_a_hook_may_not_change_the_gradients_dtype_shape_or_device(device):
+    # as in PyTorch ("hook 'to_float32' has changed the type of value"): an error, not a cast
+    def to_float32(g):
+        return g.to(gg.float32)
+
+    x = make([1.0, 2.0], device, requires_grad=True)  # float64
+    x.register_hook(to_float32)
+    with pytest.raises(AutogradError, match="hook 'to_float32' has changed the dtype of the gradient: "
+                                            "expected float64, got float32"):
+        (x * 2).sum().backward()
+    assert x.grad is None
+    y = make([1.0, 2.0], device, requires_grad=True) * 3  # a hook on an op's output
+    y.register_hook(lambda g: g[:1])
+    with pytest.raises(AutogradError, match=r"hook '<lambda>' has changed the shape of the gradient: "
+                                            r"expected \(2,\), got \(1,\)"):
+        y.sum().backward()
+    z = make([1.0], device, requires_grad=True)
+    z.register_hook(lambda g: g.numpy())
+    with pytest.raises(gg.errors.ArgumentTypeError, match="to return a tensor or None, got ndarray"):
+        (z * 1).sum().backward()
+    if device == "cuda":
+        w = make([1.0], device, requires_grad=True)
+        w.register_hook(lambda g: g.cpu())
+        with pytest.raises(AutogradError, match="changed the device of the gradient: expected cuda:0, got cpu"):
+            (w * 1).sum().backward()

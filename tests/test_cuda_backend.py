@@ -1,13 +1,19 @@
 """The Python side of the CUDA backend, on any machine (source lookup, argument checks),
 and on a GPU, every CUDA kernel against the composed CuPy path it replaces."""
 
+import contextlib
+import re
+import shutil
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
-from helpers import KernelSwitch
 
 import gpugrad as gg
 from gpugrad.backend import cuda_kernels as ck
-from gpugrad.errors import DTypeError, ShapeError
+from gpugrad.errors import ArgumentError, DTypeError, ShapeError
+
+EMULATED = gg.backend.cuda.emulated()  # the cuda cases run on the CUDA emulation (no GPU here)
 
 
 def test_sources_are_found_and_name_their_kernels():
@@ -19,23 +25,31 @@ def test_sources_are_found_and_name_their_kernels():
     assert "gpugrad_adam_step_f16" in ck.kernel_names("optim")
 
 
-def test_deferred_kernel_errors_are_raised_once_in_launch_order():
-    class Dev:  # a device array's host read, on the CPU
-        def __init__(self, a):
-            self.a = np.asarray(a)
+def test_deferred_checks_raise_the_first_failure_with_one_read():
+    from gpugrad.backend.checks import DeferredChecks
 
-        def get(self):
-            return self.a
-
-        def __getitem__(self, i):
-            return Dev(self.a[i])
-
+    reads = []
+    checks = DeferredChecks(np, lambda a: reads.append(1) or np.asarray(a))
     row = np.iinfo(np.int32).max - np.arange(3)  # the kernel's flag for a bad target in row 0, 1, 2
-    checks = [(Dev([0]), Dev([0, 1]), 3, -100), (Dev([row[1]]), Dev([0, 9]), 3, -100), (Dev([row[0]]), Dev([5]), 3, -100)]
+    msg = "[cross_entropy] target {value} of row {position} is outside [0, 2]"
+    def flag(err, t):
+        return lambda: ck._bad_target(np, np.array(err, np.int32), np.array(t))
+
+    for err, t in [([0], [0, 1]), ([row[1]], [0, 9]), ([row[0]], [5])]:
+        checks.add(flag(err, t), msg)
+    assert reads == []  # nothing is read when a check is made
     with pytest.raises(gg.errors.GpugradIndexError, match=r"target 9 of row 1 is outside \[0, 2\]"):
-        ck.raise_pending(checks)
-    assert checks == []
-    ck.raise_pending(checks)  # nothing left to raise
+        checks.raise_pending()
+    assert len(reads) == 1 and not checks  # one read for all three; used up
+    checks.raise_pending()  # nothing left to raise
+
+    # beyond MAX_PENDING the checks fold into the device record without a read
+    for i in range(3 * DeferredChecks.MAX_PENDING):
+        bad = i == 100 or i == 150
+        checks.add(lambda bad=bad, i=i: (np.asarray(bad), np.asarray(i), np.asarray(-i)), "check {position}: {value}")
+    assert len(checks.pending) <= DeferredChecks.MAX_PENDING and len(reads) == 1
+    with pytest.raises(gg.errors.GpugradIndexError, match="check 100: -100"):
+        checks.raise_pending()
 
 
 def test_arguments_are_checked_before_any_launch():
@@ -64,16 +78,6 @@ def test_no_cuda_context_or_compile_at_import():
     assert out == "False"
 
 
-@pytest.fixture
-def cuda_device(device):
-    if device != "cuda":
-        pytest.skip("compares CUDA kernels with the composed path: needs a GPU")
-    b = gg.backend.get_backend("cuda")
-    switch = KernelSwitch(b, b.kernels)
-    yield switch
-    switch.restore()
-
-
 @pytest.mark.parametrize("shape", [(64, 10), (16, 3000), (0, 5)])
 @pytest.mark.parametrize("kw", [{}, {"label_smoothing": 0.1, "ignore_index": 1}, {"weight": True}])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
@@ -98,12 +102,12 @@ def test_cuda_cross_entropy_matches_composed(cuda_device, shape, kw, reduction):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:cupyx.allow_synchronize will be removed")
 def test_cuda_cross_entropy_step_reads_nothing_back(cuda_device):
-    cupyx = pytest.importorskip("cupyx")
-    if not hasattr(cupyx, "allow_synchronize"):
-        pytest.skip("this CuPy has no cupyx.allow_synchronize")
-    x = gg.randn(4096, 10, device="cuda", requires_grad=True)
-    t = gg.randint(0, 10, (4096,), device="cuda")
+    cupyx = gg.backend.cuda._modules()[1]  # the real cupyx, or the emulation's
+    n = 64 if EMULATED else 4096  # the emulation runs a block in tens of ms
+    x = gg.randn(n, 10, device="cuda", requires_grad=True)
+    t = gg.randint(0, 10, (n,), device="cuda")
     gg.nn.functional.cross_entropy(x, t).backward()  # compiles and loads the kernels first
     x.grad = None
     with cupyx.allow_synchronize(False):
@@ -150,7 +154,7 @@ def test_cuda_optimizers_over_more_tensors_than_one_launch_takes(cuda_device):
 
 def test_cuda_kernels_take_bfloat16_arrays(cuda_device):
     ml_dtypes = pytest.importorskip("ml_dtypes")  # how CuPy 14 spells bfloat16
-    import cupy as cp
+    cp = cuda_device.backend.xp
 
     k = cuda_device.kernels
     x = cp.asarray(np.random.default_rng(3).standard_normal((64, 10)).astype(np.float32))
@@ -195,6 +199,8 @@ def test_cuda_linear_relu_and_optimizers_match_composed(cuda_device):
 @pytest.mark.parametrize("relu", [True, False])
 @pytest.mark.parametrize("dtype,tol", [("float32", 1e-4), ("float64", 1e-10), ("float16", 2e-2)])
 def test_cuda_linear_backward_ways_match_composed(cuda_device, mode, n, k, m, relu, dtype, tol):
+    if EMULATED and n * k * m > 10**6:
+        pytest.skip("too large for the CUDA emulation (kernels on CPU threads); it runs on a GPU")
     kern = cuda_device.kernels
     saved = kern.linear_mode
     kern.linear_mode, kern.linear_choices = mode, {}
@@ -210,7 +216,7 @@ def test_cuda_linear_backward_ways_match_composed(cuda_device, mode, n, k, m, re
     try:
         got = run()
         (key, choice), = kern.linear_choices.items()
-        assert key[:3] == (n, m, k)
+        assert key[:3] == (ck.linear_bucket(n), m, k)
         assert choice["choice"] == mode or (mode == "auto" and {"tiled_ms", "cublas_ms"} <= set(choice))
         for a, r in zip(got, cuda_device.composed(run)):
             np.testing.assert_allclose(a.astype(np.float64), r.astype(np.float64), rtol=tol, atol=tol * 10)
@@ -291,3 +297,145 @@ def test_three_epoch_training_matches_the_cpu_run(tmp_path):
         runs[dev] = T.train(dict(cfg, device=dev), progress=False, log=lambda s: None)["history"]
     np.testing.assert_allclose([h["train_loss"] for h in runs["cuda"]], [h["train_loss"] for h in runs["cpu"]],
                                rtol=1e-3)
+
+
+class FakeCupy:
+    """Enough of CuPy for CudaKernels' launch code on the CPU: the code each RawModule got,
+    the get_function calls, and the launches."""
+
+    ascontiguousarray = staticmethod(np.ascontiguousarray)
+
+    def __init__(self):
+        self.codes, self.lookups, self.launches = [], [], []
+        self.cuda = SimpleNamespace(Device=lambda index: contextlib.nullcontext())
+        fake = self
+
+        class RawModule:
+            def __init__(self, code, options=()):
+                fake.codes.append(code)
+
+            def get_function(self, name):
+                fake.lookups.append(name)
+                return lambda grid, block, args: fake.launches.append(name)
+
+        self.RawModule = RawModule
+
+
+class DevArray(np.ndarray):
+    """A NumPy array with a device array's ``.data.ptr``."""
+
+    @property
+    def data(self):
+        return SimpleNamespace(ptr=self.ctypes.data)
+
+
+def dev(a):
+    return np.asarray(a).view(DevArray)
+
+
+def test_kernel_functions_are_looked_up_once_per_module_and_name():
+    cp = FakeCupy()
+    k = ck.CudaKernels(cp, 0)
+    ps, gs, ms, vs = ([dev(np.zeros(s, np.float32)) for s in (3, (2, 2))] for _ in range(4))
+    for _ in range(3):
+        k.sgd_step(ps, gs, [None, None], 0.1, 0.0, 0.0, 0.0, False, False)
+        k.adam_step(ps, gs, ms, vs, 0.1, 0.9, 0.999, 1e-8, 0.0, False, 0.1, 0.001)
+    assert cp.launches == ["gpugrad_sgd_step_f32", "gpugrad_adam_step_f32"] * 3
+    assert sorted(cp.lookups) == ["gpugrad_adam_step_f32", "gpugrad_sgd_step_f32"] and len(cp.codes) == 1
+
+
+def test_cuda_optimizer_steps_check_every_array_before_launching():
+    cp = FakeCupy()
+    k = ck.CudaKernels(cp, 0)
+    p32, g32 = dev(np.zeros(3, np.float32)), dev(np.ones(3, np.float32))
+    p16, g16 = dev(np.zeros(3, np.float16)), dev(np.ones(3, np.float16))
+    m32, m16 = dev(np.zeros(3, np.float32)), dev(np.zeros(3, np.float16))
+    adam = (0.1, 0.9, 0.999, 1e-8, 0.0, False, 0.1, 0.001)
+    with pytest.raises(DTypeError, match=r"\[sgd_step\] expected gradient 0 .* to be float32, got float64"):
+        k.sgd_step([p32], [dev(np.ones(3))], [None], 0.1, 0.0, 0.0, 0.0, False, False)
+    with pytest.raises(ShapeError, match=r"second moment 0 to have its parameter's shape \(3,\), got \(4,\)"):
+        k.adam_step([p32], [g32], [m32], [dev(np.zeros(4, np.float32))], *adam)
+    with pytest.raises(ShapeError, match="first moment 0 .* C-contiguous"):
+        k.adam_step([p32], [g32], [dev(np.zeros(6, np.float32))[::2]], [m32], *adam)
+    # the moments of 2-byte parameters are float32: the kernel reads them as float
+    with pytest.raises(DTypeError, match=r"first moment 0 \(of the parameter of shape \(3,\), float16\) to be float32, "
+                                         "got float16"):
+        k.adam_step([p16], [g16], [m16], [m32], *adam)
+    with pytest.raises(DTypeError, match="momentum buffer 0 .* to be float32, got float16"):
+        k.sgd_step([p16], [g16], [m16], 0.1, 0.9, 0.0, 0.0, False, False)
+    with pytest.raises(ArgumentError, match="expected a momentum buffer for parameter 0"):
+        k.sgd_step([p32, p32], [g32, g32], [None, m32], 0.1, 0.9, 0.0, 0.0, False, False)
+    assert cp.launches == []
+    k.adam_step([p16], [g16], [m32], [m32.copy()], *adam)
+    k.sgd_step([p16], [g16], [m32], 0.1, 0.9, 0.0, 0.0, False, False)
+    assert cp.launches == ["gpugrad_adam_step_f16", "gpugrad_sgd_step_f16"]
+
+
+def test_linear_backward_takes_every_array_in_gys_dtype():
+    k = ck.CudaKernels(FakeCupy(), 0)
+    gy, x, w = np.ones((4, 3), np.float32), np.ones((4, 2), np.float32), np.ones((3, 2), np.float32)
+    for args, name in [((gy, None, x.astype(np.float64), w), "x"), ((gy, None, x, w.astype(np.float16)), "w"),
+                       ((gy, gy.astype(np.float64), x, w), "y")]:
+        with pytest.raises(DTypeError, match=f"backward expected {name} of gy's dtype float32, got float"):
+            k.linear_backward(*args, True, True, True)
+
+
+def test_kernel_source_is_self_contained_and_changes_with_its_headers(tmp_path, monkeypatch):
+    src = tmp_path / "cuda"
+    shutil.copytree(ck.source_dir(), src)
+    monkeypatch.setattr(ck, "source_dir", lambda: src)
+    optim_cu = (src / "optim.cu").read_text()
+    # a second header, itself including common.cuh: each file goes in once
+    (src / "extra.cuh").write_text('#pragma once\n#include "common.cuh"\n#define GPUGRAD_EXTRA 1\n')
+    include = '#include "common.cuh"\n'
+    (src / "optim.cu").write_text(optim_cu.replace(include, include + '#include "extra.cuh"\n'))
+
+    def code():
+        cp = FakeCupy()
+        ck.CudaKernels(cp, 0)._fn("optim", "gpugrad_sgd_step_f32")
+        (text,) = cp.codes
+        return text
+
+    before = code()
+    assert not re.search(r'#\s*include\s*"', before) and "#pragma once" not in before
+    assert before.count("#define GPUGRAD_INF") == 1 and "#define GPUGRAD_EXTRA 1" in before
+    assert "#include <cuda_fp16.h>" in before and "#include <cuda_bf16.h>" in before
+    (src / "common.cuh").write_text((src / "common.cuh").read_text().replace("0x7f800000", "0x7F800000"))
+    after = code()
+    assert after != before and "__int_as_float(0x7F800000)" in after
+
+
+@pytest.mark.parametrize("module", ["cross_entropy", "linear", "optim"])
+def test_the_inlined_source_compiles_on_its_own(tmp_path, module):
+    from test_cuda_sources import compile_source
+
+    path = tmp_path / f"{module}.cu"  # the include path NVRTC gets is tmp_path: nothing to include there
+    path.write_text(ck.module_source(module))
+    rc, log, _ = compile_source(path, "compute_80")
+    assert rc == 0 and "warning" not in log.lower(), log
+
+
+def test_auto_linear_backward_times_each_bucket_once_and_keeps_a_bounded_cache():
+    k = ck.CudaKernels(FakeCupy(), 0)
+    k.linear_mode, k._sms = "auto", 132
+    runs, timings = [], []
+    k._linear_tiled = lambda *args: runs.append("tiled")
+    k._linear_cublas = lambda *args: runs.append("cublas")
+
+    def time(fn):
+        timings.append(fn)
+        fn()
+        return 1.0 if runs[-1] == "tiled" else 2.0
+
+    k._time = time
+    f32 = np.float32
+    for n in range(1, 301):  # batch sizes 1..300: the buckets 1, 2, 4, ..., 512
+        k.linear_backward(np.ones((n, 8), f32), None, np.ones((n, 4), f32), np.ones((8, 4), f32), True, True, True)
+    buckets = 10
+    assert len(timings) == 2 * buckets and len(k.linear_choices) == buckets
+    assert {c["choice"] for c in k.linear_choices.values()} == {"tiled"} and runs.count("tiled") == 300 + buckets
+    for m in range(1, 301):  # 300 widths: more decisions than the cache keeps
+        k.linear_backward(np.ones((4, m), f32), None, np.ones((4, 4), f32), np.ones((m, 4), f32), True, True, True)
+        assert len(k.linear_choices) <= k.MAX_LINEAR_CHOICES
+    assert len(k.linear_choices) == k.MAX_LINEAR_CHOICES == 256
+    assert (4, 300, 4) == next(reversed(k.linear_choices))[:3] and (4, 45, 4) == next(iter(k.linear_choices))[:3]

@@ -210,3 +210,45 @@ def test_cross_entropy_training_step_sweep_extremes(cpu, dt, c):
     bad[100] = c
     with pytest.raises(gg.errors.GpugradIndexError, match=f"target {c} of row 100"):
         nn.functional.cross_entropy(gg.tensor(x, requires_grad=True), gg.tensor(bad))
+
+
+def test_fused_optimizer_entry_points_check_every_array():
+    # _C takes its pointer type from the first parameter and trusts the rest
+    calls = []
+
+    class FakeC:
+        def sgd_step(self, *args):
+            calls.append("sgd")
+
+        def adam_step(self, *args):
+            calls.append("adam")
+
+    k = NativeKernels(FakeC())
+    p, q = np.zeros((2, 3), np.float32), np.zeros(4, np.float32)
+    g, h = np.ones((2, 3), np.float32), np.ones(4, np.float32)
+    adam = (0.1, 0.9, 0.999, 1e-8, 0.0, False, 0.1, 0.001)
+    sgd = (0.1, 0.9, 0.0, 0.0, False, False)
+    bad = [
+        (gg.errors.DTypeError, r"\[adam_step\] expected gradient 1 \(of the parameter of shape \(4,\), float32\) to be "
+                               "float32, got float64",
+         lambda: k.adam_step([p, q], [g, h.astype(np.float64)], [p, q], [p, q], *adam)),
+        (gg.errors.DTypeError, "expected second moment 0 .* to be float32, got float64",
+         lambda: k.adam_step([p], [g], [p], [p.astype(np.float64)], *adam)),
+        (gg.errors.ShapeError, r"expected first moment 0 to have its parameter's shape \(2, 3\), got \(3, 2\)",
+         lambda: k.adam_step([p], [g], [np.zeros((3, 2), np.float32)], [p], *adam)),
+        (gg.errors.ShapeError, "momentum buffer 0 .* to be C-contiguous",
+         lambda: k.sgd_step([p], [g], [np.zeros((3, 2), np.float32).T], *sgd)),
+        (gg.errors.ArgumentError, "expected a momentum buffer for parameter 1 \\(or None for every parameter\\)",
+         lambda: k.sgd_step([p, q], [g, h], [p, None], *sgd)),
+        (gg.errors.DTypeError, "expected parameter 1 .* to be float32, got float64",
+         lambda: k.sgd_step([p, q.astype(np.float64)], [g, h], [None, None], *sgd)),
+        (gg.errors.DTypeError, "takes float32/float64 parameters, got float16",
+         lambda: k.sgd_step([p.astype(np.float16)], [g.astype(np.float16)], [None], *sgd)),
+    ]
+    for err, match, call in bad:
+        with pytest.raises(err, match=match):
+            call()
+    assert calls == []
+    k.sgd_step([p, q], [g, h], [None, None], *sgd)
+    k.adam_step([p, q], [g, h], [p.copy(), q.copy()], [p.copy(), q.copy()], *adam)
+    assert calls == ["sgd", "adam"]

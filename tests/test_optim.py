@@ -2,6 +2,7 @@
 against their formulas; state_dict round trips; sparse gradients."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from helpers import close, make
 
 import gpugrad as gg
 from gpugrad import nn, optim
+from gpugrad.backend.device import Device
 from gpugrad.optim import lr_scheduler as S
 
 A = np.array([1.0, 3.0, 0.5])
@@ -261,3 +263,128 @@ def test_scheduler_state_dict():
     s2 = S.StepLR(optim.SGD([gg.zeros(1, requires_grad=True)], lr=1.0), 2, 0.5)
     s2.load_state_dict(s.state_dict())
     assert s2.last_epoch == 3 and s2.get_last_lr() == s.get_last_lr()
+
+
+def test_grad_of_another_dtype_shape_or_device_is_refused(device):
+    p = make(P0, device, requires_grad=True)  # float64
+    with pytest.raises(gg.errors.DTypeError, match="assign a gradient with dtype float32 to a tensor with dtype float64"):
+        p.grad = make(P0.astype(np.float32), device)
+    with pytest.raises(gg.errors.ShapeError, match=r"gradient of shape \(2,\) to a tensor of shape \(3,\)"):
+        p.grad = make(P0[:2], device)
+    other = "cpu" if device == "cuda" else "cuda:0"
+    elsewhere = gg.Tensor._wrap(P0.copy(), SimpleNamespace(device=Device(other)))  # all the setter reads of a device
+    with pytest.raises(gg.errors.DeviceError, match=f"gradient on {other} to a tensor on {device}"):
+        p.grad = elsewhere
+    with pytest.raises(gg.errors.ArgumentTypeError, match="Tensor or None, got ndarray"):
+        p.grad = P0
+    assert p.grad is None
+    p.grad = make(P0, device)
+    close(p.grad, P0)
+
+
+def test_optimizer_step_checks_every_gradient_and_state_tensor(device):
+    # .grad has other ways in than its setter, and the fused steps are public: each checks
+    # before a kernel reads a float64 gradient through a float32 pointer
+    p = make(P0.astype(np.float32), device, requires_grad=True)
+    g32, g64 = make(np.ones(3, np.float32), device), make(np.ones(3), device)
+    m, v = gg.zeros(3, device=device), gg.zeros(3, device=device)
+    with pytest.raises(gg.errors.DTypeError,
+                       match=r"expected the gradient of parameter 0 \(shape \(3,\), float32.*\) to be float32, got float64"):
+        gg.functional.adam_step_([p], [g64], [m], [v], 0.1, 0.9, 0.999, 1e-8, 0.0, False, 1)
+    with pytest.raises(gg.errors.ShapeError, match=r"second moment of parameter 0 .* to have shape \(3,\), got \(2,\)"):
+        gg.functional.adam_step_([p], [g32], [m], [gg.zeros(2, device=device)], 0.1, 0.9, 0.999, 1e-8, 0.0, False, 1)
+    with pytest.raises(gg.errors.DTypeError, match="momentum buffer of parameter 1 .* to be float32, got float64"):
+        gg.functional.sgd_step_([p, p], [g32, g32], [m, make(np.zeros(3), device)], 0.1, momentum=0.9)
+    with pytest.raises(gg.errors.ArgumentTypeError, match="momentum buffer of parameter 0 .* got NoneType"):
+        gg.functional.sgd_step_([p, p], [g32, g32], [None, m], 0.1, momentum=0.9)
+    with pytest.raises(gg.errors.ArgumentError, match="got 1 parameters but 2 gradients"):
+        gg.functional.sgd_step_([p], [g32, g32], [None], 0.1)
+    close(p, P0)  # nothing ran
+    gg.functional.sgd_step_([p], [g32], [None], 0.5)
+    close(p, P0 - 0.5)
+
+
+def test_duplicate_parameters_are_refused():
+    p, q = gg.zeros(2, requires_grad=True), gg.zeros(3, requires_grad=True)
+    with pytest.raises(gg.errors.ArgumentError, match="optimizer contains a parameter group with duplicate parameters"):
+        optim.SGD([p, q, p])
+    opt = optim.Adam([p])
+    with pytest.raises(gg.errors.ArgumentError, match="duplicate parameters"):
+        opt.add_param_group({"params": [q, q]})
+    with pytest.raises(gg.errors.ArgumentError, match="more than one group"):
+        opt.add_param_group({"params": [q, p]})
+    assert len(opt.param_groups) == 1
+
+
+P16 = np.array([0.5, -0.25, 0.125, 1.0], np.float16)
+G16 = np.array([1e-3, -1e-3, 2e-3, -4e-3], np.float16)  # 0.001 * g**2 is 0 in float16
+
+
+def _within_float16_rounding(got, want, ulps):
+    assert got.dtype == np.float16 and np.isfinite(got).all()
+    np.testing.assert_array_less(np.abs(got.astype(np.float64) - want), ulps * np.spacing(np.abs(got)) + 1e-12)
+
+
+def test_float16_adam_with_small_gradients_matches_float32(device):
+    p = make(P16, device, requires_grad=True)
+    opt = optim.Adam([p], lr=1e-2)
+    ref, m, v = P16.astype(np.float32), np.zeros(4, np.float32), np.zeros(4, np.float32)
+    for t in range(1, 6):
+        p.grad = make(G16, device)
+        opt.step()
+        # float32 Adam, the parameter rounded to float16 after each step as the step stores it
+        g = G16.astype(np.float32)
+        m = 0.9 * m + np.float32(0.1) * g
+        v = 0.999 * v + np.float32(0.001) * g * g
+        ref = (ref - np.float32(1e-2 / (1 - 0.9**t)) * m / (np.sqrt(v) / np.float32(np.sqrt(1 - 0.999**t)) + 1e-8))
+        ref = ref.astype(np.float16).astype(np.float32)
+        _within_float16_rounding(p.numpy(), ref, 1)
+    np.testing.assert_allclose(p.numpy().astype(np.float64), P16 - 5e-2 * np.sign(G16), atol=2e-3)  # lr per step
+    assert {opt.state[p][k].dtype for k in ("exp_avg", "exp_avg_sq")} == {gg.float32}
+
+
+F16_CASES = [
+    (optim.SGD, dict(momentum=0.9)),
+    (optim.SGD, dict(momentum=0.9, nesterov=True)),
+    (optim.Adam, dict(amsgrad=True)),
+    (optim.AdamW, dict(weight_decay=0.0)),
+    (optim.Adagrad, dict()),
+    (optim.RMSprop, dict(momentum=0.9, centered=True)),
+]
+
+
+@pytest.mark.parametrize("cls,kw", F16_CASES, ids=[f"{c.__name__}-{'-'.join(k)}" for c, k in F16_CASES])
+def test_float16_parameters_keep_float32_state(device, cls, kw):
+    runs, states = {}, {}
+    for dt in (np.float16, np.float32):
+        p = make(P16.astype(dt), device, requires_grad=True)
+        opt = cls([p], lr=1e-2, **kw)
+        for _ in range(3):
+            p.grad = make(G16.astype(dt), device)
+            opt.step()
+        state = {k: t for k, t in opt.state[p].items() if isinstance(t, gg.Tensor)}
+        assert state and {t.dtype for t in state.values()} == {gg.float32}
+        runs[dt], states[dt] = p.numpy(), {k: t.numpy() for k, t in state.items()}
+    # the updates do not depend on p here: the state is the float32 run's, and float16
+    # differs by its roundings of p alone
+    for k, s in states[np.float32].items():
+        np.testing.assert_allclose(states[np.float16][k], s, rtol=1e-5, atol=1e-12, err_msg=k)
+    _within_float16_rounding(runs[np.float16], runs[np.float32], 2)
+
+
+def test_float16_moments_of_an_old_state_dict_are_upcast(device):
+    p = make(P16, device, requires_grad=True)
+    opt = optim.Adam([p], lr=1e-2)
+    p.grad = make(G16, device)
+    opt.step()
+    sd = opt.state_dict()
+    old = {"param_groups": sd["param_groups"],
+           "state": {0: {"step": 1, "exp_avg": sd["state"][0]["exp_avg"].half(),
+                         "exp_avg_sq": gg.full((4,), 1e-4, dtype=gg.float16, device=device)}}}
+    q = make(P16, device, requires_grad=True)
+    opt2 = optim.Adam([q], lr=1e-2)
+    opt2.load_state_dict(old)
+    assert {opt2.state[q][k].dtype for k in ("exp_avg", "exp_avg_sq")} == {gg.float32}
+    q.grad = make(G16, device)
+    opt2.step()
+    assert q.dtype == gg.float16 and np.isfinite(q.numpy()).all()

@@ -24,21 +24,23 @@ __device__ void bias_relu(T* y, const T* b, long long n, long long m) {
   }
 }
 
-// block: 32 columns x 8 row lanes; each block sums a chunk of rows, then one atomicAdd per
-// column into gb
+// block: 32 columns x 8 row lanes; each block sums chunks of rows_per_block rows (chunk
+// blockIdx.y, then every gridDim.y-th: grid.y stays within CUDA's 65535 for any n), then
+// one atomicAdd per column into gb
 template <typename T, typename A>
 __device__ void relu_bias_bwd(const T* gy, const T* y, T* gz, A* gb, long long n, long long m, long long rows_per_block) {
   __shared__ A part[8][33];
   long long col = (long long)blockIdx.x * 32 + threadIdx.x;
-  long long r0 = (long long)blockIdx.y * rows_per_block;
-  long long r1 = r0 + rows_per_block < n ? r0 + rows_per_block : n;
   A acc = A(0);
   if (col < m) {
-    for (long long i = r0 + threadIdx.y; i < r1; i += 8) {
-      long long k = i * m + col;
-      A v = (A)load(y + k) > A(0) ? (A)load(gy + k) : A(0);
-      store(gz + k, v);
-      acc += v;
+    for (long long r0 = (long long)blockIdx.y * rows_per_block; r0 < n; r0 += (long long)gridDim.y * rows_per_block) {
+      long long r1 = r0 + rows_per_block < n ? r0 + rows_per_block : n;
+      for (long long i = r0 + threadIdx.y; i < r1; i += 8) {
+        long long k = i * m + col;
+        A v = (A)load(y + k) > A(0) ? (A)load(gy + k) : A(0);
+        store(gz + k, v);
+        acc += v;
+      }
     }
   }
   if (!gb) return;

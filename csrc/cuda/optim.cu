@@ -9,8 +9,10 @@ namespace gpugrad {
 
 constexpr int kMaxTensors = 32;
 
-// lists: 0 parameters, 1 gradients, 2 momentum buffers (SGD) or first moments (Adam),
-// 3 second moments (Adam); offset[i] = elements before tensor i, offset[count] = total.
+// lists: 0 parameters, 1 gradients (both of the kernel's T), 2 momentum buffers (SGD) or
+// first moments (Adam), 3 second moments (Adam) (both of the accumulation type A: float for
+// half/bfloat16, whose own range loses small moments); offset[i] = elements before tensor i,
+// offset[count] = total.
 // 1296 bytes, no padding: the host's record dtype (cuda_kernels.TENSOR_LISTS) matches it.
 struct TensorLists {
   unsigned long long ptr[4][kMaxTensors];
@@ -49,7 +51,7 @@ __device__ void sgd(const TensorLists& l, int has_buf, A lr, A mom, A damp, A wd
     A pv = (A)load(p);
     A d = (A)load(tensor<T>(l, 1, ti) + e) + wd * pv;
     if (has_buf) {
-      T* bp = tensor<T>(l, 2, ti) + e;
+      A* bp = tensor<A>(l, 2, ti) + e;
       A b = first ? d : mom * (A)load(bp) + (A(1) - damp) * d;
       store(bp, b);
       d = nesterov ? d + mom * b : b;
@@ -69,8 +71,8 @@ __device__ void adam(const TensorLists& l, A lr, A b1, A b2, A eps, A wd, int de
     int ti = find_tensor(l, idx);
     long long e = idx - l.offset[ti];
     T* p = tensor<T>(l, 0, ti) + e;
-    T* m = tensor<T>(l, 2, ti) + e;
-    T* v = tensor<T>(l, 3, ti) + e;
+    A* m = tensor<A>(l, 2, ti) + e;
+    A* v = tensor<A>(l, 3, ti) + e;
     A pv = (A)load(p);
     A gv = (A)load(tensor<T>(l, 1, ti) + e) + (decoupled ? A(0) : wd * pv);
     if (decoupled) pv *= A(1) - lr * wd;

@@ -632,6 +632,7 @@ class Pool {
   }
 
   void run_thread(Block& b, const Launch& L, uint3 bidx, int id) {
+    hb_acquire(&b.hb_start);  // the launch (on the launcher's stack) and the poisoned shared memory come first
     unsigned csr = _mm_getcsr();
     // flush-to-zero and denormals-are-zero, as -ftz=true gives float kernels on the GPU
     _mm_setcsr(L.ftz ? (csr | 0x8040u) : (csr & ~0x8040u));
@@ -643,7 +644,6 @@ class Pool {
     cur_thread = id;
     bar_epoch = warp_epoch = 0;
     try {
-      hb_acquire(&b.hb_start);
       L.call(L.args);
     } catch (Abort&) {
     } catch (std::exception& e) {

@@ -23,7 +23,8 @@ def _grad_outputs(outputs, grad_outputs, op):
                 raise AutogradError(
                     f"[{op}] grad can be created implicitly only for scalar outputs, got shape {y.shape}"
                 )
-            g = y._like(y._backend.xp.ones(y.shape, dtype=y.dtype))
+            with y._backend.scope():
+                g = y._like(y._backend.xp.ones(y.shape, dtype=y.dtype))
         else:
             if not hasattr(g, "_backend"):  # array-like data
                 g = y._like(y._backend.asarray(g, dtype=y.dtype))

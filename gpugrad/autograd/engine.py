@@ -11,7 +11,7 @@ With ``create_graph=False`` the backward formulas run in no-grad mode, so they r
 nothing; with ``create_graph=True`` they are recorded and can be differentiated again.
 """
 
-from ..errors import AnomalyError, AutogradError
+from ..errors import AnomalyError, ArgumentTypeError, AutogradError
 from .grad_mode import state
 
 
@@ -37,6 +37,20 @@ def _add(slot, i, g, owned, create_graph):
     else:
         cur[0] = cur[0]._like(cur[0].data + g.data)
         cur[1] = True
+
+
+def _hook_result(fn, g, r):
+    """What hook ``fn`` made of gradient ``g``: ``r`` when it has g's dtype, device and
+    shape. As in PyTorch ("hook 'fn' has changed the type of value"), anything else is an
+    error, not cast back: a changed dtype would reach .grad and the optimizer kernels."""
+    name = getattr(fn, "__name__", type(fn).__name__)
+    if not isinstance(r, type(g)):  # a Tensor (this module cannot import the class)
+        raise ArgumentTypeError(f"[backward] expected hook '{name}' to return a tensor or None, got {type(r).__name__}")
+    for what, want, got in (("dtype", g.dtype, r.dtype), ("device", g.device, r.device), ("shape", g.shape, r.shape)):
+        if want != got:
+            raise AutogradError(f"[backward] hook '{name}' has changed the {what} of the gradient: "
+                                f"expected {want}, got {got}")
+    return r
 
 
 def _check_finite(op, g, what):
@@ -102,71 +116,81 @@ def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, targ
         needed = _ops_on_paths(deps, consumers, target_leaves, target_outs)
 
     captured = {}
+
+    def step(op):
+        """Run ``op``'s backward on the sum of its output gradients and pass the results on."""
+        inputs = op.inputs
+        slot = grads.pop(op, None)
+        gxs = None
+        if slot is not None:
+            gys = [None if s is None else s[0] for s in slot]
+            hooks = op.hooks
+            if hooks is not None:
+                for i, fns in hooks.items():
+                    if gys[i] is not None:
+                        for fn in fns:
+                            r = fn(gys[i])
+                            if r is not None:
+                                gys[i] = _hook_result(fn, gys[i], r)
+            if target_outs:
+                for i, g in enumerate(gys):
+                    if (op, i) in target_outs and g is not None:
+                        captured[(op, i)] = g
+            if needed is None or op in needed:
+                anomaly = state.anomaly
+                state.anomaly = False  # the ops inside backward are checked as one, below
+                try:
+                    gxs = op.backward(*gys)
+                finally:
+                    state.anomaly = anomaly
+                if gxs.__class__ is not tuple:
+                    gxs = (gxs,)
+                if len(gxs) != len(inputs):
+                    raise AutogradError(
+                        f"[{op.name}] backward returned {len(gxs)} gradients for "
+                        f"{len(inputs)} inputs"
+                    )
+        if not retain_graph:
+            op.release()
+        for k, x in enumerate(inputs):
+            c = x.creator
+            gx = None if gxs is None else gxs[k]
+            if gx is not None:
+                if gx.shape != x.shape:
+                    raise AutogradError(
+                        f"[{op.name}] backward returned a gradient of shape "
+                        f"{tuple(gx.shape)} for input {k} of shape {tuple(x.shape)}"
+                    )
+                if gx.dtype != x.dtype:
+                    gx = gx.to(x.dtype)
+                if state.anomaly:
+                    _check_finite(op, gx, f"the gradient for input {k} (backward)")
+                if c is not None:
+                    _add(grads.setdefault(c, [None] * c.n_out), x._index, gx, False, create_graph)
+                elif x.requires_grad and (targets is None or id(x) in target_leaves):
+                    # a gradient passed through unchanged, or a view, may alias
+                    # another tensor: never hand it to .grad without a copy
+                    owned = gx.data.base is None and not any(gx is g for g in gys)
+                    entry = leaves.setdefault(id(x), [x, [None]])
+                    _add(entry[1], 0, gx, owned, create_graph)
+            if c is not None:
+                n = deps[c] - 1
+                deps[c] = n
+                if n == 0:
+                    ready.append(c)
+
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
     try:
         ready = [op for op in root_ops if deps[op] == 0]
         while ready:
             op = ready.pop()
-            inputs = op.inputs
-            slot = grads.pop(op, None)
-            gxs = None
-            if slot is not None:
-                gys = [None if s is None else s[0] for s in slot]
-                hooks = op.hooks
-                if hooks is not None:
-                    for i, fns in hooks.items():
-                        if gys[i] is not None:
-                            for fn in fns:
-                                r = fn(gys[i])
-                                if r is not None:
-                                    gys[i] = r
-                if target_outs:
-                    for i, g in enumerate(gys):
-                        if (op, i) in target_outs and g is not None:
-                            captured[(op, i)] = g
-                if needed is None or op in needed:
-                    anomaly = state.anomaly
-                    state.anomaly = False  # the ops inside backward are checked as one, below
-                    try:
-                        gxs = op.backward(*gys)
-                    finally:
-                        state.anomaly = anomaly
-                    if gxs.__class__ is not tuple:
-                        gxs = (gxs,)
-                    if len(gxs) != len(inputs):
-                        raise AutogradError(
-                            f"[{op.name}] backward returned {len(gxs)} gradients for "
-                            f"{len(inputs)} inputs"
-                        )
-            if not retain_graph:
-                op.release()
-            for k, x in enumerate(inputs):
-                c = x.creator
-                gx = None if gxs is None else gxs[k]
-                if gx is not None:
-                    if gx.shape != x.shape:
-                        raise AutogradError(
-                            f"[{op.name}] backward returned a gradient of shape "
-                            f"{tuple(gx.shape)} for input {k} of shape {tuple(x.shape)}"
-                        )
-                    if gx.dtype != x.dtype:
-                        gx = gx.to(x.dtype)
-                    if state.anomaly:
-                        _check_finite(op, gx, f"the gradient for input {k} (backward)")
-                    if c is not None:
-                        _add(grads.setdefault(c, [None] * c.n_out), x._index, gx, False, create_graph)
-                    elif x.requires_grad and (targets is None or id(x) in target_leaves):
-                        # a gradient passed through unchanged, or a view, may alias
-                        # another tensor: never hand it to .grad without a copy
-                        owned = gx.data.base is None and not any(gx is g for g in gys)
-                        entry = leaves.setdefault(id(x), [x, [None]])
-                        _add(entry[1], 0, gx, owned, create_graph)
-                if c is not None:
-                    n = deps[c] - 1
-                    deps[c] = n
-                    if n == 0:
-                        ready.append(c)
+            b = op.inputs[0]._backend
+            if b.multi:  # one of several GPUs: the op's gradients are made and summed on its device
+                with b.scope():
+                    step(op)
+            else:
+                step(op)
 
         results = {}
         for key, (leaf, slot) in leaves.items():
@@ -174,13 +198,14 @@ def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, targ
             for fn in leaf._hooks or ():
                 r = fn(g)
                 if r is not None:
-                    g, owned = r, False
+                    g, owned = _hook_result(fn, g, r), False
             if targets is not None:
                 results[key] = g
                 continue
-            if not create_graph:
-                g = g.detach() if owned else g._like(g.data.copy())
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            with leaf._backend.scope():
+                if not create_graph:
+                    g = g.detach() if owned else g._like(g.data.copy())
+                leaf.grad = g if leaf.grad is None else leaf.grad + g
     finally:
         state.grad_enabled = prev_mode
 

@@ -7,12 +7,14 @@ needed. Every entry point checks shapes, dtypes and contiguity before launching
 """
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ArgumentError, DTypeError, GpugradIndexError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from .base import mask_and_gemms
+from .checks import DeferredChecks
 
 _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64", np.dtype(np.float16): "f16"}
 try:  # CuPy 14 takes bfloat16 arrays as ml_dtypes.bfloat16; the kernels have bf16 variants for them
@@ -34,10 +36,42 @@ def source_dir():
     raise FileNotFoundError("[cuda] the CUDA sources (cross_entropy.cu, ...) are missing from this install")
 
 
+# a quoted include (of a gpugrad header; toolkit headers are <...>) and a header's guard
+_QUOTED_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"[^\n]*$', re.M)
+_PRAGMA_ONCE = re.compile(r"^[ \t]*#[ \t]*pragma[ \t]+once[^\n]*$", re.M)
+
+
+def module_source(module):
+    """The text of ``<module>.cu`` with every quoted ``#include`` of a file in the source
+    directory inlined (recursively, each file once; ``#line`` keeps compiler messages
+    pointing at the original files). CuPy's disk cache keys on this text alone, not on the
+    files it includes, so a change to common.cuh must change the text to reach the
+    binaries. Toolkit headers (``<cuda_fp16.h>``) stay includes."""
+    src = source_dir()
+    done = set()
+
+    def expand(name):
+        text = _PRAGMA_ONCE.sub("", (src / name).read_text())  # inlined once each: the guard has no job left
+        out, last = [], 0
+        for m in _QUOTED_INCLUDE.finditer(text):
+            header = m.group(1)
+            if not (src / header).is_file():
+                continue  # not ours: NVRTC resolves it
+            out.append(text[last : m.start()])
+            if header not in done:
+                done.add(header)
+                line = text.count("\n", 0, m.end()) + 2  # the line after the include
+                out.append(f'#line 1 "{header}"\n{expand(header)}\n#line {line} "{name}"')
+            last = m.end()
+        out.append(text[last:])
+        return "".join(out)
+
+    done.add(f"{module}.cu")
+    return expand(f"{module}.cu")
+
+
 def kernel_names(module):
     """The extern "C" kernels a source defines, for every dtype it instantiates."""
-    import re
-
     text = (source_dir() / f"{module}.cu").read_text()
     stems = re.findall(r'extern "C" __global__ void (gpugrad_\w+)##name', text)
     dtypes = re.findall(r"^GPUGRAD_\w+\((\w+),", text, re.M)
@@ -64,19 +98,11 @@ def check_linear(y_shape, y_dtype, b_shape=None):
         raise ShapeError(f"[linear_relu] bias shape {b_shape} does not match {y_shape}")
 
 
-def raise_pending(checks):
-    """Raise GpugradIndexError for the first bad target that an unchecked cross-entropy
-    launch recorded in ``checks`` (this reads from the device); empty ``checks`` either way."""
-    todo = list(checks)
-    checks.clear()
-    for err, t, c, ignore_index in todo:
-        flag = int(err.get()[0])
-        if flag:
-            bad = np.iinfo(np.int32).max - flag
-            raise GpugradIndexError(
-                f"[cross_entropy] target {int(t[bad].get())} of row {bad} is outside [0, {c - 1}] "
-                f"(and is not ignore_index={ignore_index}); found by the CUDA kernel, raised at the first read "
-                "of a result after it")
+def _bad_target(cp, err, t):
+    """(bad, row, target) from the kernel's flag: INT_MAX - (first bad row), or 0."""
+    flag = err[0]
+    row = cp.clip(np.iinfo(np.int32).max - flag, 0, max(t.shape[0] - 1, 0))
+    return flag != 0, row, t[row]
 
 
 MAX_TENSORS = 32  # parameters per optimizer launch (kMaxTensors in optim.cu)
@@ -86,6 +112,34 @@ TENSOR_LISTS = np.dtype({"names": ["ptr", "offset", "count", "unused"],
                          "formats": [(np.uint64, (4, MAX_TENSORS)), (np.int64, (MAX_TENSORS + 1,)), np.int32, np.int32],
                          "offsets": [0, 8 * 4 * MAX_TENSORS, 8 * (5 * MAX_TENSORS + 1), 8 * (5 * MAX_TENSORS + 1) + 4],
                          "itemsize": 8 * (5 * MAX_TENSORS + 2)})
+
+
+def check_optimizer_arrays(kernel, ps, gs, states, state_dtype):
+    """Before a fused optimizer step hands raw pointers to a kernel (CUDA or the CPU's):
+    the parameters share one dtype (the kernel's), every gradient has its parameter's dtype
+    and every state array (``states``: (name, arrays) pairs, momentum buffers or moments)
+    ``state_dtype``; each has its parameter's shape and is C-contiguous. A state list may
+    hold None throughout (no momentum), never in part."""
+    dt = ps[0].dtype
+    lists = [("parameter", ps, dt, ""), ("gradient", gs, dt, "")]
+    lists += [(name, arrays, state_dtype, " (or None for every parameter)") for name, arrays in states]
+    for name, arrays, want, or_none in lists:
+        if len(arrays) != len(ps):
+            raise ArgumentError(f"[{kernel}] expected a {name} for each of {len(ps)} parameters, got {len(arrays)}")
+        if or_none and all(a is None for a in arrays):
+            continue
+        for i, (p, a) in enumerate(zip(ps, arrays)):
+            if a is None:
+                raise ArgumentError(f"[{kernel}] expected a {name} for parameter {i}{or_none}, got None")
+            if a.dtype != want:
+                raise DTypeError(f"[{kernel}] expected {name} {i} (of the parameter of shape {p.shape}, {dt}) "
+                                 f"to be {want}, got {a.dtype}")
+            if a.shape != p.shape:
+                raise ShapeError(f"[{kernel}] expected {name} {i} to have its parameter's shape {p.shape}, "
+                                 f"got {a.shape}")
+            if not a.flags.c_contiguous:
+                raise ShapeError(f"[{kernel}] expected {name} {i} (shape {a.shape}) to be C-contiguous, "
+                                 f"got strides {a.strides}")
 
 
 def tensor_lists(lists):
@@ -109,12 +163,21 @@ LINEAR_MODES = ("auto", "tiled", "cublas")
 
 
 def linear_mode():
-    """GPUGRAD_LINEAR_BACKWARD: 'auto' (time both on a shape's first backward and keep the
-    faster), 'tiled' (gpugrad's masked GEMMs) or 'cublas' (mask pass + CuPy's cuBLAS)."""
+    """GPUGRAD_LINEAR_BACKWARD: 'auto' (time both on the first backward of a shape's bucket,
+    see ``linear_bucket``, and keep the faster), 'tiled' (gpugrad's masked GEMMs) or 'cublas'
+    (mask pass + CuPy's cuBLAS). Under 'auto' the rounding of a result depends on which way
+    won the timing for its bucket, which can differ from run to run; 'tiled' or 'cublas'
+    makes results reproducible."""
     mode = os.environ.get("GPUGRAD_LINEAR_BACKWARD", "auto").strip().lower() or "auto"
     if mode not in LINEAR_MODES:
         raise ArgumentError(f"[cuda] GPUGRAD_LINEAR_BACKWARD must be one of {', '.join(LINEAR_MODES)}, got {mode!r}")
     return mode
+
+
+def linear_bucket(n):
+    """The batch sizes that share one 'auto' decision: n rounded up to a power of two, so a
+    workload with varying batch sizes times at most one shape per doubling."""
+    return 0 if n == 0 else 1 << (n - 1).bit_length()
 
 
 def gemm_tiles(rows, cols, sms):
@@ -129,18 +192,21 @@ class CudaKernels:
     except cross-entropy: its forward reduces on the device (``device_reduction``) and
     its backward takes the upstream gradient and scale as device arrays, so a training
     step reads nothing back. A bad target found by a kernel is raised at the backend's
-    next read of a result (``pending`` holds the error flags to check)."""
+    next read of a result (``checks``, the backend's DeferredChecks, holds the flags)."""
 
     device_reduction = True
-    MAX_PENDING = 64  # unchecked cross-entropy calls before one is checked on the spot
+    MAX_GRID_Y = 65535  # CUDA's limit on grid.y (and grid.z)
+    MAX_LINEAR_CHOICES = 256  # linear backward decisions kept (least recently used go first)
 
-    def __init__(self, cupy, device_index, pending=None):
+    def __init__(self, cupy, device_index, checks=None):
         self._cp = cupy
         self._index = device_index
-        self._modules = {}
-        self.pending = pending if pending is not None else []
+        self._modules = {}  # RawModules of this device, by source
+        self._functions = {}  # by (module, kernel): get_function builds a new object on every call
+        self.checks = checks if checks is not None else DeferredChecks(cupy, lambda a: cupy.asnumpy(a))
         self.linear_mode = linear_mode()
-        # per backward shape: which GEMMs ran ("tiled" or "cublas") and, when measured, both times
+        # per backward shape bucket (see linear_bucket), oldest use first: which GEMMs run
+        # ("tiled" or "cublas") and, when measured, both times
         self.linear_choices = {}
         self._sms = None
 
@@ -148,14 +214,15 @@ class CudaKernels:
         return dtype in _SUFFIX
 
     def _fn(self, module, name):
-        mod = self._modules.get(module)
-        if mod is None:
-            src = source_dir()
-            with self._cp.cuda.Device(self._index):
-                mod = self._cp.RawModule(code=(src / f"{module}.cu").read_text(),
-                                         options=("-std=c++17", f"-I{src}"))
-            self._modules[module] = mod
-        return mod.get_function(name)
+        fn = self._functions.get((module, name))
+        if fn is None:
+            mod = self._modules.get(module)
+            if mod is None:
+                with self._cp.cuda.Device(self._index):
+                    mod = self._cp.RawModule(code=module_source(module), options=("-std=c++17",))
+                self._modules[module] = mod
+            fn = self._functions[(module, name)] = mod.get_function(name)
+        return fn
 
     @staticmethod
     def _grid(total, threads=THREADS):
@@ -169,7 +236,7 @@ class CudaKernels:
         """The class weights as a contiguous array and their sum as a device scalar (or
         None and a null pointer)."""
         if w is None:
-            return np.uint64(0), np.uint64(0)
+            return None, None  # null pointers (CuPy passes None as a null pointer)
         w = self._cp.ascontiguousarray(w, dtype=dtype)
         return w, w.astype(self._acc(dtype)).sum()
 
@@ -189,11 +256,11 @@ class CudaKernels:
         err = cp.zeros(1, dtype=cp.int32)  # a memset, not a kernel: INT_MAX - (first bad row) when set
         if reduction == "none":
             result, scale = cp.empty(n, x.dtype), None
-            loss, red, ticket, out, scale_arg = result, np.uint64(0), np.uint64(0), np.uint64(0), np.uint64(0)
+            loss, red, ticket, out, scale_arg = result, None, None, None, None
         else:
             result, scale = cp.zeros((), x.dtype), cp.zeros((), acc)  # what an empty batch gives
             red, ticket = cp.zeros(2, acc), cp.zeros(1, cp.uint32)
-            loss, out, scale_arg = np.uint64(0), result, scale
+            loss, out, scale_arg = None, result, scale
         if n:
             sfx = _SUFFIX[x.dtype]
             args = (x, t, w, wsum, np.int64(n), np.int64(c), np.int64(ignore_index), acc.type(eps), loss, lse, err,
@@ -204,9 +271,10 @@ class CudaKernels:
                     ((n + rows_per_block - 1) // rows_per_block,), (THREADS,), args)
             else:
                 self._fn("cross_entropy", f"gpugrad_cross_entropy_fwd_block_{sfx}")((n,), (THREADS,), args)
-            self.pending.append((err, t, c, ignore_index))
-            if len(self.pending) >= self.MAX_PENDING:
-                raise_pending(self.pending)
+            self.checks.add(
+                lambda err=err, t=t: _bad_target(cp, err, t),
+                f"[cross_entropy] target {{value}} of row {{position}} is outside [0, {c - 1}] (and is not "
+                f"ignore_index={ignore_index}); found by the CUDA kernel, raised at the first read of a result after it")
         return result, lse, scale
 
     def cross_entropy_bwd(self, x, t, w, lse, g, ignore_index, eps, scale=None):
@@ -225,7 +293,7 @@ class CudaKernels:
             self._fn("cross_entropy", f"gpugrad_cross_entropy_bwd_{_SUFFIX[x.dtype]}")(
                 self._grid(n * c), (THREADS,),
                 (x, cp.ascontiguousarray(t, dtype=cp.int64), w, wsum, cp.ascontiguousarray(lse, dtype=acc), g,
-                 np.int64(0 if g.size == 1 else 1), np.uint64(0) if scale is None else scale, np.int64(n), np.int64(c),
+                 np.int64(0 if g.size == 1 else 1), scale, np.int64(n), np.int64(c),
                  np.int64(ignore_index), acc.type(eps), gx))
         return gx
 
@@ -238,7 +306,7 @@ class CudaKernels:
         if n * m:
             b = None if b is None else self._cp.ascontiguousarray(b, dtype=y.dtype)
             self._fn("linear", f"gpugrad_bias_relu_fwd_{_SUFFIX[y.dtype]}")(
-                self._grid(n * m), (THREADS,), (y, b if b is not None else np.uint64(0), np.int64(n), np.int64(m)))
+                self._grid(n * m), (THREADS,), (y, b, np.int64(n), np.int64(m)))
         return y
 
     def relu_bias_bwd(self, gy, y, with_bias):
@@ -250,46 +318,49 @@ class CudaKernels:
         gz = cp.empty_like(y)
         gb = cp.zeros(m, acc) if with_bias else None
         if n * m:
-            rows = 256
-            grid = ((m + 31) // 32, (n + rows - 1) // rows)
+            rows = 256  # per chunk; a block takes every grid.y-th chunk, so grid.y never passes CUDA's limit
+            grid = ((m + 31) // 32, min((n + rows - 1) // rows, self.MAX_GRID_Y))
             self._fn("linear", f"gpugrad_relu_bias_bwd_{_SUFFIX[y.dtype]}")(
-                grid, (32, 8), (gy, y, gz, gb if gb is not None else np.uint64(0), np.int64(n), np.int64(m),
-                                np.int64(rows)))
+                grid, (32, 8), (gy, y, gz, gb, np.int64(n), np.int64(m), np.int64(rows)))
         return gz, (None if gb is None else gb.astype(y.dtype, copy=False))
 
     def linear_backward(self, gy, y, x, w, with_bias, need_x, need_w):
         """``(gx, gw, gb)`` of y = relu(x w^T + b) (no ReLU when ``y`` is None) for gy (n, m),
         x (n, k), w (m, k); None where not needed. Runs gpugrad's masked GEMMs or the mask
-        pass and cuBLAS, whichever ``linear_mode`` picks for this shape."""
+        pass and cuBLAS, whichever ``linear_mode`` picks for this shape's bucket."""
         cp = self._cp
         gy, x, w = (cp.ascontiguousarray(a) for a in (gy, x, w))
         y = None if y is None else cp.ascontiguousarray(y)
         check_linear(gy.shape, gy.dtype)
+        for name, a in (("x", x), ("w", w), ("y", y)):  # the kernel reads every array as gy's type
+            if a is not None and a.dtype != gy.dtype:
+                raise DTypeError(f"[linear_relu] backward expected {name} of gy's dtype {gy.dtype}, got {a.dtype}")
         n, m = gy.shape
         k = x.shape[1]
         if x.shape[0] != n or w.shape != (m, k) or (y is not None and y.shape != gy.shape):
             raise ShapeError(f"[linear_relu] backward got gy {gy.shape}, y {None if y is None else y.shape}, "
                              f"x {x.shape}, w {w.shape}")
-        key = (n, m, k, str(gy.dtype), y is not None, bool(with_bias), bool(need_x), bool(need_w))
-        choice = self.linear_choices.get(key)
+        key = (linear_bucket(n), m, k, str(gy.dtype), y is not None, bool(with_bias), bool(need_x), bool(need_w))
+        sms = self._sm_count()
+        # per call: a bucket's batch sizes differ, and the tiles that fit one may not fit another
+        fits = need_w and n * m * k > 0 and None not in (gemm_tiles(n, k, sms), gemm_tiles(m, k, sms))
+        choices = self.linear_choices
+        choice = choices.pop(key, None)  # an LRU: put back as the newest entry below
         if choice is None:
-            choice = self._choose_linear(key, gy, y, x, w, with_bias, need_x, need_w)
-        run = self._linear_tiled if choice["choice"] == "tiled" else self._linear_cublas
+            choice = self._choose_linear(fits, gy, y, x, w, with_bias, need_x, need_w)
+        choices[key] = choice
+        while len(choices) > self.MAX_LINEAR_CHOICES:
+            del choices[next(iter(choices))]
+        run = self._linear_tiled if fits and choice["choice"] == "tiled" else self._linear_cublas
         return run(gy, y, x, w, with_bias, need_x, need_w)
 
-    def _choose_linear(self, key, *args):
-        n, m, k, _, _, _, _, need_w = key
-        sms = self._sm_count()
-        fits = need_w and n * m * k > 0 and None not in (gemm_tiles(n, k, sms), gemm_tiles(m, k, sms))
+    def _choose_linear(self, fits, *args):
         mode = self.linear_mode if fits else "cublas"
-        if mode == "auto":  # once per shape: both ways, timed with CUDA events; the faster stays
+        if mode == "auto":  # once per bucket: both ways, timed with CUDA events; the faster stays
             times = {name: self._time(lambda run=run: run(*args))
                      for name, run in (("tiled", self._linear_tiled), ("cublas", self._linear_cublas))}
-            choice = {"choice": min(times, key=times.get), **{f"{name}_ms": t for name, t in times.items()}}
-        else:
-            choice = {"choice": mode}
-        self.linear_choices[key] = choice
-        return choice
+            return {"choice": min(times, key=times.get), **{f"{name}_ms": t for name, t in times.items()}}
+        return {"choice": mode}
 
     def _sm_count(self):
         if self._sms is None:
@@ -320,25 +391,38 @@ class CudaKernels:
         k = x.shape[1]
         sfx = _SUFFIX[gy.dtype]
         sms = self._sm_count()
-        ymask = y if y is not None else np.uint64(0)
         gx = None
         if need_x:
             gx = cp.empty((n, k), gy.dtype)
             edge = gemm_tiles(n, k, sms)
             self._fn("linear", f"gpugrad_linear_bwd_input{edge}_{sfx}")(
-                (-(-k // edge), -(-n // edge)), (256,), (gy, ymask, w, gx, np.int64(n), np.int64(k), np.int64(m)))
+                (-(-k // edge), -(-n // edge)), (256,), (gy, y, w, gx, np.int64(n), np.int64(k), np.int64(m)))
         gw = cp.empty((m, k), gy.dtype)
         gb = cp.empty(m, gy.dtype) if with_bias else None
         edge = gemm_tiles(m, k, sms)
         self._fn("linear", f"gpugrad_linear_bwd_weight{edge}_{sfx}")(
             (-(-k // edge), -(-m // edge)), (256,),
-            (gy, ymask, x, gw, gb if gb is not None else np.uint64(0), np.int64(m), np.int64(k), np.int64(n)))
+            (gy, y, x, gw, gb, np.int64(m), np.int64(k), np.int64(n)))
         return gx, gw, gb
 
     # -- optimizers: one launch per group of up to MAX_TENSORS parameters ------------------
+    def state_dtype(self, dtype):
+        """The dtype of optimizer state (momentum buffers, moments) for parameters of
+        ``dtype``: the accumulation type, float32 for the 2-byte floats."""
+        return self._acc(np.dtype(dtype))
+
+    # the kernels read each list through raw pointers of one type: the parameters' for
+    # parameters and gradients, state_dtype for the state
+    def _check_optim(self, kernel, ps, gs, states):
+        if ps[0].dtype not in _SUFFIX:
+            raise DTypeError(f"[{kernel}] the CUDA kernel takes float16/32/64 (or bfloat16) parameters, "
+                             f"got {ps[0].dtype}")
+        check_optimizer_arrays(kernel, ps, gs, states, self.state_dtype(ps[0].dtype))
+
     def sgd_step(self, ps, gs, bufs, lr, momentum, dampening, weight_decay, nesterov, first):
         if not ps:
             return
+        self._check_optim("sgd_step", ps, gs, [("momentum buffer", bufs)])
         dt = ps[0].dtype
         acc = self._acc(dt)
         has_buf = bufs[0] is not None
@@ -352,6 +436,7 @@ class CudaKernels:
     def adam_step(self, ps, gs, ms, vs, lr, b1, b2, eps, weight_decay, decoupled, bc1, bc2):
         if not ps:
             return
+        self._check_optim("adam_step", ps, gs, [("first moment", ms), ("second moment", vs)])
         dt = ps[0].dtype
         acc = self._acc(dt)
         fn = self._fn("optim", f"gpugrad_adam_step_{_SUFFIX[dt]}")

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import DTypeError, GpugradIndexError, ShapeError
 from .base import mask_and_gemms
+from .cuda_kernels import check_optimizer_arrays
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -152,8 +153,23 @@ class NativeKernels:
         return mask_and_gemms(self, gy, y, x, w, with_bias, need_x, need_w)
 
     # -- optimizer steps over all parameters at once -------------------------------------------
+    def state_dtype(self, dtype):
+        """The dtype of optimizer state for parameters of ``dtype`` (the kernels take float32
+        and float64 parameters, whose state has their own dtype)."""
+        return np.dtype(dtype)
+
+    # _C picks float or double from the first parameter and reads every array through it
+    def _check_optim(self, kernel, ps, gs, states):
+        if not ps:
+            return
+        if ps[0].dtype not in _FLOATS:
+            raise DTypeError(f"[{kernel}] the CPU kernel takes float32/float64 parameters, got {ps[0].dtype}")
+        check_optimizer_arrays(kernel, ps, gs, states, self.state_dtype(ps[0].dtype))
+
     def sgd_step(self, ps, gs, bufs, lr, momentum, dampening, weight_decay, nesterov, first):
+        self._check_optim("sgd_step", ps, gs, [("momentum buffer", bufs)])
         self._C.sgd_step(ps, gs, bufs, lr, momentum, dampening, weight_decay, nesterov, first)
 
     def adam_step(self, ps, gs, ms, vs, lr, b1, b2, eps, weight_decay, decoupled, bc1, bc2):
+        self._check_optim("adam_step", ps, gs, [("first moment", ms), ("second moment", vs)])
         self._C.adam_step(ps, gs, ms, vs, lr, b1, b2, eps, weight_decay, decoupled, bc1, bc2)

@@ -26,7 +26,7 @@ from .activation import (  # noqa: F401
     tanh,
 )
 from .device import to_device  # noqa: F401
-from .index import _raw_key, gather, getitem, index_put, index_select, one_hot  # noqa: F401
+from .index import _check_array_keys, _raw_key, gather, getitem, index_put, index_select, one_hot  # noqa: F401
 from .linalg import linear, linear_relu, matmul  # noqa: F401
 from .loss import softmax_cross_entropy  # noqa: F401
 from .math import (  # noqa: F401

@@ -98,3 +98,20 @@ def shape_arg(shape, op):
             raise ArgumentTypeError(f"[{op}] sizes must be ints, got {shape!r}")
         out.append(int(n))
     return tuple(out)
+
+
+def check_values(t, bad, message):
+    """Raise GpugradIndexError(``message``) where ``bad(array)`` (a boolean array of
+    ``t``'s values) holds anywhere; ``message`` may name ``{value}`` and ``{position}`` (the
+    first offending one, counted in the flattened tensor). On a GPU the check runs on the
+    device and is raised at the next read of a result, so it costs no host read."""
+    xp = t._backend.xp
+    flat = t.data.reshape(-1)
+
+    def make():
+        where = bad(flat)
+        pos = xp.argmax(where)
+        return where.any(), pos, flat[pos]
+
+    if flat.size:
+        t._backend.check(make, message)

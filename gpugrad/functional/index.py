@@ -8,7 +8,7 @@ import numpy as np
 from ..errors import ArgumentTypeError, DeviceError, DTypeError, GpugradIndexError, ShapeError
 from ..ops import indexing as I
 from ..tensor import Tensor
-from ._util import axis
+from ._util import axis, check_values
 
 
 def _raw_key(key, backend=None):
@@ -37,9 +37,34 @@ def _raw_key(key, backend=None):
     return tuple(out) if isinstance(key, tuple) else out[0]
 
 
+def _check_array_keys(k, shape, backend):
+    """Index arrays must lie in [-size, size) of the dim they index. NumPy raises for one
+    that does not, but CuPy wraps it around silently, so the check is ours (on a GPU it runs
+    on the device and is raised at the next read)."""
+    items = k if isinstance(k, tuple) else (k,)
+    arrays = [isinstance(i, backend.ndarray) for i in items]
+    used = sum(i.ndim if a and i.dtype.kind == "b" else 0 if i is None or i is Ellipsis else 1
+               for i, a in zip(items, arrays))
+    d = 0
+    for item, is_array in zip(items, arrays):
+        if item is Ellipsis:
+            d += max(len(shape) - used, 0)
+        elif item is None:
+            continue
+        elif is_array and item.dtype.kind == "b":
+            d += item.ndim
+        else:
+            if is_array and d < len(shape):
+                size = shape[d]
+                check_values(Tensor._wrap(item, backend), lambda a, size=size: (a < -size) | (a >= size),
+                             f"[index] index {{value}} is out of bounds for dim {d} with size {size}")
+            d += 1
+
+
 def getitem(x, key):
     """``x[key]`` with NumPy's (and PyTorch's) rules; basic keys give views."""
     k = _raw_key(key, x._backend)
+    _check_array_keys(k, x.shape, x._backend)
     try:
         y = I.GetItem(k)(x)
     except IndexError as exc:
@@ -54,6 +79,7 @@ def getitem(x, key):
 def index_put(x, key, value):
     """A copy of ``x`` with ``x[key] = value`` (the graph form of ``__setitem__``)."""
     k = _raw_key(key, x._backend)
+    _check_array_keys(k, x.shape, x._backend)
     if not isinstance(value, Tensor):
         value = Tensor._wrap(x._backend.asarray(value, dtype=x.dtype), x._backend)
     elif value._backend is not x._backend:
@@ -73,10 +99,8 @@ def index_put(x, key, value):
 
 
 def _check_range(index, size, op):
-    if index.numel():
-        lo, hi = int(index.data.min()), int(index.data.max())
-        if lo < 0 or hi >= size:
-            raise GpugradIndexError(f"[{op}] index values must lie in [0, {size - 1}], got {lo}..{hi}")
+    check_values(index, lambda a: (a < 0) | (a >= size),
+                 f"[{op}] index values must lie in [0, {size - 1}], got {{value}} at position {{position}}")
 
 
 def gather(x, dim, index):
@@ -99,7 +123,8 @@ def gather(x, dim, index):
         else:
             shape = [1] * x.ndim
             shape[i] = n
-            key.append(Tensor._wrap(xp.arange(n).reshape(shape), x._backend))
+            with x._backend.scope():
+                key.append(Tensor._wrap(xp.arange(n).reshape(shape), x._backend))
     return getitem(x, tuple(key))
 
 
@@ -120,5 +145,6 @@ def one_hot(indices, num_classes=-1):
     if num_classes == -1:
         num_classes = int(indices.data.max()) + 1 if indices.numel() else 0
     _check_range(indices, num_classes, "one_hot")
-    out = (indices.data[..., None] == xp.arange(num_classes)).astype(np.int64)
+    with indices._backend.scope():
+        out = (indices.data[..., None] == xp.arange(num_classes)).astype(np.int64)
     return Tensor._wrap(out, indices._backend)

@@ -2,7 +2,7 @@
 user-facing ``cross_entropy`` on it."""
 
 from ..autograd.grad_mode import is_grad_enabled
-from ..errors import ArgumentError, DTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, ShapeError
 from ..ops.fused import SoftmaxCrossEntropy
 from ..tensor import Tensor
 
@@ -24,6 +24,10 @@ def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_
         raise ArgumentError(f"[cross_entropy] label_smoothing must be in [0, 1], got {label_smoothing}")
     w = None
     if weight is not None:
+        if not isinstance(weight, Tensor):
+            raise ArgumentTypeError(f"[cross_entropy] weight must be a Tensor, got {type(weight).__name__}")
+        if weight.device != logits.device:
+            raise DeviceError(f"[cross_entropy] weight is on {weight.device}, logits on {logits.device}")
         if tuple(weight.shape) != (logits.shape[1],):
             raise ShapeError(f"[cross_entropy] weight must have shape ({logits.shape[1]},), got {weight.shape}")
         w = weight.data.astype(logits.dtype, copy=False)

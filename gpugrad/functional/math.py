@@ -203,7 +203,8 @@ def where(cond, a, b):
     if cond.dtype.kind != "b":
         raise DTypeError(f"[where] expected a bool condition, got {cond.dtype}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        ref = Tensor._wrap(like._backend.xp.zeros((), dtype=_float_of(a, b)), like._backend)
+        with like._backend.scope():
+            ref = Tensor._wrap(like._backend.xp.zeros((), dtype=_float_of(a, b)), like._backend)
         a, b = _const_like(a, ref, "where"), _const_like(b, ref, "where")
     else:
         a, b = _both_tensors(a, b, "where")
@@ -292,12 +293,14 @@ def isfinite(x):
 
 
 def zeros_like(x):
-    return Tensor._wrap(x._backend.xp.zeros(x.shape, dtype=x.dtype), x._backend)
+    with x._backend.scope():
+        return Tensor._wrap(x._backend.xp.zeros(x.shape, dtype=x.dtype), x._backend)
 
 
 def full_like_op(x, value):
     """A constant with x's shape, dtype and device (``fill_`` in a graph)."""
-    return Tensor._wrap(x._backend.xp.full(x.shape, value, dtype=x.dtype), x._backend)
+    with x._backend.scope():
+        return Tensor._wrap(x._backend.xp.full(x.shape, value, dtype=x.dtype), x._backend)
 
 
 def copy_from(x, src):

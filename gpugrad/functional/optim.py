@@ -2,21 +2,30 @@
 the compiled kernels on the CPU when built), in place and outside any graph. The
 optimizers in gpugrad.optim call these; they are public for custom training loops."""
 
-from ..errors import ArgumentError, DeviceError
+import numpy as np
+
+from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, ShapeError
+from ..tensor import Tensor
 
 
-def _batches(params, arrays):
-    """Group positions by (backend, dtype): each group is one kernel call."""
+def moment_dtype(dtype):
+    """The dtype of an optimizer's state (momentum buffers, moments, running sums) for
+    parameters of ``dtype``: float32 for the 2-byte floats, whose own range and precision
+    lose small updates (0.001 * g**2 is 0 in float16 for |g| < 5e-3), else ``dtype``."""
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype.kind == "f" and dtype.itemsize == 2 else dtype
+
+
+def _batches(params):
+    """Group positions by (backend, dtype): each group is one kernel call, made (with the
+    composed path's array work) while the group's device is the current one."""
     groups = {}
     for i, p in enumerate(params):
         groups.setdefault((id(p._backend), p.dtype), []).append(i)
     for idx in groups.values():
-        p0 = params[idx[0]]
-        for i in idx:
-            for a in arrays:
-                if a[i] is not None and a[i]._backend is not p0._backend:
-                    raise DeviceError(f"[optimizer step] state on {a[i].device}, parameter on {p0.device}")
-        yield p0._backend, idx
+        backend = params[idx[0]]._backend
+        with backend.scope():
+            yield backend, idx
 
 
 def _fast(backend, tensors):
@@ -24,19 +33,50 @@ def _fast(backend, tensors):
     return k is not None and all(t.data.flags.c_contiguous and k.supports(t.dtype) for t in tensors)
 
 
-def _check(params, *lists):
-    for lst in lists:
-        if len(lst) != len(params):
-            raise ArgumentError(f"[optimizer step] got {len(params)} parameters but {len(lst)} state tensors")
+def _check(params, grads, states):
+    """Every gradient must have its parameter's shape, dtype and device, every state tensor
+    (``states``: (name, tensors) pairs) the shape and device and ``moment_dtype``: the
+    kernels read each list through one pointer type. A state list may hold None
+    throughout (no momentum), never in part."""
+    lists = [("gradient", grads, False)] + [(name, ts, True) for name, ts in states]
+    for name, ts, optional in lists:
+        if len(ts) != len(params):
+            raise ArgumentError(f"[optimizer step] got {len(params)} parameters but {len(ts)} {name}s")
+        if optional and all(t is None for t in ts):
+            continue
+        for i, (p, t) in enumerate(zip(params, ts)):
+            what = f"the {name} of parameter {i} (shape {p.shape}, {p.dtype}, {p.device})"
+            if not isinstance(t, Tensor):
+                raise ArgumentTypeError(f"[optimizer step] expected {what} to be a tensor, got {type(t).__name__}"
+                                        + (" (give every parameter one, or none)" if optional else ""))
+            want = moment_dtype(p.dtype) if optional else p.dtype
+            if t.dtype != want:
+                raise DTypeError(f"[optimizer step] expected {what} to be {want}, got {t.dtype}")
+            if t.shape != p.shape:
+                raise ShapeError(f"[optimizer step] expected {what} to have shape {p.shape}, got {t.shape}")
+            if t._backend is not p._backend:
+                raise DeviceError(f"[optimizer step] expected {what} on {p.device}, got {t.device}")
+
+
+def _working(p, acc):
+    """The array the composed update works on: the parameter's own, or a copy in the
+    state's dtype (float32 for 2-byte parameters: computed there, rounded back by _store)."""
+    return p.data if p.dtype == acc else p.data.astype(acc)
+
+
+def _store(xp, p, pd):
+    if pd is not p.data:
+        xp.copyto(p.data, pd, casting="same_kind")
 
 
 def sgd_step_(params, grads, momentum_buffers, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
               first=False):
     """p -= lr * d with d = g + weight_decay p; with momentum, b = momentum b + (1 - dampening) d
-    (b = d when ``first``) and d = b (Nesterov: d + momentum b). ``momentum_buffers`` holds
-    tensors (or None entries when momentum is 0)."""
-    _check(params, grads, momentum_buffers)
-    for backend, idx in _batches(params, [grads, momentum_buffers]):
+    (b = d when ``first``) and d = b (Nesterov: d + momentum b). ``grads`` have their
+    parameters' shape, dtype and device; ``momentum_buffers`` holds tensors of the
+    parameters' shape and device in ``moment_dtype`` (or None entries when momentum is 0)."""
+    _check(params, grads, [("momentum buffer", momentum_buffers)])
+    for backend, idx in _batches(params):
         ps, gs = [params[i] for i in idx], [grads[i] for i in idx]
         bs = [momentum_buffers[i] for i in idx]
         if _fast(backend, ps + gs + [b for b in bs if b is not None]):
@@ -44,8 +84,12 @@ def sgd_step_(params, grads, momentum_buffers, lr, momentum=0.0, dampening=0.0, 
                                      [None if b is None else b.data for b in bs],
                                      lr, momentum, dampening, weight_decay, nesterov, first)
         else:
+            xp = backend.xp
             for p, g, b in zip(ps, gs, bs):
-                d = g.data + weight_decay * p.data if weight_decay else g.data
+                acc = moment_dtype(p.dtype)
+                pd, d = _working(p, acc), g.data.astype(acc, copy=False)
+                if weight_decay:
+                    d = d + weight_decay * pd
                 if b is not None:
                     if first:
                         b.data[...] = d
@@ -53,17 +97,21 @@ def sgd_step_(params, grads, momentum_buffers, lr, momentum=0.0, dampening=0.0, 
                         b.data *= momentum
                         b.data += (1 - dampening) * d
                     d = d + momentum * b.data if nesterov else b.data
-                p.data -= lr * d
+                pd -= lr * d
+                _store(xp, p, pd)
         for t in ps + [b for b in bs if b is not None]:
             t._vc[0] += 1
 
 
 def adam_step_(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weight_decay, decoupled, step):
     """Adam (``decoupled=False``: L2 added to the gradient) or AdamW (decoupled decay) at
-    step number ``step`` (from 1), bias-corrected, over all parameters at once."""
-    _check(params, grads, exp_avgs, exp_avg_sqs)
+    step number ``step`` (from 1), bias-corrected, over all parameters at once. ``grads``
+    have their parameters' shape, dtype and device, the moments the same shape and device
+    in ``moment_dtype`` (float32 for float16 parameters, which are updated in float32 and
+    rounded)."""
+    _check(params, grads, [("first moment", exp_avgs), ("second moment", exp_avg_sqs)])
     bc1, bc2 = 1 - beta1**step, 1 - beta2**step
-    for backend, idx in _batches(params, [grads, exp_avgs, exp_avg_sqs]):
+    for backend, idx in _batches(params):
         ps, gs = [params[i] for i in idx], [grads[i] for i in idx]
         ms, vs = [exp_avgs[i] for i in idx], [exp_avg_sqs[i] for i in idx]
         if _fast(backend, ps + gs + ms + vs):
@@ -72,15 +120,16 @@ def adam_step_(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weig
         else:
             xp = backend.xp
             for p, g, m, v in zip(ps, gs, ms, vs):
-                gd = g.data
+                pd, gd = _working(p, m.dtype), g.data.astype(m.dtype, copy=False)
                 if weight_decay and decoupled:
-                    p.data *= 1 - lr * weight_decay
+                    pd *= 1 - lr * weight_decay
                 elif weight_decay:
-                    gd = gd + weight_decay * p.data
+                    gd = gd + weight_decay * pd
                 m.data *= beta1
                 m.data += (1 - beta1) * gd
                 v.data *= beta2
                 v.data += (1 - beta2) * gd * gd
-                p.data -= (lr / bc1) * m.data / (xp.sqrt(v.data) * (1 / bc2**0.5) + eps)
+                pd -= (lr / bc1) * m.data / (xp.sqrt(v.data) * (1 / bc2**0.5) + eps)
+                _store(xp, p, pd)
         for t in ps + ms + vs:
             t._vc[0] += 1

@@ -8,7 +8,7 @@ i.e. softplus((1 - 2y) z) for 0/1 targets, which never saturates or overflows.
 import math
 
 from .. import functional as F
-from ..errors import ArgumentError, DTypeError, GpugradIndexError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..functional import (  # noqa: F401 - re-exported, as torch.nn.functional does
     elu,
     gelu,
@@ -25,6 +25,7 @@ from ..functional import (  # noqa: F401 - re-exported, as torch.nn.functional d
     softplus,
     tanh,
 )
+from ..functional._util import check_values
 from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -101,10 +102,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", la
     logp, t = _class_last(input, target, "nll_loss")
     keep = t != ignore_index
     safe = F.where(keep, t, 0)
-    if t.numel():
-        bad = F.any(F.logical_and(keep, F.logical_or(safe < 0, safe >= n_classes))).item()
-        if bad:
-            raise GpugradIndexError(f"[nll_loss] targets must lie in [0, {n_classes - 1}] (or be ignore_index)")
+    check_values(t, lambda a: (a != ignore_index) & ((a < 0) | (a >= n_classes)),
+                 f"[nll_loss] targets must lie in [0, {n_classes - 1}] (or be ignore_index={ignore_index}), got "
+                 "{value} at position {position}")
     picked = logp.gather(1, safe.unsqueeze(1)).squeeze(1)
     w = keep.to(logp.dtype)
     if weight is not None:
@@ -228,10 +228,8 @@ def embedding(idx, weight, padding_idx=None, sparse=False):
     from .sparse import SparseEmbedding
 
     n = weight.shape[0]
-    if idx.numel():
-        lo, hi = idx.min().item(), idx.max().item()
-        if lo < -n or hi >= n:
-            raise GpugradIndexError(f"[embedding] indices must lie in [0, {n - 1}], got {lo}..{hi}")
+    check_values(idx, lambda a: (a < -n) | (a >= n),
+                 f"[embedding] indices must lie in [0, {n - 1}], got {{value}} at position {{position}}")
     if sparse and weight.requires_grad:
         out = SparseEmbedding(idx)(weight)
     else:

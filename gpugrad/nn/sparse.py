@@ -15,16 +15,18 @@ class SparseGrad:
         self.indices, self.values, self.shape = indices, values, tuple(shape)
 
     def coalesce(self):
-        xp = self.values._backend.xp
-        rows, inverse = xp.unique(self.indices.data, return_inverse=True)
-        summed = xp.zeros((rows.shape[0],) + self.shape[1:], dtype=self.values.dtype)
-        self.values._backend.index_add(summed, inverse.reshape(-1), self.values.data)
+        b = self.values._backend
+        with b.scope():
+            rows, inverse = b.xp.unique(self.indices.data, return_inverse=True)
+            summed = b.xp.zeros((rows.shape[0],) + self.shape[1:], dtype=self.values.dtype)
+            b.index_add(summed, inverse.reshape(-1), self.values.data)
         return SparseGrad(self.indices._like(rows), self.values._like(summed), self.shape)
 
     def to_dense(self):
-        xp = self.values._backend.xp
-        out = xp.zeros(self.shape, dtype=self.values.dtype)
-        self.values._backend.index_add(out, self.indices.data, self.values.data)
+        b = self.values._backend
+        with b.scope():
+            out = b.xp.zeros(self.shape, dtype=self.values.dtype)
+            b.index_add(out, self.indices.data, self.values.data)
         return self.values._like(out)
 
     @property

@@ -2,6 +2,8 @@
 
 import math
 
+import gpugrad
+
 from ..autograd import no_grad
 from ..errors import ArgumentError
 
@@ -16,23 +18,22 @@ def _grads(parameters):
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """Scale all gradients so their joint norm is at most ``max_norm``; returns the norm
-    before clipping (a Python float)."""
+    before clipping as a 0-d tensor, as PyTorch does. Everything stays on the device (no
+    read back to the host) unless ``error_if_nonfinite`` asks to check the norm."""
     ps = _grads(parameters)
     if not ps:
-        return 0.0
+        return gpugrad.zeros(())
     with no_grad():
         if norm_type == math.inf:
-            total = max(p.grad.abs().max().item() for p in ps)
+            total = gpugrad.stack([p.grad.abs().max() for p in ps]).max()
         else:
-            total = sum((p.grad.abs() ** norm_type).sum().item() for p in ps) ** (1.0 / norm_type)
-        if not math.isfinite(total):
-            if error_if_nonfinite:
-                raise ArgumentError(f"[clip_grad_norm_] the total gradient norm is {total}")
-            return total
-        scale = max_norm / (total + 1e-6)
-        if scale < 1.0:
-            for p in ps:
-                p.grad = p.grad * scale
+            total = gpugrad.stack([(p.grad.abs() ** norm_type).sum() for p in ps]).sum() ** (1.0 / norm_type)
+        if error_if_nonfinite and not bool(total.isfinite()):
+            raise ArgumentError(f"[clip_grad_norm_] the total gradient norm is {total.item()}")
+        # min(max_norm / norm, 1), a device scalar: no branch on the norm's value
+        coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
+        for p in ps:
+            p.grad = p.grad * coef.to(p.grad.dtype)
     return total
 
 

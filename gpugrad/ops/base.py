@@ -54,6 +54,12 @@ class Op:
         except AttributeError:
             got = ", ".join(type(t).__name__ for t in inputs)
             raise ArgumentTypeError(f"[{self.name}] expected Tensor inputs, got ({got})") from None
+        if backend.multi:  # one of several GPUs: the op runs on its tensors' device
+            with backend.scope():
+                return self._run(backend, inputs, xs, rg)
+        return self._run(backend, inputs, xs, rg)
+
+    def _run(self, backend, inputs, xs, rg):
         if self.ieee:
             with backend.quiet():
                 ys = self.forward(backend, *xs)

@@ -9,7 +9,6 @@ stay differentiable to any order.
 
 from .. import functional as F
 from ..autograd.grad_mode import state
-from ..errors import GpugradIndexError
 from .base import Op
 
 
@@ -44,7 +43,7 @@ class SoftmaxCrossEntropy(Op):
                 return loss.sum(dtype=x.dtype) * x.dtype.type(self.scale)
             loss, self.lse, wt = b.kernels.cross_entropy_fwd(x, t, self.weight, self.ignore_index, self.eps)
         else:
-            loss = self._forward_composed(b.xp, x, t)
+            loss = self._forward_composed(b, x, t)
             wt = None
         return self._reduce(b.xp, loss, wt, t, x.dtype)
 
@@ -72,16 +71,15 @@ class SoftmaxCrossEntropy(Op):
         scale = self.scale if isinstance(self.scale, float) else x._like(self.scale.astype(x.dtype))
         return (gy * scale).expand(x.shape[0])
 
-    def _forward_composed(self, xp, x, t):
+    def _forward_composed(self, b, x, t):
+        xp = b.xp
         c, eps, w = self.c, self.eps, self.weight
         keep = t != self.ignore_index
         bad = keep & ((t < 0) | (t >= c))
-        if bool(bad.any()):
-            row = int(xp.argmax(bad))
-            raise GpugradIndexError(
-                f"[cross_entropy] target {int(t[row])} of row {row} is outside [0, {c - 1}] "
-                f"(and is not ignore_index={self.ignore_index})"
-            )
+        if t.size:
+            b.check(lambda: (bad.any(), xp.argmax(bad), t[xp.argmax(bad)]),
+                    f"[cross_entropy] target {{value}} of row {{position}} is outside [0, {c - 1}] "
+                    f"(and is not ignore_index={self.ignore_index})")
         ts = xp.where(keep, t, 0)
         m = x.max(axis=1, keepdims=True) if x.size else xp.zeros((x.shape[0], 1), x.dtype)
         m = xp.where(xp.isfinite(m), m, 0)

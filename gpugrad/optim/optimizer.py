@@ -2,6 +2,7 @@
 
 from ..autograd import enable_grad, no_grad
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from ..functional.optim import moment_dtype
 from ..nn.sparse import is_sparse_grad
 from ..tensor import Tensor
 
@@ -30,6 +31,11 @@ class Optimizer:
                 raise ArgumentTypeError(f"[{type(self).__name__}] parameters must be tensors, got {type(p).__name__}")
             if not p.requires_grad:
                 raise ArgumentError(f"[{type(self).__name__}] a parameter of shape {p.shape} does not require grad")
+        # one launch updates a whole group in parallel, so a parameter listed twice would be
+        # updated by two threads at once. PyTorch only warns here ("optimizer contains a
+        # parameter group with duplicate parameters"); we raise
+        if len({id(p) for p in group["params"]}) != len(group["params"]):
+            raise ArgumentError(f"[{type(self).__name__}] optimizer contains a parameter group with duplicate parameters")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]):
             raise ArgumentError(f"[{type(self).__name__}] a parameter appears in more than one group")
@@ -130,7 +136,10 @@ class Optimizer:
                             f"[{type(self).__name__}.load_state_dict] state {name!r} of parameter {k} has shape "
                             f"{v.shape}, the parameter {p.shape}"
                         )
-                    v = v.to(p.device).clone()
+                    # a moment takes moment_dtype (as PyTorch casts state to the parameter's dtype):
+                    # state saved when float16 parameters kept float16 moments is upcast
+                    moment = v.shape == p.shape and v.dtype.kind == "f"
+                    v = v.to(p.device, dtype=moment_dtype(p.dtype) if moment else None).clone()
                 entry[name] = v
             new_state[p] = entry
         self.state = new_state

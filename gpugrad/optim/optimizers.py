@@ -5,7 +5,13 @@ import math
 from ..creation import zeros_like
 from ..errors import ArgumentError
 from ..functional import adam_step_, maximum, sgd_step_
+from ..functional.optim import moment_dtype
 from .optimizer import Optimizer
+
+
+def _state(p):
+    """Zeros for a piece of optimizer state of ``p``, in moment_dtype (float32 for float16)."""
+    return zeros_like(p, dtype=moment_dtype(p.dtype))
 
 
 class SGD(Optimizer):
@@ -24,7 +30,7 @@ class SGD(Optimizer):
         fresh = {id(p) for p in params if mom and "momentum_buffer" not in self.state.setdefault(p, {})}
         for p in params:
             if id(p) in fresh:
-                self.state[p]["momentum_buffer"] = zeros_like(p)
+                self.state[p]["momentum_buffer"] = _state(p)
         kw = dict(lr=group["lr"], momentum=mom, dampening=group["dampening"], weight_decay=group["weight_decay"],
                   nesterov=group["nesterov"])
         for first in (True, False):  # new buffers start as the first direction, old ones decay
@@ -34,6 +40,7 @@ class SGD(Optimizer):
                           [self.state[params[i]]["momentum_buffer"] if mom else None for i in sel], first=first, **kw)
 
     def _update(self, group, p, g, state):  # the one-parameter form (kept as the reference)
+        g = g.to(moment_dtype(p.dtype))  # 2-byte parameters: computed in float32, rounded by add_
         if group["weight_decay"]:
             g = g + p * group["weight_decay"]
         mom = group["momentum"]
@@ -55,8 +62,9 @@ class Adagrad(Optimizer):
     def _update(self, group, p, g, state):
         if "sum" not in state:
             state["step"] = 0
-            state["sum"] = zeros_like(p).fill_(group["initial_accumulator_value"])
+            state["sum"] = _state(p).fill_(group["initial_accumulator_value"])
         state["step"] += 1
+        g = g.to(state["sum"].dtype)
         if group["weight_decay"]:
             g = g + p * group["weight_decay"]
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
@@ -72,12 +80,13 @@ class RMSprop(Optimizer):
     def _update(self, group, p, g, state):
         if "square_avg" not in state:
             state["step"] = 0
-            state["square_avg"] = zeros_like(p)
+            state["square_avg"] = _state(p)
             if group["momentum"]:
-                state["momentum_buffer"] = zeros_like(p)
+                state["momentum_buffer"] = _state(p)
             if group["centered"]:
-                state["grad_avg"] = zeros_like(p)
+                state["grad_avg"] = _state(p)
         state["step"] += 1
+        g = g.to(state["square_avg"].dtype)
         if group["weight_decay"]:
             g = g + p * group["weight_decay"]
         a = group["alpha"]
@@ -112,7 +121,7 @@ class Adam(Optimizer):
         states = [self.state.setdefault(p, {}) for p in params]
         for p, st in zip(params, states):
             if "exp_avg" not in st:
-                st.update(step=0, exp_avg=zeros_like(p), exp_avg_sq=zeros_like(p))
+                st.update(step=0, exp_avg=_state(p), exp_avg_sq=_state(p))
             st["step"] += 1
         by_step = {}
         for i, st in enumerate(states):  # parameters that joined later are at another step
@@ -126,11 +135,12 @@ class Adam(Optimizer):
     def _update(self, group, p, g, state):  # amsgrad
         if "exp_avg" not in state:
             state["step"] = 0
-            state["exp_avg"] = zeros_like(p)
-            state["exp_avg_sq"] = zeros_like(p)
+            state["exp_avg"] = _state(p)
+            state["exp_avg_sq"] = _state(p)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = zeros_like(p)
+                state["max_exp_avg_sq"] = _state(p)
         state["step"] += 1
+        g = g.to(state["exp_avg"].dtype)
         t = state["step"]
         b1, b2 = group["betas"]
         lr, wd = group["lr"], group["weight_decay"]
@@ -168,13 +178,13 @@ class SparseAdam(Optimizer):
     def _update(self, group, p, g, state):
         if "exp_avg" not in state:
             state["step"] = 0
-            state["exp_avg"] = zeros_like(p)
-            state["exp_avg_sq"] = zeros_like(p)
+            state["exp_avg"] = _state(p)
+            state["exp_avg_sq"] = _state(p)
         state["step"] += 1
         t = state["step"]
         b1, b2 = group["betas"]
         g = g.coalesce()
-        rows, vals = g.indices, g.values
+        rows, vals = g.indices, g.values.to(state["exp_avg"].dtype)
         m_rows = state["exp_avg"][rows] * b1 + vals * (1 - b1)
         v_rows = state["exp_avg_sq"][rows] * b2 + vals * vals * (1 - b2)
         state["exp_avg"][rows] = m_rows

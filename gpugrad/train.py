@@ -147,6 +147,7 @@ def train(config, resume=None, save=None, progress=True, log=print):
         history = state["history"]
         first_epoch = state["epoch"] + 1
     bar_factory = _bar(progress)
+    on_cuda = gg.device(config["device"]).type == "cuda"
     for epoch in range(first_epoch, config["epochs"] + 1):
         t0 = time.perf_counter()
         run_loss, run_correct, seen = 0.0, 0, 0
@@ -172,6 +173,8 @@ def train(config, resume=None, save=None, progress=True, log=print):
         row = {"epoch": epoch, "train_loss": run_loss / seen, "train_acc": run_correct / seen,
                "test_loss": test_loss, "test_acc": test_acc, "lr": opt.param_groups[0]["lr"],
                "seconds": time.perf_counter() - t0}
+        if on_cuda:  # the memory pool at the end of each epoch: a figure that keeps growing is a leak
+            row.update(cuda_memory_allocated=gg.cuda.memory_allocated(), cuda_memory_reserved=gg.cuda.memory_reserved())
         history.append(row)
         if save:
             gg.save({"config": config, "model": model.state_dict(), "optimizer": opt.state_dict(),

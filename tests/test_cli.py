@@ -81,3 +81,33 @@ def test_module_entry_point(blobs):
                         "--device", "cpu", "--quiet"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "epoch   1" in r.stdout
+
+
+def test_cuda_memory_per_epoch_only_on_cuda(blobs, monkeypatch):
+    import itertools
+
+    import gpugrad as gg
+    from gpugrad import backend
+    from gpugrad.backend.cpu import CpuBackend
+    from gpugrad.backend.device import Device
+
+    cfg = T.default_config()
+    cfg.update(data=blobs, hidden=[8], epochs=3, batch_size=64, device="cpu")
+    history = T.train(cfg, progress=False, log=lambda s: None)["history"]
+    assert not any(k.startswith("cuda_memory") for h in history for k in h)
+
+    class FakeCuda(CpuBackend):  # NumPy arrays under the name cuda:0, so that train() takes its CUDA path
+        __slots__ = ()
+
+        def __init__(self):
+            super().__init__()
+            self.device = Device("cuda", 0)
+
+    monkeypatch.setitem(backend._backends, Device("cuda", 0), FakeCuda())
+    allocated, reserved = itertools.count(1000, 10), itertools.count(5000, 100)
+    monkeypatch.setattr(gg.cuda, "memory_allocated", lambda: next(allocated))
+    monkeypatch.setattr(gg.cuda, "memory_reserved", lambda: next(reserved))
+    summary = T.train(dict(cfg, device="cuda"), progress=False, log=lambda s: None)
+    assert summary["device"] == "cuda:0"
+    assert [(h["cuda_memory_allocated"], h["cuda_memory_reserved"]) for h in summary["history"]] == \
+        [(1000, 5000), (1010, 5100), (1020, 5200)]

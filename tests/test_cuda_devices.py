@@ -122,3 +122,40 @@ def test_work_on_cuda_1_runs_on_cuda_1():
     assert b["loss"] == pytest.approx(a["loss"], rel=1e-6)
     for pa, pb in zip(a["params"], b["params"]):
         np.testing.assert_allclose(pb, pa, rtol=1e-6, atol=1e-7)
+
+
+def test_a_class_weight_on_another_device_is_refused(device):
+    x = gg.randn(4, 3, device=device)
+    t = gg.tensor([0, 1, 2, 0], device=device)
+    other = "cpu" if device == "cuda" else "cuda"
+    if other == "cuda" and not gg.cuda.is_available():
+        pytest.skip("needs a second device")
+    with pytest.raises(gg.errors.DeviceError, match=rf"\[cross_entropy\] weight is on {other}.*logits on {device}"):
+        NF.cross_entropy(x, t, weight=gg.ones(3, device=other))
+
+
+def test_the_users_allocator_stays_the_one_that_allocates(device, monkeypatch):
+    """gpugrad tracks the pool's peak by wrapping the allocator that is set when its first
+    cuda backend is made, instead of replacing it."""
+    if device != "cuda":
+        pytest.skip("a CUDA allocator")
+    cuda_mod = gg.backend.cuda
+    cp = cuda_mod.probe()[0]
+    saved = cp.cuda.get_allocator()
+    pool = cp.get_default_memory_pool()
+    sizes = []
+
+    def users(size):
+        sizes.append(size)
+        return pool.malloc(size)
+
+    monkeypatch.setattr(cuda_mod, "_peak", {"bytes": {}, "installed": False})
+    try:
+        cp.cuda.set_allocator(users)
+        cuda_mod._track_peak(cp)  # what the first cuda backend does
+        gg.cuda.reset_peak_memory_stats()
+        x = gg.zeros(1 << 16, device="cuda")
+        assert sizes and max(sizes) >= x.numel() * 4  # the user's allocator made it
+        assert gg.cuda.max_memory_allocated() >= x.numel() * 4
+    finally:
+        cp.cuda.set_allocator(saved)

@@ -127,36 +127,21 @@ using std::isnan;
 using std::isinf;
 
 // ---- bit casts and the fast-math intrinsics ------------------------------------------------
-inline float __int_as_float(int v) {
-  float f;
-  std::memcpy(&f, &v, 4);
-  return f;
+namespace gpugrad_emu {
+template <typename To, typename From>
+inline To bits_as(From v) {
+  static_assert(sizeof(To) == sizeof(From), "same width");
+  To out;
+  std::memcpy(&out, &v, sizeof(To));
+  return out;
 }
-inline int __float_as_int(float f) {
-  int v;
-  std::memcpy(&v, &f, 4);
-  return v;
-}
-inline unsigned int __float_as_uint(float f) {
-  unsigned int v;
-  std::memcpy(&v, &f, 4);
-  return v;
-}
-inline float __uint_as_float(unsigned int v) {
-  float f;
-  std::memcpy(&f, &v, 4);
-  return f;
-}
-inline double __longlong_as_double(long long v) {
-  double d;
-  std::memcpy(&d, &v, 8);
-  return d;
-}
-inline long long __double_as_longlong(double d) {
-  long long v;
-  std::memcpy(&v, &d, 8);
-  return v;
-}
+}  // namespace gpugrad_emu
+inline float __int_as_float(int v) { return gpugrad_emu::bits_as<float>(v); }
+inline int __float_as_int(float f) { return gpugrad_emu::bits_as<int>(f); }
+inline unsigned int __float_as_uint(float f) { return gpugrad_emu::bits_as<unsigned int>(f); }
+inline float __uint_as_float(unsigned int v) { return gpugrad_emu::bits_as<float>(v); }
+inline double __longlong_as_double(long long v) { return gpugrad_emu::bits_as<double>(v); }
+inline long long __double_as_longlong(double d) { return gpugrad_emu::bits_as<long long>(d); }
 
 namespace gpugrad_emu {
 inline float ftz(float v) { return std::fpclassify(v) == FP_SUBNORMAL ? std::copysign(0.0f, v) : v; }

@@ -1,7 +1,10 @@
 """Optimizer base: parameter groups, per-parameter state, state_dict round trips."""
 
+import numbers
+import sys
+
 from ..autograd import enable_grad, no_grad
-from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..functional.optim import moment_dtype
 from ..nn.sparse import is_sparse_grad
 from ..tensor import Tensor
@@ -109,44 +112,48 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
+        """Take the state and hyper-parameters of ``state_dict`` (as ``state_dict()`` gives
+        them, parameters by position). All of it is checked before anything changes: every
+        state tensor must have its parameter's shape and a floating dtype (it is cast to the
+        parameter's ``moment_dtype`` and moved to its device, as PyTorch casts floating state
+        to the parameter's dtype and device), ``step`` must be an int >= 0 (no other state
+        is a plain value), every hyper-parameter of the kind of this optimizer's own (a
+        number finite and >= 0, betas also < 1)."""
+        op = f"{type(self).__name__}.load_state_dict"
+        if not (isinstance(state_dict, dict) and isinstance(state_dict.get("param_groups"), list)
+                and isinstance(state_dict.get("state"), dict)):  # fmt: skip
+            raise ArgumentTypeError(f"[{op}] expected a dict with a list 'param_groups' and a dict 'state', "
+                                    f"got {_shown(state_dict)}")
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
-            raise ArgumentError(
-                f"[{type(self).__name__}.load_state_dict] {len(groups)} parameter groups saved, "
-                f"{len(self.param_groups)} here"
-            )
-        params = {}
-        for saved, own in zip(groups, self.param_groups):
-            if len(saved["params"]) != len(own["params"]):
-                raise ArgumentError(
-                    f"[{type(self).__name__}.load_state_dict] a group has {len(saved['params'])} parameters saved, "
-                    f"{len(own['params'])} here"
-                )
-            params.update(zip(saved["params"], own["params"]))
+            raise ArgumentError(f"[{op}] {len(groups)} parameter groups saved, {len(self.param_groups)} here")
+        params, hypers = {}, []
+        for i, (saved, own) in enumerate(zip(groups, self.param_groups)):
+            ids = saved.get("params") if isinstance(saved, dict) else None
+            if not (isinstance(ids, list) and all(type(k) is int for k in ids)):
+                raise ArgumentTypeError(f"[{op}] expected group {i} to be a dict whose 'params' is a list of parameter "
+                                        f"indices, got {_shown(saved)}")
+            if len(ids) != len(own["params"]):
+                raise ArgumentError(f"[{op}] a group has {len(ids)} parameters saved, {len(own['params'])} here")
+            for k, p in zip(ids, own["params"]):
+                if k in params:
+                    raise ArgumentError(f"[{op}] parameter index {k} appears twice in the saved groups")
+                params[k] = p
+            hypers.append({key: _hyper(op, i, key, v, own.get(key, self.defaults.get(key)))
+                           for key, v in saved.items() if key != "params"})  # fmt: skip
         new_state = {}
         for k, st in state_dict["state"].items():
-            p = params.get(int(k))
+            # "0" for 0: a state_dict that went through JSON
+            index = int(k) if isinstance(k, str) and k.isascii() and k.isdigit() else k
+            p = params.get(index) if type(index) is int else None
             if p is None:
-                raise ArgumentError(f"[{type(self).__name__}.load_state_dict] state for unknown parameter {k}")
-            entry = {}
-            for name, v in st.items():
-                if isinstance(v, Tensor):
-                    if v.shape not in (p.shape, ()):
-                        raise ShapeError(
-                            f"[{type(self).__name__}.load_state_dict] state {name!r} of parameter {k} has shape "
-                            f"{v.shape}, the parameter {p.shape}"
-                        )
-                    # a moment takes moment_dtype (as PyTorch casts state to the parameter's dtype):
-                    # state saved when float16 parameters kept float16 moments is upcast
-                    moment = v.shape == p.shape and v.dtype.kind == "f"
-                    v = v.to(p.device, dtype=moment_dtype(p.dtype) if moment else None).clone()
-                entry[name] = v
-            new_state[p] = entry
+                raise ArgumentError(f"[{op}] state for unknown parameter {k!r}")
+            if not isinstance(st, dict):
+                raise ArgumentTypeError(f"[{op}] expected the state of parameter {k} to be a dict, got {_shown(st)}")
+            new_state[p] = {key: _state(op, f"state {key!r} of parameter {k}", p, key, v) for key, v in st.items()}
         self.state = new_state
-        for saved, own in zip(groups, self.param_groups):
-            for key, v in saved.items():
-                if key != "params":
-                    own[key] = v
+        for hyper, own in zip(hypers, self.param_groups):
+            own.update(hyper)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -154,3 +161,57 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params"]
         return "\n".join(lines + [")"])
+
+
+def _shown(v):
+    return type(v).__name__ if isinstance(v, (dict, list, tuple, Tensor)) else repr(v)
+
+
+def _number(op, where, v, below_one=False):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise ArgumentTypeError(f"[{op}] expected {where} to be a number, got {v!r}")
+    if not (0 <= v <= sys.float_info.max and (v < 1 or not below_one)):  # NaN fails, and an int beyond floats
+        bound = " and < 1" if below_one else ""
+        raise ArgumentError(f"[{op}] expected {where} to be a finite number >= 0{bound}, got {v!r}")
+    return v
+
+
+def _hyper(op, group, key, v, like):
+    """A saved hyper-parameter ``v``, checked against the kind of this group's value ``like``
+    (None for a key the group lacks, such as the initial_lr of a scheduler: a number)."""
+    where = f"hyper-parameter {key!r} of group {group}"
+    if isinstance(like, bool):
+        if not isinstance(v, bool):
+            raise ArgumentTypeError(f"[{op}] expected {where} to be a bool, got {v!r}")
+        return v
+    if isinstance(like, tuple):  # betas; a list after a trip through JSON
+        if not (isinstance(v, (tuple, list)) and len(v) == len(like)):
+            raise ArgumentTypeError(f"[{op}] expected {where} to be a tuple of {len(like)} numbers, got {v!r}")
+        # the optimizers' one tuple is betas, which their constructors hold in [0, 1)
+        return tuple(_number(op, f"hyper-parameter '{key}[{j}]' of group {group}", x, below_one=key == "betas")
+                     for j, x in enumerate(v))  # fmt: skip
+    if like is None or isinstance(like, numbers.Real):
+        return _number(op, where, v)
+    if type(v) is not type(like):
+        raise ArgumentTypeError(f"[{op}] expected {where} to be a {type(like).__name__}, got {v!r}")
+    return v
+
+
+def _state(op, where, p, key, v):
+    if key == "step":
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise ArgumentTypeError(f"[{op}] expected {where} to be an int >= 0 (below 2**63), got {v!r}")
+        if not 0 <= v < 2**63:  # the optimizers raise their betas to it, as floats
+            raise ArgumentError(f"[{op}] expected {where} to be an int >= 0 (below 2**63), got {v!r}")
+        return int(v)
+    if not isinstance(v, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected {where} to be a tensor, got {type(v).__name__}")
+    if v.shape != p.shape:
+        raise ShapeError(f"[{op}] expected {where} to have the parameter's shape {p.shape}, got {v.shape}")
+    want = moment_dtype(p.dtype)
+    if v.dtype.kind != "f":
+        raise DTypeError(f"[{op}] expected {where} to be a floating tensor (it is cast to {want}), got {v.dtype}")
+    # moment_dtype, float32 for 2-byte parameters: state saved when float16 parameters kept
+    # float16 moments is upcast; a float32 buffer of a float64 parameter is widened, not read
+    # by the kernels as float64 past its end
+    return v.to(p.device, dtype=want).clone()

@@ -6,8 +6,10 @@
 
 Writes ``<out>/<gpu-or-host>-<date>.json`` (every figure, min/max and the environment),
 the same name ``.md`` (the suites' tables) and ``-speedup.png`` / ``-mlp_step.png``
-plots. Frameworks with their own thread pools run in separate processes with the same
-thread count; every comparison is a ratio from the same run.
+plots; ``<out>`` is ``./gpugrad-bench-results`` unless given, and a quick run's names end
+in ``-quick`` so that it never replaces a full run of the same day. Frameworks with their
+own thread pools run in separate processes with the same thread count; every comparison
+is a ratio from the same run.
 """
 
 import argparse
@@ -18,6 +20,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+# in the folder the command runs in: a source tree (or an installed package) is no place
+# for a user's results
+DEFAULT_OUT = "gpugrad-bench-results"
 
 import bench_cross_entropy  # noqa: E402
 import bench_e2e  # noqa: E402
@@ -40,10 +45,10 @@ QUICK = {
 }
 
 
-def run_name(env):
+def run_name(env, quick=False):
     gpu = env.get("gpu")
     base = gpu.replace(" ", "-") if gpu else f"{env['host']}-cpu"
-    return "".join(ch for ch in base if ch.isalnum() or ch in "-_.") + "-" + env["date"]
+    return "".join(ch for ch in base if ch.isalnum() or ch in "-_.") + "-" + env["date"] + ("-quick" if quick else "")
 
 
 def speedups(all_results):
@@ -111,7 +116,8 @@ def main(argv=None):
                    help="default: every CPU suite, and the GPU suite when CUDA is available")
     p.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--out", default=os.path.join(HERE, "results"))
+    p.add_argument("--out", default=DEFAULT_OUT,
+                   help=f"folder for the results (default ./{DEFAULT_OUT}, in the current directory)")
     p.add_argument("--no-plots", action="store_true")
     args = p.parse_args(argv)
     from tqdm import tqdm
@@ -139,7 +145,7 @@ def main(argv=None):
         all_results[name] = results
         md += [f"## {name}", ""] + lines + [""]
     os.makedirs(args.out, exist_ok=True)
-    stem = os.path.join(args.out, run_name(env))
+    stem = os.path.join(args.out, run_name(env, args.quick))
     payload = {"environment": env, "quick": args.quick, "seconds": time.perf_counter() - started,
                "results": all_results, "speedups_vs_pytorch": dict(speedups(all_results))}
     with open(stem + ".json", "w") as f:

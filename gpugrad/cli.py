@@ -2,9 +2,32 @@
 
 import argparse
 import json
+import os
+import shlex
 import sys
+import tempfile
+import traceback
 
-from .errors import GpugradError
+from .errors import ArgumentError, GpugradError
+
+COMMANDS = ("doctor", "train", "eval", "bench")
+
+TRAIN_EPILOG = """\
+data files (--data FILE):
+  .csv  comma-separated numbers, one example per line, the integer class label (0..K-1)
+        in the last column; a first line without any number is a header and is skipped
+  .npz  arrays x (examples x features) and y (labels), as numpy.savez(FILE, x=..., y=...);
+        add x_test and y_test to give the test set
+  Without a test set, 20% of the examples (picked by --seed) are held out as the test set.
+  Features are standardized with the training examples' mean and standard deviation.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (and where to look) instead of a usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _doctor(args):
@@ -33,34 +56,77 @@ def _hidden(text):
     return sizes
 
 
+def _check_writable(command, flag, path):
+    """Refuse an output file that cannot be written (a folder, a missing folder, a place
+    where no file can be made), before any work rather than after it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    said = f"[{command}] {flag} {path}:"
+    if os.path.isdir(path):
+        raise ArgumentError(f"{said} that is a folder; give the name of a file in it")
+    if not os.path.isdir(folder):
+        raise ArgumentError(f"{said} the folder {folder} does not exist; create it first, or choose another path")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise ArgumentError(f"{said} the file exists and may not be overwritten (no write permission)")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ArgumentError(f"{said} no file can be created in {folder} ({exc.strerror}); choose another path") from None
+
+
+def _say(json_path):
+    """print, or print to stderr while stdout carries the JSON summary (so that it parses)."""
+    out = sys.stderr if json_path == "-" else sys.stdout
+    return lambda line: print(line, file=out)
+
+
 def _train(args):
     from . import train as T
 
+    for flag, path in (("--save", args.save), ("--plot", args.plot), ("--json", args.json)):
+        if path and not (flag == "--json" and path == "-"):
+            _check_writable("train", flag, path)
+    if args.plot:
+        T.check_plot_path(args.plot)
     given = {k: getattr(args, k) for k in T.default_config() if getattr(args, k, None) is not None}
-    if args.resume:  # the checkpoint holds the run's settings; only these may change
-        config = {k: v for k, v in given.items() if k in ("epochs", "device")}
-    else:
-        config = {**T.default_config(), **given}
-    summary = T.train(config, resume=args.resume, save=args.save, progress=not args.quiet)
+    # with --resume the checkpoint holds the settings; train() refuses flags that differ from them
+    config = given if args.resume else {**T.default_config(), **given}
+    say = _say(args.json)
+    try:
+        summary = T.train(config, resume=args.resume, save=args.save, progress=not args.quiet, log=say)
+    except T.TrainingInterrupted as stop:
+        print(f"gpugrad train: {_interrupted(stop, args.save)}", file=sys.stderr)
+        return 130
     f = summary["final"]
-    print(f"done: test accuracy {f['test_acc']:.4f} (best {summary['best_test_acc']:.4f}), "
-          f"{summary['parameters']} parameters, {summary['seconds']:.1f}s on {summary['device']}")
+    say(f"done: test accuracy {f['test_acc']:.4f} (best {summary['best_test_acc']:.4f}), "
+        f"{summary['parameters']} parameters, {summary['seconds']:.1f}s on {summary['device']}")
     if args.plot:
         T.plot(summary["history"], args.plot)
-        print(f"wrote {args.plot}")
+        say(f"wrote {args.plot}")
     if args.json:
         T.write_json(summary, args.json)
     return 0
 
 
+def _interrupted(stop, save):
+    said = f"interrupted at epoch {stop.epoch}"
+    if save and stop.saved_epoch:
+        return f"{said}; {save} holds epoch {stop.saved_epoch}: continue with gpugrad train --resume {shlex.quote(save)}"
+    if save:
+        return f"{said}, before the first checkpoint was written to {save}: nothing to resume"
+    return f"{said}; nothing was saved (--save FILE writes a checkpoint after every epoch, --resume FILE continues it)"
+
+
 def _eval(args):
     from . import train as T
 
+    if args.json and args.json != "-":
+        _check_writable("eval", "--json", args.json)
     result = T.evaluate_checkpoint(args.checkpoint, args.data, args.data_dir, args.device)
     if args.json:
         T.write_json(result, args.json)
-    print(f"{args.checkpoint} (epoch {result['epoch']}): test loss {result['test_loss']:.4f}, "
-          f"accuracy {result['test_acc']:.4f} on {result['n']} examples")
+    _say(args.json)(f"{args.checkpoint} (epoch {result['epoch']}): test loss {result['test_loss']:.4f}, "
+                    f"accuracy {result['test_acc']:.4f} on {result['n']} examples")
     return 0
 
 
@@ -85,22 +151,59 @@ def _bench(rest):
     return 0
 
 
+def _fail(prog, message, code):
+    """The one line an error gets (its traceback too under GPUGRAD_DEBUG=1); returns ``code``."""
+    if os.environ.get("GPUGRAD_DEBUG", "0") not in ("", "0"):
+        traceback.print_exc()
+    line = " / ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    print(f"{prog}: error: {line}", file=sys.stderr)
+    return code
+
+
 def main(argv=None):
+    """Run the command in ``argv`` (default: the process's arguments); returns the exit
+    code: 0, 2 for input refused with a message, 130 after Ctrl-C, 1 for a bug in gpugrad.
+    argparse's own refusals exit 2 through SystemExit."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    prog = f"gpugrad {argv[0]}" if argv[:1] and argv[0] in COMMANDS else "gpugrad"
+    try:
+        if argv[:1] == ["bench"]:
+            return _bench(argv[1:])
+        args = _parser().parse_args(argv)
+        return args.run(args)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except GpugradError as exc:
+        return _fail(prog, exc, 2)
+    except MemoryError as exc:
+        return _fail(prog, f"out of memory ({exc or 'MemoryError'}); narrower --hidden layers or a smaller "
+                           "--batch-size need less", 2)
+    except OSError as exc:  # a disk that filled up, a file that vanished: not gpugrad's bug, but no traceback either
+        return _fail(prog, exc, 2)
+    except Exception as exc:
+        return _fail(prog, f"internal error ({type(exc).__name__}: {exc}); this is a bug in gpugrad: please report it "
+                           "with the traceback that GPUGRAD_DEBUG=1 prints", 1)
+
+
+def _parser():
     from . import train as T
 
-    parser = argparse.ArgumentParser(prog="gpugrad", description="gpugrad command-line tools")
+    parser = _Parser(prog="gpugrad", description="gpugrad command-line tools")
     sub = parser.add_subparsers(dest="command", required=True)
     doctor = sub.add_parser("doctor", help="which backend is active, what is built, what to install")
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     doctor.set_defaults(run=_doctor)
 
     d = T.default_config()
-    tr = sub.add_parser("train", help="train an MLP classifier (default: MNIST-1D on the best device)")
-    tr.add_argument("--data", help=f"mnist1d, mnist, or a .npz/.csv file (default {d['data']})")
+    tr = sub.add_parser("train", help="train an MLP classifier (default: MNIST-1D on the best device)",
+                        epilog=TRAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    tr.add_argument("--data", help=f"mnist1d, mnist, or a .npz/.csv file, see below (default {d['data']})")
     tr.add_argument("--data-dir", dest="data_dir", help="folder with the MNIST IDX files")
     tr.add_argument("--hidden", type=_hidden, help="hidden widths such as 256,256 (the default); 0 = logistic regression")
     tr.add_argument("--activation", choices=sorted(T.ACTIVATIONS), help=f"default {d['activation']}")
-    tr.add_argument("--dropout", type=float)
+    tr.add_argument("--dropout", type=float, help=f"probability of zeroing a hidden unit, 0 <= p < 1 "
+                                                  f"(default {d['dropout']})")
     tr.add_argument("--optimizer", choices=T.OPTIMIZERS, help=f"default {d['optimizer']}")
     tr.add_argument("--lr", type=float, help=f"learning rate (default {d['lr']})")
     tr.add_argument("--momentum", type=float, help=f"for sgd/rmsprop (default {d['momentum']})")
@@ -108,13 +211,15 @@ def main(argv=None):
     tr.add_argument("--schedule", choices=T.SCHEDULES, help=f"learning-rate schedule (default {d['schedule']})")
     tr.add_argument("--epochs", type=int, help=f"default {d['epochs']}")
     tr.add_argument("--batch-size", dest="batch_size", type=int, help=f"default {d['batch_size']}")
-    tr.add_argument("--clip", type=float, help="clip the gradient norm to this value")
+    tr.add_argument("--clip", type=float, help="clip the gradient norm to this value (default 0: no clipping)")
+    tr.add_argument("--no-stop-on-divergence", dest="stop_on_divergence", action="store_const", const=False,
+                    help="keep training when the loss grows past 1e6 and 1000x its start (a NaN loss always stops)")
     tr.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
     tr.add_argument("--seed", type=int, help=f"default {d['seed']}")
     tr.add_argument("--save", help="checkpoint file (.safetensors), written after every epoch")
-    tr.add_argument("--resume", help="continue from this checkpoint (up to --epochs)")
-    tr.add_argument("--plot", help="write loss/accuracy curves to this PNG")
-    tr.add_argument("--json", help="write a JSON summary to this file ('-' for stdout)")
+    tr.add_argument("--resume", help="continue from this checkpoint (up to --epochs) with its settings")
+    tr.add_argument("--plot", help="write loss/accuracy curves to this image (.png, .svg, .pdf, ...)")
+    tr.add_argument("--json", help="write a JSON summary to this file ('-': to stdout, and the progress lines to stderr)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(run=_train)
 
@@ -127,16 +232,7 @@ def main(argv=None):
     ev.set_defaults(run=_eval)
 
     sub.add_parser("bench", help="run the benchmark suites (python -m benchmarks; --help there)", add_help=False)
-
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:
-        return _bench(argv[1:])
-    args = parser.parse_args(argv)
-    try:
-        return args.run(args)
-    except GpugradError as exc:
-        print(f"gpugrad {args.command}: {exc}", file=sys.stderr)
-        return 2
+    return parser
 
 
 if __name__ == "__main__":

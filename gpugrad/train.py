@@ -4,6 +4,7 @@ JSON summary. Written against gpugrad's public API only."""
 
 import json
 import math
+import os
 import sys
 import time
 
@@ -21,6 +22,15 @@ ACTIVATIONS = {
 }  # fmt: skip
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("none", "step", "cosine", "exponential", "onecycle", "cyclic", "warmup")
+# What --resume may change: how long to train, where, and whether divergence stops the
+# run. Everything else belongs to the checkpoint (another model or data would not fit it).
+RESUME_MAY_CHANGE = ("epochs", "device", "stop_on_divergence")
+# A loss this far above where the run started means the weights are exploding: a fresh
+# model's cross-entropy is about ln(classes), under 12 for any allowed class count, and
+# training only lowers it, so 1e6 nats (the right class trailing by ~1e6 in logit) is out of
+# reach of any run that is learning. The relative bound spares a run whose first loss is
+# already large (unscaled features) while it comes down.
+DIVERGED_LOSS, DIVERGED_FACTOR = 1e6, 1e3
 
 
 def build_mlp(in_features, hidden, classes, activation="relu", dropout=0.0):
@@ -74,8 +84,9 @@ def make_schedule(name, opt, epochs, steps_per_epoch, lr):
 
 
 def _standardize(x_train, x_test):
-    mean = x_train.mean(0)
-    std = x_train.std(0)
+    # in float64: squares of float32 features beyond ~1e19 overflow float32
+    mean = x_train.mean(0, dtype=np.float64)
+    std = x_train.std(0, dtype=np.float64)
     std[std == 0] = 1.0
     return mean.astype(np.float32), std.astype(np.float32)
 
@@ -98,18 +109,154 @@ def _prepare(config):
     x, y, xt, yt = datasets.load(config["data"], config.get("data_dir"), seed=config["seed"])
     if config.get("standardize"):
         mean, std = np.asarray(config["mean"], np.float32), np.asarray(config["std"], np.float32)
+        if x.shape[1] != mean.shape[0]:
+            raise ArgumentError(f"[data] {config['data']} has {x.shape[1]} features, the model was trained on "
+                                f"{mean.shape[0]}")
         x, xt = (x - mean) / std, (xt - mean) / std
     dev = config["device"]
     return (gg.tensor(x, device=dev), gg.tensor(y, device=dev), gg.tensor(xt, device=dev), gg.tensor(yt, device=dev))
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training: ``epoch`` is the epoch it came in, ``saved_epoch`` the last
+    epoch whose checkpoint is in the --save file (None: none yet)."""
+
+    def __init__(self, epoch, saved_epoch):
+        super().__init__(epoch, saved_epoch)
+        self.epoch, self.saved_epoch = epoch, saved_epoch
+
+
+# key: (test, what the value must be). NaN fails every comparison, so it is refused too.
+_RULES = {
+    "epochs": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "batch_size": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "seed": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "lr": (lambda v: 0 < v < math.inf, "a positive number"),
+    # 1 or more never lets the past gradients fade, which makes the steps grow without bound
+    "momentum": (lambda v: 0 <= v < 1, "at least 0 and below 1"),
+    "weight_decay": (lambda v: 0 <= v < math.inf, "a number >= 0"),
+    "clip": (lambda v: 0 <= v < math.inf, "a number >= 0 (0: no clipping)"),
+    # the probability of zeroing a unit: at 1 nothing reaches the next layer
+    "dropout": (lambda v: 0 <= v < 1, "at least 0 and below 1"),
+}
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_config(config):
+    """Refuse settings that cannot train, naming the command-line flag and what it takes."""
+    for key, (ok, want) in _RULES.items():
+        value = config.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not ok(value):
+            raise ArgumentError(f"[train] --{key.replace('_', '-')} must be {want}, got {value!r}")
+    hidden = config.get("hidden")
+    if hidden is not None and not all(_is_int(h) and h > 0 for h in hidden):
+        raise ArgumentError(f"[train] --hidden takes positive layer widths such as 256,256, got {hidden!r}")
+
+
+def _flag_value(value):
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _refuse_conflicts(given, saved, path):
+    """--resume continues a run with the checkpoint's settings; flags that would change
+    them (other than RESUME_MAY_CHANGE) are refused rather than silently ignored."""
+    defaults = default_config()
+    conflicts = [f"--{k.replace('_', '-')} {_flag_value(v)} (checkpoint: {_flag_value(saved.get(k, defaults.get(k)))})"
+                 for k, v in given.items() if k not in RESUME_MAY_CHANGE and v != saved.get(k, defaults.get(k))]
+    if conflicts:
+        raise ArgumentError(
+            f"[train] {path} was trained with other settings than {', '.join(conflicts)}; --resume continues "
+            "that run as it was (only --epochs and --device may change): drop those flags, or start a new run"
+        )
+
+
+def _advice(config):
+    return "lower --lr" if config.get("clip") else "lower --lr or add --clip"
+
+
+def _check_loss(config, loss, first_loss, epoch):
+    if not math.isfinite(loss):
+        raise ArgumentError(f"[train] the loss became {loss} at epoch {epoch}; {_advice(config)}")
+    if config.get("stop_on_divergence", True) and loss > max(DIVERGED_LOSS, DIVERGED_FACTOR * first_loss):
+        raise ArgumentError(
+            f"[train] the loss diverged at epoch {epoch}: {loss:.3g}, from {first_loss:.3g} at the start; "
+            f"{_advice(config)} (--no-stop-on-divergence lets it run on)"
+        )
+
+
+# Optimizer state per parameter value: SGD's momentum buffer, Adam's two moments, ...
+_OPTIMIZER_SLOTS = {"sgd": lambda m: int(m > 0), "adam": lambda m: 2, "adamw": lambda m: 2,
+                    "rmsprop": lambda m: 1 + int(m > 0), "adagrad": lambda m: 1}
+
+
+def available_memory():
+    """Bytes of host memory available to new allocations (Linux's MemAvailable, within a
+    cgroup v2 limit), or None where that is unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            limit = f.read().strip()
+        if limit != "max":
+            available = min(available, int(limit))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 limit
+    return available
+
+
+def _check_memory(config):
+    """Refuse a model whose parameters, gradients and optimizer state cannot fit in the
+    host memory, before allocating it: NumPy would fail (or the kernel kill the process)
+    part way through. On a GPU the allocation itself reports it (CuPy's OutOfMemoryError)."""
+    if gg.device(config["device"]).type != "cpu":
+        return
+    widths = [config["in_features"], *config["hidden"], config["classes"]]
+    parameters = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+    need = parameters * 4 * (2 + _OPTIMIZER_SLOTS[config["optimizer"]](config["momentum"]))
+    available = available_memory()
+    if available is not None and need > available:
+        raise ArgumentError(
+            f"[train] the MLP {'-'.join(map(str, widths))} has {parameters:,} parameters, which with their gradients "
+            f"and {config['optimizer']}'s state need about {need / 2**30:.1f} GiB; {available / 2**30:.1f} GiB of memory "
+            "is available: use narrower --hidden layers"
+        )
+
+
+def _header(config, resumed, first_epoch, n_train, n_test, batches, parameters):
+    """One line on what is about to run: data, model, optimizer, device."""
+    c = config
+    widths = "-".join(map(str, [c["in_features"], *c["hidden"], c["classes"]]))
+    dropout = f", dropout {c['dropout']:g}" if c["hidden"] and c["dropout"] else ""
+    where = c["device"]
+    if gg.device(where).type == "cpu":
+        kernels = gg.backend.get_backend("cpu").kernels
+        where += f" ({kernels.threads} threads)" if kernels is not None else " (NumPy, no native kernels)"
+    start = f"resuming {resumed} at epoch {first_epoch}" if resumed else "training"
+    schedule = f" ({c['schedule']} schedule)" if c["schedule"] != "none" else ""
+    return (f"{start}: {c['data']}, {n_train} training and {n_test} test examples, {c['in_features']} features, "
+            f"{c['classes']} classes; MLP {widths} ({c['activation']}{dropout}), {parameters:,} parameters; "
+            f"{c['optimizer']} lr {c['lr']:g}{schedule}, {c['epochs']} epochs, batch size {c['batch_size']} "
+            f"({batches} step{'s' if batches != 1 else ''} per epoch); on {where}")
+
+
 def train(config, resume=None, save=None, progress=True, log=print):
     """Train per ``config`` (see ``default_config``); returns the summary dict."""
+    from gpugrad import runs  # it reads this module's rules
+
     started = time.perf_counter()
     state = None
     if resume:
-        state = gg.load(resume, device="cpu")
+        state = runs.load_run(resume, "train")
         saved = dict(state["config"])
+        _refuse_conflicts(config, saved, resume)
         epochs = config.get("epochs") or saved["epochs"]
         if epochs != saved["epochs"] and saved["schedule"] not in ("none", "step", "exponential"):
             raise ArgumentError(
@@ -118,8 +265,10 @@ def train(config, resume=None, save=None, progress=True, log=print):
             )
         saved["epochs"] = epochs
         saved["device"] = config.get("device") or saved["device"]
+        saved["stop_on_divergence"] = config.get("stop_on_divergence", saved.get("stop_on_divergence", True))
         config = saved
     config = dict(config)
+    check_config(config)
     config["device"] = str(gg.device(config["device"]) if config["device"] != "auto" else gg.get_default_device())
     gg.manual_seed(config["seed"])
     if state is None and config["data"] not in ("mnist1d", "mnist"):
@@ -129,6 +278,7 @@ def train(config, resume=None, save=None, progress=True, log=print):
     x, y, xt, yt = _prepare(config)
     classes = int(max(y.max().item(), yt.max().item())) + 1
     config.update(in_features=int(x.shape[1]), classes=classes)
+    _check_memory(config)
     model = build_mlp(config["in_features"], config["hidden"], classes, config["activation"], config["dropout"])
     model.to(config["device"])
     opt = make_optimizer(config["optimizer"], model.parameters(), config["lr"], config["momentum"], config["weight_decay"])
@@ -136,66 +286,72 @@ def train(config, resume=None, save=None, progress=True, log=print):
     sched, per_batch = make_schedule(config["schedule"], opt, config["epochs"], len(loader), config["lr"])
     history, first_epoch = [], 1
     if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if sched is not None and state.get("scheduler"):
-            sched.load_state_dict(state["scheduler"])
-            for g, lr in zip(opt.param_groups, sched.get_last_lr()):
-                g["lr"] = lr
-        loader.load_state_dict(state["loader"])
-        gg.set_rng_state(state["rng"])
+        runs.restore(state, resume, model, opt, sched, loader)
         history = state["history"]
         first_epoch = state["epoch"] + 1
     bar_factory = _bar(progress)
     on_cuda = gg.device(config["device"]).type == "cuda"
-    for epoch in range(first_epoch, config["epochs"] + 1):
-        t0 = time.perf_counter()
-        run_loss, run_correct, seen = 0.0, 0, 0
-        for xb, yb in bar_factory(loader, f"epoch {epoch}/{config['epochs']}"):
-            logits = model(xb)
-            loss = nn.functional.cross_entropy(logits, yb)
-            opt.zero_grad()
-            loss.backward()
-            if config.get("clip"):
-                nn.utils.clip_grad_norm_(model.parameters(), config["clip"])
-            opt.step()
-            if sched is not None and per_batch:
+    parameters = sum(p.numel() for p in model.parameters())
+    log(_header(config, resume if state is not None else None, first_epoch, len(x), len(xt), len(loader), parameters))
+    first_loss = None
+    # the checkpoint file holds the last epoch saved to it; an interrupted run reports it
+    saved_epoch = first_epoch - 1 if state is not None and save == resume else None
+    epoch = first_epoch
+    try:
+        for epoch in range(first_epoch, config["epochs"] + 1):
+            t0 = time.perf_counter()
+            run_loss, run_correct, seen = 0.0, 0, 0
+            for xb, yb in bar_factory(loader, f"epoch {epoch}/{config['epochs']}"):
+                logits = model(xb)
+                loss = nn.functional.cross_entropy(logits, yb)
+                opt.zero_grad()
+                loss.backward()
+                if config.get("clip"):
+                    nn.utils.clip_grad_norm_(model.parameters(), config["clip"])
+                opt.step()
+                if sched is not None and per_batch:
+                    sched.step()
+                lv = loss.item()
+                first_loss = lv if first_loss is None else first_loss
+                _check_loss(config, lv, first_loss, epoch)
+                run_loss += lv * xb.shape[0]
+                run_correct += int((logits.argmax(1) == yb).sum().item())
+                seen += xb.shape[0]
+            if sched is not None and not per_batch:
                 sched.step()
-            lv = loss.item()
-            if not math.isfinite(lv):
-                raise ArgumentError(f"[train] the loss became {lv} at epoch {epoch}; lower --lr or add --clip")
-            run_loss += lv * xb.shape[0]
-            run_correct += int((logits.argmax(1) == yb).sum().item())
-            seen += xb.shape[0]
-        if sched is not None and not per_batch:
-            sched.step()
-        test_loss, test_acc = evaluate(model, xt, yt)
-        row = {"epoch": epoch, "train_loss": run_loss / seen, "train_acc": run_correct / seen,
-               "test_loss": test_loss, "test_acc": test_acc, "lr": opt.param_groups[0]["lr"],
-               "seconds": time.perf_counter() - t0}
-        if on_cuda:  # the memory pool at the end of each epoch: a figure that keeps growing is a leak
-            row.update(cuda_memory_allocated=gg.cuda.memory_allocated(), cuda_memory_reserved=gg.cuda.memory_reserved())
-        history.append(row)
-        if save:
-            gg.save({"config": config, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                     "scheduler": sched.state_dict() if sched is not None else None,
-                     "loader": loader.state_dict(), "rng": gg.get_rng_state(), "epoch": epoch,
-                     "history": history}, save)
-        log(f"epoch {epoch:3d}  train loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}  "
-            f"test loss {test_loss:.4f}  acc {test_acc:.4f}  lr {row['lr']:.3g}  {row['seconds']:.2f}s")
+            test_loss, test_acc = evaluate(model, xt, yt)
+            row = {"epoch": epoch, "train_loss": run_loss / seen, "train_acc": run_correct / seen,
+                   "test_loss": test_loss, "test_acc": test_acc, "lr": opt.param_groups[0]["lr"],
+                   "seconds": time.perf_counter() - t0}
+            if on_cuda:  # the memory pool at the end of each epoch: a figure that keeps growing is a leak
+                row.update(cuda_memory_allocated=gg.cuda.memory_allocated(),
+                           cuda_memory_reserved=gg.cuda.memory_reserved())
+            history.append(row)
+            if save:
+                gg.save({"config": config, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                         "scheduler": sched.state_dict() if sched is not None else None,
+                         "loader": loader.state_dict(), "rng": gg.get_rng_state(), "epoch": epoch,
+                         "history": history}, save)
+                saved_epoch = epoch
+            log(f"epoch {epoch:3d}  train loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}  "
+                f"test loss {test_loss:.4f}  acc {test_acc:.4f}  lr {row['lr']:.3g}  {row['seconds']:.2f}s")
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(epoch, saved_epoch) from None
     return {
         "config": config,
         "history": history,
         "final": history[-1] if history else None,
         "best_test_acc": max((h["test_acc"] for h in history), default=None),
-        "parameters": sum(p.numel() for p in model.parameters()),
+        "parameters": parameters,
         "seconds": time.perf_counter() - started,
         "device": config["device"],
     }
 
 
 def evaluate_checkpoint(path, data=None, data_dir=None, device="auto"):
-    state = gg.load(path, device="cpu")
+    from gpugrad import runs  # it reads this module's rules
+
+    state = runs.load_run(path, "eval")
     config = dict(state["config"])
     if data:
         config["data"] = data
@@ -204,14 +360,13 @@ def evaluate_checkpoint(path, data=None, data_dir=None, device="auto"):
     config["device"] = str(gg.get_default_device()) if device == "auto" else device
     _, _, xt, yt = _prepare(config)
     model = build_mlp(config["in_features"], config["hidden"], config["classes"], config["activation"], config["dropout"])
-    model.load_state_dict(state["model"])
+    runs.load_model(model, state["model"], path, "eval")
     model.to(config["device"])
     loss, acc = evaluate(model, xt, yt)
     return {"checkpoint": path, "epoch": state["epoch"], "test_loss": loss, "test_acc": acc, "n": int(xt.shape[0])}
 
 
-def plot(history, path):
-    """Loss and accuracy curves (train and test) per epoch, as a PNG."""
+def _pyplot():
     try:
         import matplotlib
 
@@ -219,6 +374,26 @@ def plot(history, path):
         import matplotlib.pyplot as plt
     except ImportError:
         raise ArgumentError("[train] --plot needs matplotlib: pip install matplotlib") from None
+    return plt
+
+
+def check_plot_path(path):
+    """Refuse a --plot file that could not be written (no matplotlib, a file type it does
+    not write), so that it is said before training rather than after."""
+    _pyplot()
+    from matplotlib.figure import Figure
+
+    kinds = Figure().canvas.get_supported_filetypes()
+    kind = os.path.splitext(path)[1][1:].lower()
+    if kind not in kinds:
+        raise ArgumentError(f"[train] --plot {path}: the file name must end in one of .{', .'.join(sorted(kinds))} "
+                            "(such as curves.png)")
+
+
+def plot(history, path):
+    """Loss and accuracy curves (train and test) per epoch, as an image (PNG, SVG, PDF, ...
+    by the file's extension)."""
+    plt = _pyplot()
     ep = [h["epoch"] for h in history]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     a.plot(ep, [h["train_loss"] for h in history], label="train")
@@ -248,7 +423,7 @@ def default_config():
     return {
         "data": "mnist1d", "data_dir": None, "hidden": [256, 256], "activation": "relu", "dropout": 0.2,
         "optimizer": "adam", "lr": 1e-2, "momentum": 0.9, "weight_decay": 0.0, "schedule": "cosine",
-        "epochs": 150, "batch_size": 100, "device": "auto", "seed": 0, "clip": 0.0,
+        "epochs": 150, "batch_size": 100, "device": "auto", "seed": 0, "clip": 0.0, "stop_on_divergence": True,
     }  # fmt: skip
 
 

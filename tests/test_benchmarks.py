@@ -34,6 +34,7 @@ FAKE = {
 def test_run_name_and_speedups():
     r = _runner()
     assert r.run_name({"host": "box", "date": "2026-01-02"}) == "box-cpu-2026-01-02"
+    assert r.run_name({"host": "box", "date": "2026-01-02"}, quick=True) == "box-cpu-2026-01-02-quick"
     assert r.run_name({"host": "box", "date": "2026-01-02", "gpu": "NVIDIA H100 80GB HBM3"}) == \
         "NVIDIA-H100-80GB-HBM3-2026-01-02"
     sp = dict(r.speedups(FAKE))
@@ -49,13 +50,19 @@ def test_plots_are_written(tmp_path):
         assert Path(p).read_bytes()[:4] == b"\x89PNG"
 
 
-def test_quick_overhead_suite_writes_its_files(tmp_path):
+def test_quick_overhead_suite_writes_its_files_in_the_current_directory(tmp_path, monkeypatch):
     r = _runner()
-    assert r.main(["--quick", "--suites", "overhead", "--out", str(tmp_path), "--no-plots"]) == 0
-    out = json.loads(next(tmp_path.glob("*.json")).read_text())
+    monkeypatch.chdir(tmp_path)
+    in_tree = set((BENCH / "results").iterdir())
+    assert r.main(["--quick", "--suites", "overhead", "--no-plots"]) == 0
+    results = tmp_path / "gpugrad-bench-results"
+    [js] = results.glob("*.json")
+    assert js.name.endswith("-quick.json")  # a quick run does not replace the day's full run
+    out = json.loads(js.read_text())
     assert out["quick"] and "gpugrad" in out["results"]["overhead"]
     assert out["environment"]["gpugrad_native"]
-    assert next(tmp_path.glob("*.md")).read_text().startswith("# gpugrad benchmarks")
+    assert js.with_suffix(".md").read_text().startswith("# gpugrad benchmarks")
+    assert set((BENCH / "results").iterdir()) == in_tree
 
 
 def test_event_timer_reads_the_time_between_its_events():

@@ -2,12 +2,16 @@
 written, resume reproducing an uninterrupted run, bad arguments."""
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+import gpugrad as gg
 from gpugrad import train as T
 from gpugrad.cli import main
 
@@ -111,3 +115,103 @@ def test_cuda_memory_per_epoch_only_on_cuda(blobs, monkeypatch):
     assert summary["device"] == "cuda:0"
     assert [(h["cuda_memory_allocated"], h["cuda_memory_reserved"]) for h in summary["history"]] == \
         [(1000, 5000), (1010, 5100), (1020, 5200)]
+
+
+def test_train_says_what_it_is_about_to_do(blobs, tmp_path, capsys):
+    assert main(_args(blobs, tmp_path)) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith(f"training: {blobs}, 240 training and 60 test examples, 5 features, 3 classes; ")
+    assert "MLP 5-16-3 (relu, dropout 0.2), 147 parameters; adam lr 0.05 (cosine schedule), 4 epochs" in header
+    assert header.endswith(("threads)", "(NumPy, no native kernels)")) and "on cpu (" in header
+
+
+def test_json_on_stdout_leaves_stdout_parseable(blobs, tmp_path, capsys):
+    ck = str(tmp_path / "m.safetensors")
+    assert main(_args(blobs, tmp_path, "--json", "-", "--save", ck)) == 0
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)["history"]) == 4
+    assert err.count("epoch ") == 4 and "done: test accuracy" in err and err.startswith("training: ")
+    assert main(["eval", ck, "--device", "cpu", "--json", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["epoch"] == 4 and "(epoch 4): test loss" in err
+
+
+def test_help_explains_the_data_files(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--help"])
+    assert e.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "the integer class label (0..K-1) in the last column" in text and "is a header" in text
+    assert "20% of the examples (picked by --seed) are held out as the test set" in text
+
+
+def test_debug_shows_the_traceback_of_a_bug(blobs, tmp_path, capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(T, "evaluate", broken)
+    monkeypatch.setenv("GPUGRAD_DEBUG", "1")
+    assert main(_args(blobs, tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and 'raise RuntimeError("boom")' in err
+    assert err.splitlines()[-1].startswith("gpugrad train: error: internal error (RuntimeError: boom)")
+
+
+def test_features_of_any_float32_scale_are_standardized():
+    x = np.random.default_rng(0).standard_normal((50, 3)).astype(np.float32)
+    mean, std = T._standardize(x * np.float32(1e25), None)
+    np.testing.assert_allclose(std / 1e25, x.std(0), rtol=1e-5)
+    assert np.isfinite(mean).all()
+
+
+@pytest.mark.parametrize("loss, first, stops", [
+    (9.9e5, 0.01, False),  # large, but below 1e6
+    (2e6, 2.3, True),  # past 1e6 and 1000x a fresh 10-class model's ln(10)
+    (2e6, 1e4, False),  # a run that started high: 200x its start is not divergence yet
+    (2e7, 1e4, True),
+])  # fmt: skip
+def test_divergence_rule(loss, first, stops):
+    config = {"stop_on_divergence": True}
+    if stops:
+        with pytest.raises(gg.errors.ArgumentError, match="diverged at epoch 3"):
+            T._check_loss(config, loss, first, 3)
+    else:
+        T._check_loss(config, loss, first, 3)
+    T._check_loss({"stop_on_divergence": False}, loss, first, 3)
+
+
+def test_ctrl_c_stops_with_130_and_the_checkpoint_resumes(blobs, tmp_path, capsys):
+    ck = str(tmp_path / "m.safetensors")
+    cmd = [sys.executable, "-m", "gpugrad", "train", "--data", blobs, "--hidden", "8", "--epochs", "1000000",
+           "--schedule", "none", "--device", "cpu", "--quiet", "--save", ck]
+    # SIGINT back to its default in the child (a runner may start tests with it ignored),
+    # so that Python there turns it into KeyboardInterrupt
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        for line in proc.stdout:  # the signal goes in once epoch 1 is done and saved
+            if line.startswith("epoch   1"):
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    [line] = err.splitlines()
+    assert re.fullmatch(rf"gpugrad train: interrupted at epoch \d+; {re.escape(ck)} holds epoch \d+: "
+                        rf"continue with gpugrad train --resume {re.escape(ck)}", line), line
+    saved = gg.load(ck, device="cpu")["epoch"]
+    assert main(["train", "--resume", ck, "--epochs", str(saved + 1), "--quiet"]) == 0
+    assert f"epoch {saved + 1:3d}" in capsys.readouterr().out
+
+
+def test_eval_on_data_with_another_feature_count_is_refused(blobs, tmp_path, capsys):
+    ck = tmp_path / "m.safetensors"
+    assert main(_args(blobs, tmp_path, "--save", str(ck))) == 0
+    other = tmp_path / "three.npz"
+    np.savez(other, x=np.zeros((10, 3)), y=np.zeros(10, np.int64))
+    capsys.readouterr()
+    assert main(["eval", str(ck), "--data", str(other), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "has 3 features, the model was trained on 5" in err[0]

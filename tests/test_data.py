@@ -145,3 +145,25 @@ def test_mnist1d_default_split(tmp_path, monkeypatch):
     state = np.random.get_state()[1][:3].tolist()
     datasets.mnist1d(cache=False)
     assert np.random.get_state()[1][:3].tolist() == state  # the global NumPy RNG is left alone
+
+
+def test_user_files_small_or_unusual_but_valid(tmp_path):
+    # two examples: one to train on, one to test on; labels given as a column
+    np.savez(tmp_path / "two.npz", x=[[0.0], [1.0]], y=[[0], [1]])
+    x, y, xt, yt = datasets.load_file(str(tmp_path / "two.npz"))
+    assert (len(x), len(xt)) == (1, 1) and y.shape == (1,) and y.dtype == np.int64
+    # a header, blank lines (counted in the line numbers of errors)
+    csv = tmp_path / "d.csv"
+    csv.write_text("f1,f2,label\n\n1,2,1\n3,4,0\n\n5,6,1\n7,8,0\n9,10,1\n")
+    x, y, xt, yt = datasets.load_file(str(csv))
+    assert sorted(np.concatenate([x[:, 0], xt[:, 0]]).tolist()) == [1, 3, 5, 7, 9] and len(xt) == 1
+    csv.write_text("1,2,1\n\n3,x,0\n")
+    with pytest.raises(DataError, match=r"line 3, column 2 'x' is not a number"):
+        datasets.load_file(str(csv))
+    # booleans are numbers; the largest class index allowed is MAX_CLASSES - 1
+    top = datasets.MAX_CLASSES - 1
+    np.savez(tmp_path / "b.npz", x=np.ones((4, 2), bool), y=[0, top, 1, 0])
+    assert datasets.load_file(str(tmp_path / "b.npz"))[0].dtype == np.float32
+    np.savez(tmp_path / "c.npz", x=np.ones((4, 2)), y=[0, top + 1, 1, 0])
+    with pytest.raises(DataError, match="renumber the classes"):
+        datasets.load_file(str(tmp_path / "c.npz"))

@@ -6,12 +6,14 @@ features of shape (n, features) and int64 labels.
 """
 
 import contextlib
+import csv
 import gzip
 import hashlib
 import os
 import struct
 import tempfile
 import urllib.request
+import zipfile
 
 import numpy as np
 
@@ -176,42 +178,166 @@ def _download(url, path, progress):
 
 
 # -- the user's files --------------------------------------------------------------------
+# Labels are class indices 0..K-1 and the model gets K outputs, so a label of 10**9 would
+# ask for a billion-way classifier: far beyond any real class count, it is a column of
+# IDs or of targets for regression, which is better refused than allocated.
+MAX_CLASSES = 100_000
+
+_LAYOUT = "x (n, features) and y (n,) integer labels, optionally x_test and y_test"
+
+
 def load_file(path, test_fraction=0.2, seed=0):
     """A user data set: ``.npz`` with x, y (and optionally x_test, y_test), or ``.csv``
-    whose last column is the integer label (a header row is skipped if present)."""
+    of comma-separated numbers whose last column is the integer label (a first line
+    without any number is a header and is skipped). Without a test set, ``test_fraction``
+    of the examples (at least one), picked by ``seed``, become the test set.
+
+    Returns float32 features (n, features) and int64 labels (n,); anything else (no
+    rows, text, complex numbers, nan/inf, mismatched lengths or feature counts, labels
+    that are not class indices 0..MAX_CLASSES-1) is refused with a DataError."""
     if not os.path.exists(path):
         raise DataError(f"[data] {path} does not exist")
+    if os.path.isdir(path):
+        raise DataError(f"[data] {path} is a folder; give the path of a .npz or .csv file")
     if path.endswith(".npz"):
-        with np.load(path, allow_pickle=False) as f:
-            if "x" not in f or "y" not in f:
-                raise DataError(f"[data] {path} needs arrays named x and y (found {sorted(f.files)})")
-            x, y = f["x"], f["y"]
-            xt, yt = (f["x_test"], f["y_test"]) if "x_test" in f and "y_test" in f else (None, None)
+        x, y, xt, yt = _read_npz(path)
+        names = ("x", "y")
     elif path.endswith(".csv"):
-        try:
-            table = np.genfromtxt(path, delimiter=",", dtype=np.float64)
-        except ValueError as exc:
-            raise DataError(f"[data] {path} is not a numeric CSV: {exc}") from None
-        if table.ndim == 1:
-            table = table[None, :]
-        if np.isnan(table[0]).all():
-            table = table[1:]  # a header row (no cell of it is a number)
-        if np.isnan(table).any():
-            raise DataError(f"[data] {path} has empty or non-numeric cells")
-        x, y = table[:, :-1], table[:, -1]
+        x, y = _read_csv(path)
         xt = yt = None
+        names = ("features", "labels")
     else:
         raise ArgumentError(f"[data] expected a .npz or .csv file, got {path}")
-    x = np.asarray(x, np.float32).reshape(len(x), -1)
-    if not np.all(np.asarray(y) == np.round(y)):
-        raise DataError(f"[data] labels in {path} must be integers")
-    y = np.asarray(y).astype(np.int64)
+    x, y = _checked(path, names, x, y)
     if xt is None:
+        if len(x) < 2:
+            raise DataError(f"[data] {path} has {len(x)} example; it needs at least 2 (some for training, some for testing)")
         order = np.random.default_rng(seed).permutation(len(x))
-        n_test = int(round(len(x) * test_fraction))
+        n_test = min(max(int(round(len(x) * test_fraction)), 1), len(x) - 1)
         test, train = order[:n_test], order[n_test:]
         return x[train], y[train], x[test], y[test]
-    return x, y, np.asarray(xt, np.float32).reshape(len(xt), -1), np.asarray(yt).astype(np.int64)
+    xt, yt = _checked(path, ("x_test", "y_test"), xt, yt, features=x.shape[1])
+    return x, y, xt, yt
+
+
+def _read_npz(path):
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic == b"\x93NUMPY":
+        raise DataError(f"[data] {path} is a single .npy array renamed to .npz; save the features and the labels "
+                        "together with numpy.savez(path, x=features, y=labels)")
+    if magic[:2] != b"PK":
+        raise DataError(f"[data] {path} is not an .npz file (not a zip archive); write one with "
+                        "numpy.savez(path, x=features, y=labels)")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            found = set(f.files)
+            if not {"x", "y"} <= found:
+                raise DataError(f"[data] {path} needs arrays named x and y (found {sorted(found)}): {_LAYOUT}")
+            if ("x_test" in found) != ("y_test" in found):
+                have, lack = ("x_test", "y_test") if "x_test" in found else ("y_test", "x_test")
+                raise DataError(f"[data] {path} has {have} but no {lack}: give both or neither "
+                                "(without them 20% of x, y become the test set)")
+            arrays = [f[k] if k in found else None for k in ("x", "y", "x_test", "y_test")]
+    except DataError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        # a damaged archive, or object arrays (which only pickle could read: refused on purpose)
+        raise DataError(f"[data] cannot read {path} ({_one_line(exc)}); it must hold numeric arrays: {_LAYOUT}") from None
+    return tuple(arrays)
+
+
+def _read_csv(path):
+    """(features, labels) as float64 arrays, with the line and column of the first problem."""
+    rows, width = [], None
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        for line, cells in enumerate(csv.reader(f), 1):
+            if not any(c.strip() for c in cells):
+                continue  # blank lines, the usual last line among them
+            if width is None:
+                width = len(cells)
+                if width == 1:
+                    raise DataError(f"[data] {path} has one column (line {line}: {cells[0][:40]!r}); each line needs "
+                                    f"the features and then the integer label{_separator_hint(cells)}")
+                if not any(_is_number(c) for c in cells):
+                    continue  # a header line: names, no numbers
+            if len(cells) != width:
+                raise DataError(f"[data] {path} line {line} has {len(cells)} columns where the first line has {width}; "
+                                "every line needs the same number of values")
+            try:
+                rows.append(np.array(cells, dtype=np.float64))
+            except ValueError:
+                col = next(i for i, c in enumerate(cells, 1) if not _is_number(c))
+                what = f"{cells[col - 1]!r} is not a number" if cells[col - 1].strip() else "is empty"
+                raise DataError(f"[data] {path} line {line}, column {col} {what}{_separator_hint(cells)}") from None
+    if width is None:
+        raise DataError(f"[data] {path} is empty: expected lines of comma-separated numbers, the label last")
+    if not rows:
+        raise DataError(f"[data] {path} has a header line but no data lines")
+    table = np.stack(rows)
+    return table[:, :-1], table[:, -1]
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _separator_hint(cells):
+    for sep, name in ((";", "';'"), ("\t", "tabs")):
+        if any(sep in c for c in cells):
+            return f" (the file seems to separate values with {name}; gpugrad reads comma-separated files)"
+    return ""
+
+
+def _one_line(exc):
+    return " / ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+
+
+def _checked(path, names, x, y, features=None):
+    """x as float32 (n, features) and y as int64 (n,), or a DataError naming what is wrong."""
+    xn, yn = names
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype.kind == "c":
+        raise DataError(f"[data] {xn} in {path} is complex ({x.dtype}); gpugrad trains on real numbers: "
+                        "give the real and imaginary parts as separate features")
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"[data] {xn} in {path} holds {x.dtype} values, not numbers; convert the features to numbers")
+    if y.dtype.kind not in "biuf":
+        raise DataError(f"[data] {yn} in {path} holds {y.dtype} values; labels must be integers 0..K-1")
+    if x.ndim == 0 or len(x) == 0:
+        raise DataError(f"[data] {xn} in {path} has no examples (shape {x.shape})")
+    if y.dtype.kind == "b":
+        y = y.astype(np.int64)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise DataError(f"[data] {yn} in {path} has shape {y.shape}; it must hold one integer label per example "
+                        "(shape (n,); for one-hot rows use their argmax)")
+    if len(y) != len(x):
+        raise DataError(f"[data] {path} has {len(x)} examples in {xn} but {len(y)} labels in {yn}; they must match")
+    x = x.reshape(len(x), -1)
+    if x.shape[1] == 0:
+        raise DataError(f"[data] {xn} in {path} has no features (shape {x.shape})")
+    if features is not None and x.shape[1] != features:
+        raise DataError(f"[data] {xn} in {path} has {x.shape[1]} features per example but the training set has "
+                        f"{features}; they must match")
+    with np.errstate(over="ignore"):
+        x = x.astype(np.float32)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(f"[data] {xn} in {path} holds nan, inf or values beyond float32's range ({int(bad.sum())} in all, "
+                        f"the first at example {row}, feature {col}); remove or fix them")
+    if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+        raise DataError(f"[data] {yn} in {path} must be integers (class indices 0..K-1)")
+    if y.min() < 0 or y.max() >= MAX_CLASSES:
+        raise DataError(f"[data] {path} has labels from {y.min():.0f} to {y.max():.0f} (in {yn}); they must be class "
+                        f"indices 0..K-1 with K at most {MAX_CLASSES}: renumber the classes")
+    return x, y.astype(np.int64)
 
 
 def load(name, data_dir=None, seed=0):
@@ -225,4 +351,4 @@ def load(name, data_dir=None, seed=0):
     raise ArgumentError(f"[data] unknown data set {name!r}: use mnist1d, mnist, or a .npz/.csv path")
 
 
-__all__ = ["DataError", "cache_dir", "load", "load_file", "mnist", "mnist1d", "read_idx"]
+__all__ = ["MAX_CLASSES", "DataError", "cache_dir", "load", "load_file", "mnist", "mnist1d", "read_idx"]

@@ -23,6 +23,22 @@ except ImportError:  # pybind11 is a build requirement; without it there is no e
 # -fno-trapping-math / -fno-math-errno let GCC vectorize selects and sqrt; unlike
 # -ffast-math they keep IEEE values (inf, NaN, signed zeros) exactly.
 CFLAGS = ["-O3", "-std=c++17", "-fopenmp", "-fno-trapping-math", "-fno-math-errno", "-Wall"]
+LDFLAGS = ["-fopenmp"]
+
+# GPUGRAD_SANITIZE=address builds the extension for AddressSanitizer + UBSan, for CI to run
+# the native tests on (built into a folder of its own, the runtime preloaded into the
+# interpreter). -O1 -g keeps the reports' stack traces readable and the build short (the
+# sanitizers check the source's accesses and arithmetic whatever the vectorizer makes of
+# them). -fno-wrapv undoes the -fwrapv that Python's own compile flags add, under which
+# signed overflow is defined and UBSan does not look for it. Such a build must not quietly
+# fall back to the NumPy path: a failure stops it.
+SANITIZE = os.environ.get("GPUGRAD_SANITIZE", "").strip().lower()
+if SANITIZE not in ("", "address"):
+    sys.exit(f"gpugrad: GPUGRAD_SANITIZE must be 'address' (ASan + UBSan) or unset, got {SANITIZE!r}")
+if SANITIZE:
+    sanitizers = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer"]
+    CFLAGS += ["-O1", "-g", "-fno-wrapv"] + sanitizers
+    LDFLAGS += sanitizers
 
 
 class OptionalBuildExt(build_ext):
@@ -41,6 +57,8 @@ class OptionalBuildExt(build_ext):
             self._skip(exc)
 
     def _skip(self, exc):
+        if SANITIZE:
+            raise exc
         print(f"gpugrad: WARNING: the CPU extension was not built ({exc}); "
               "gpugrad will use its pure NumPy path (gpugrad doctor says so)", file=sys.stderr)
 
@@ -79,7 +97,7 @@ if Pybind11Extension is not None and os.environ.get("GPUGRAD_BUILD_NATIVE", "1")
             ["csrc/cpu/kernels.cpp", "csrc/cpu/bindings/module.cpp"],
             include_dirs=["csrc/cpu"],
             extra_compile_args=CFLAGS,
-            extra_link_args=["-fopenmp"],
+            extra_link_args=LDFLAGS,
         )
     )
 
@@ -91,6 +109,14 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["gpugrad", "gpugrad.*"]),
+    # The packages' root, named although "." is the default: given package_dir {"": root},
+    # setuptools makes `pip install -e .` a path entry to the root (a .pth file). For a flat
+    # layout it would otherwise install an import hook that Python asks only after the
+    # folders on sys.path, so that from the folder holding a checkout named gpugrad,
+    # `import gpugrad` gave the checkout as an empty namespace package; with a path entry the
+    # package wins (tests/test_install.py). The checkout's other folders come onto sys.path
+    # with it, as with `setup.py develop` (`import benchmarks` works from anywhere).
+    package_dir={"": "."},
     ext_modules=ext_modules,
     cmdclass={"build_ext": OptionalBuildExt, "build_py": BuildPyWithKernelSources},
     install_requires=[

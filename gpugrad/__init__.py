@@ -45,6 +45,7 @@ from .creation import (  # noqa: E402
 from .functional import *  # noqa: E402, F403 - torch-style top-level functions
 from .functional import abs, all, any, max, min, pow, round, sum  # noqa: E402, F401, A004
 from .info import info  # noqa: E402
+from .random import Generator, default_generator  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 from . import functional  # noqa: E402, I001

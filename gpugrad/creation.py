@@ -8,6 +8,7 @@ from . import dtypes as _dt
 from .backend import Backend, get_backend
 from .errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from .functional._util import shape_arg
+from .random import default_generator, stream_of
 from .tensor import Tensor, _from_data
 
 
@@ -85,23 +86,28 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
                  dtype, device, requires_grad, "full")
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False):
-    """Uniform [0, 1) from the device's generator (seeded by ``gpugrad.manual_seed``)."""
-    return _make(lambda b, s, d: b.rand(s, _float_only(d, "rand")), size, dtype, device, requires_grad, "rand")
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform [0, 1) from ``generator`` (a ``gpugrad.Generator`` of the device) or the
+    device's default generator (seeded by ``gpugrad.manual_seed``)."""
+    return _make(lambda b, s, d: b.rand(s, _float_only(d, "rand"), stream_of(generator, b, "rand")),
+                 size, dtype, device, requires_grad, "rand")
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False):
-    """Standard normal from the device's generator."""
-    return _make(lambda b, s, d: b.randn(s, _float_only(d, "randn")), size, dtype, device, requires_grad, "randn")
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal from ``generator`` or the device's default generator."""
+    return _make(lambda b, s, d: b.randn(s, _float_only(d, "randn"), stream_of(generator, b, "randn")),
+                 size, dtype, device, requires_grad, "randn")
 
 
-def randint(low, high=None, size=(), dtype=None, device=None):
-    """Integers in [low, high) (int64 unless dtype says otherwise)."""
+def randint(low, high=None, size=(), dtype=None, device=None, *, generator=None):
+    """Integers in [low, high) (int64 unless dtype says otherwise), from ``generator`` or the
+    device's default generator."""
     if high is None:
         low, high = 0, low
     if high <= low:
         raise ArgumentError(f"[randint] expected low < high, got {low} and {high}")
-    return _make(lambda b, s, d: b.randint(low, high, s, d), size, dtype or _dt.int64, device, False, "randint")
+    return _make(lambda b, s, d: b.randint(low, high, s, d, stream_of(generator, b, "randint")),
+                 size, dtype or _dt.int64, device, False, "randint")
 
 
 def _float_only(dt, op):
@@ -165,19 +171,22 @@ def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 def manual_seed(seed):
-    """Seed the generators of the CPU and of every CUDA device in use."""
+    """Seed the default generators: the CPU's and those of every CUDA device in use. Returns
+    ``gpugrad.default_generator`` (the CPU's), as ``torch.manual_seed`` does."""
     from . import backend as _backend
 
-    seed = int(seed)
-    get_backend("cpu").seed(seed)
+    seed = default_generator.manual_seed(seed).initial_seed()
+    _backend.cuda.set_default_seed(seed)  # and the CUDA devices not used yet, when they are
     for b in list(_backend._backends.values()):
-        b.seed(seed)
+        if b.device != "cpu":
+            b.seed(seed)
+    return default_generator
 
 
 def get_rng_state():
-    """The CPU generator's state (a JSON-friendly dict), for exact resumption."""
-    return get_backend("cpu").get_state()
+    """The CPU default generator's state (a JSON-friendly dict), for exact resumption."""
+    return default_generator.get_state()
 
 
 def set_rng_state(state):
-    get_backend("cpu").set_state(state)
+    default_generator.set_state(state)

@@ -14,6 +14,7 @@ from .autograd import api as _api
 from .autograd.grad_mode import state as _grad_state
 from .backend import get_backend
 from .errors import ArgumentTypeError, AutogradError, DeviceError, DTypeError, ShapeError
+from .random import stream_of
 
 _new = object.__new__
 
@@ -427,16 +428,18 @@ class Tensor:
         self._vc[0] += 1
         return self
 
-    def uniform_(self, a=0.0, b=1.0):
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        stream = stream_of(generator, self._backend, "uniform_")
         with _NoGrad(), self._backend.scope():
-            r = self._backend.rand(self.shape, _float_for_random(self.dtype))
+            r = self._backend.rand(self.shape, _float_for_random(self.dtype), stream)
             self._backend.xp.copyto(self.data, r * (b - a) + a, casting="unsafe")
         self._vc[0] += 1
         return self
 
-    def normal_(self, mean=0.0, std=1.0):
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        stream = stream_of(generator, self._backend, "normal_")
         with _NoGrad(), self._backend.scope():
-            r = self._backend.randn(self.shape, _float_for_random(self.dtype))
+            r = self._backend.randn(self.shape, _float_for_random(self.dtype), stream)
             self._backend.xp.copyto(self.data, r * std + mean, casting="unsafe")
         self._vc[0] += 1
         return self

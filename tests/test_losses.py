@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import close, make, settle
+from helpers import KernelSwitch, close, make, settle
 
 import gpugrad as gg
 from gpugrad.autograd import gradcheck
@@ -149,3 +149,28 @@ def test_mixture_density_nll(device):
     assert gradcheck(lambda a, b, c: NF.mdn_nll(a, b, c, make(y, device)), args)
     far = NF.mdn_nll(args[0], args[1], args[2], make(y + 1e3, device))  # far from every component
     assert math.isfinite(far.item())
+
+
+def test_ignored_rows_count_nothing_even_with_nan_or_inf_logits(device):
+    """The kernels and the composed path alike: a row whose target is ignore_index gives
+    0 loss and 0 gradient whatever its logits hold (the rows' own NaN must not leak)."""
+    b = gg.backend.get_backend(device)
+    switch = KernelSwitch(b, b.kernels)
+    x0 = np.array([[np.nan, 1.0, 2.0], [0.5, np.inf, -1.0], [0.1, 0.2, 0.3]], np.float32)
+
+    def run():
+        x = make(x0, device, requires_grad=True)
+        t = gg.tensor([-100, -100, 2], device=device)
+        rows = NF.cross_entropy(x, t, reduction="none")
+        rows.backward(gg.ones(3, device=device))
+        g1 = x.grad.numpy()
+        x.grad = None
+        gx, = gg.autograd.grad(NF.cross_entropy(x, t, reduction="sum"), [x], create_graph=True)  # the graph form
+        return rows.numpy(), g1, gx.numpy()
+
+    try:
+        for rows, g1, g2 in (run(), switch.composed(run)):
+            assert rows[0] == 0 and rows[1] == 0 and np.isfinite(rows[2])
+            assert not g1[:2].any() and not g2[:2].any() and np.isfinite(g1).all() and np.isfinite(g2).all()
+    finally:
+        switch.restore()

@@ -1,13 +1,15 @@
 """The compiled CPU kernels (gpugrad._C) against the pure NumPy path, on random and
 extreme inputs, in float32 and float64. Skipped when the extension is not built."""
 
+import os
+
 import numpy as np
 import pytest
 from helpers import KernelSwitch
 
 import gpugrad as gg
 from gpugrad import nn
-from gpugrad.backend import get_backend
+from gpugrad.backend import get_backend, native
 from gpugrad.backend.native import NativeKernels
 
 C = pytest.importorskip("gpugrad._C", reason="the CPU extension is not built")
@@ -252,3 +254,215 @@ def test_fused_optimizer_entry_points_check_every_array():
     k.sgd_step([p, q], [g, h], [None, None], *sgd)
     k.adam_step([p, q], [g, h], [p.copy(), q.copy()], [p.copy(), q.copy()], *adam)
     assert calls == ["sgd", "adam"]
+
+
+def _special_rows(dt, c):
+    """Logits with one IEEE special or extreme value per row (NaN of either sign, +-inf,
+    values past exp's overflow and underflow, the type's largest) in column 3i mod c, the
+    +inf beside a logit whose exp overflows; the last two rows are all NaN and all +inf."""
+    big = np.finfo(dt).max
+    specials = [np.nan, np.copysign(np.nan, -1), np.inf, -np.inf, big, -big, big / 4, -big / 4,
+                89.0 if dt == np.float32 else 710.0, -104.0 if dt == np.float32 else -746.0]
+    x = np.random.default_rng(7).standard_normal((2 * len(specials), c)).astype(dt)
+    for i, v in enumerate(specials * 2):
+        x[i, (3 * i) % c] = v
+    x[2, 8 % c] = 1e3
+    x[-1], x[-2] = np.nan, np.inf
+    return x
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("c", [5, 40])
+@pytest.mark.parametrize("on_special", [False, True])
+def test_cross_entropy_kernels_on_nan_inf_and_huge_logits_match_numpy(cpu, dt, c, on_special):
+    """vexp takes NaN of either sign, +-inf and values far outside exp's range (CI's
+    sanitizer build checks that none of them is undefined behaviour) and agrees with NumPy:
+    the per-row forward and backward, and the training step's one sweep; each row's target
+    on its special value or beside it."""
+    x = _special_rows(dt, c)
+    t = (3 * np.arange(x.shape[0]) + (0 if on_special else 1)) % c
+
+    def step():
+        xt = gg.tensor(x, requires_grad=True)
+        nn.functional.cross_entropy(xt, gg.tensor(t), reduction="sum").backward()
+        return xt.grad.numpy()
+
+    with np.errstate(all="ignore"):
+        (l1, g1), (l2, g2) = _ce_both(cpu, x, t)
+        np.testing.assert_allclose(l1, l2, **_tol(dt))
+        np.testing.assert_allclose(g1, g2, **_tol(dt))
+        np.testing.assert_allclose(step(), cpu.composed(step), **_tol(dt))
+    if not on_special:  # NaN rows stay NaN, an +inf logit beside the target costs inf, a -inf one nothing
+        assert np.isnan(l1[[0, 1, -1]]).all() and l1[2] == np.inf and np.isfinite(l1[3])
+
+
+class _RecordingC:
+    """A stand-in for gpugrad._C that records which kernels were reached."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        return lambda *args: self.calls.append(name) or -1
+
+
+def _read_only(shape):
+    a = np.zeros(shape, np.float32)
+    a.flags.writeable = False
+    return a
+
+
+def _entry_point_cases():
+    f32, f16 = np.float32, np.float16
+    x, t, lse = np.zeros((3, 4), f32), np.zeros(3, np.int64), np.zeros(3, f32)
+    y, w, ro = np.zeros((3, 5), f32), np.zeros((5, 4), f32), _read_only((3, 5))
+    odd = np.zeros(4 * 24 + 1, np.uint8)[1:].view(f32)  # C-contiguous but not aligned for float32
+    err = gg.errors
+    return [
+        ("fwd: float16 logits", err.DTypeError, "expected logits of dtype float32 or float64",
+         lambda k: k.cross_entropy_fwd(x.astype(f16), t, None, -100, 0.0)),
+        ("fwd: float targets", err.DTypeError, "expected integer targets, got float32",
+         lambda k: k.cross_entropy_fwd(x, t.astype(f32), None, -100, 0.0)),
+        ("fwd_bwd: too few targets", err.ShapeError, r"logits \(n, c\) and targets \(n,\), got \(3, 4\) and \(2,\)",
+         lambda k: k.cross_entropy_fwd_bwd(x, t[:2], None, -100, 0.0, 1.0, True)),
+        ("fwd_bwd: weight dtype", err.DTypeError, "expected weight of dtype float32, got float64",
+         lambda k: k.cross_entropy_fwd_bwd(x, t, np.ones(4), -100, 0.0, 1.0, True)),
+        ("fwd: ignore_index past int64", err.ArgumentError, "ignore_index to be an integer within int64",
+         lambda k: k.cross_entropy_fwd(x, t, None, 2**63, 0.0)),
+        ("bwd: short lse", err.ShapeError, r"expected lse of shape \(3,\), got \(2,\)",
+         lambda k: k.cross_entropy_bwd(x, t, None, lse[:2], lse, -100, 0.0)),
+        ("bwd: upstream dtype", err.DTypeError, "expected upstream gradient of dtype float32, got float64",
+         lambda k: k.cross_entropy_bwd(x, t, None, lse, lse.astype(np.float64), -100, 0.0)),
+        ("bwd: short weight", err.ShapeError, r"expected weight of shape \(4,\), got \(3,\)",
+         lambda k: k.cross_entropy_bwd(x, t, np.ones(3, f32), lse, lse, -100, 0.0)),
+        ("bwd: targets not an array", err.DTypeError, "expected integer targets, got list",
+         lambda k: k.cross_entropy_bwd(x, [0, 0, 0], None, lse, lse, -100, 0.0)),
+        ("bias_relu_: float16", err.DTypeError, "expected output of dtype float32 or float64",
+         lambda k: k.bias_relu_(y.astype(f16), None)),
+        ("bias_relu_: read-only", err.ShapeError, "writeable=False", lambda k: k.bias_relu_(ro, None)),
+        ("bias_relu_: unaligned", err.ShapeError, "aligned=False", lambda k: k.bias_relu_(odd.reshape(4, 6), None)),
+        ("bias_relu_: 1-D", err.ShapeError, "expected output with 2 dimensions", lambda k: k.bias_relu_(lse, None)),
+        ("relu_bias_bwd: float16", err.DTypeError, "float32 or float64",
+         lambda k: k.relu_bias_bwd(y.astype(f16), y.astype(f16), True)),
+        ("relu_bias_bwd: gradient shape", err.ShapeError, r"expected gradient of shape \(3, 5\), got \(3, 4\)",
+         lambda k: k.relu_bias_bwd(x, y, True)),
+        ("linear_backward: weight shape", err.ShapeError, r"expected weight of shape \(5, 4\), got \(4, 4\)",
+         lambda k: k.linear_backward(y, y, x, w[:4], True, True, True)),
+        ("linear_backward: input dtype", err.DTypeError, "expected input of dtype float32, got float64",
+         lambda k: k.linear_backward(y, None, x.astype(np.float64), w, False, True, True)),
+        ("sgd_step: unaligned parameter", err.ArgumentError, "parameter 0 .* aligned and writeable, got aligned=False",
+         lambda k: k.sgd_step([odd], [np.zeros(24, f32)], [None], 0.1, 0.0, 0.0, 0.0, False, False)),
+        ("adam_step: read-only moment", err.ArgumentError, "second moment 0 .* writeable=False",
+         lambda k: k.adam_step([y], [y], [y.copy()], [ro], 0.1, 0.9, 0.999, 1e-8, 0.0, False, 0.1, 0.001)),
+        ("sgd_step: a list as parameter", err.ArgumentTypeError, "expected parameter 0 to be a numpy.ndarray, got list",
+         lambda k: k.sgd_step([[0.0]], [np.zeros(1, f32)], [None], 0.1, 0.0, 0.0, 0.0, False, False)),
+    ]
+
+
+@pytest.mark.parametrize("case", _entry_point_cases(), ids=lambda case: case[0])
+def test_native_entry_points_refuse_bad_arrays_before_the_kernel(case):
+    _, err, match, call = case
+    fake = _RecordingC()
+    with pytest.raises(err, match=match):
+        call(NativeKernels(fake))
+    assert fake.calls == []
+
+
+def test_native_entry_points_hand_the_kernel_contiguous_aligned_copies():
+    seen = []
+
+    class Spy:
+        def __getattr__(self, name):
+            return lambda *args: seen.append([a for a in args if isinstance(a, np.ndarray)]) or -1
+
+    k = NativeKernels(Spy())
+    x = np.arange(24, dtype=np.float64).reshape(4, 6).T  # a strided view
+    odd = np.zeros(8 * 6 + 1, np.uint8)[1:].view(np.float64)  # unaligned
+    k.cross_entropy_fwd(x, np.zeros(6, np.int32), np.ones(8, np.float64)[::2], -100, 0.0)
+    k.cross_entropy_bwd(x, np.zeros(6, np.int64), None, odd, odd, np.int16(-1), 0.0)
+    k.sgd_step([np.zeros(6)], [odd], [None], 0.1, 0.0, 0.0, 0.0, False, False)
+    for arrays in seen:
+        assert all(a.flags.c_contiguous and a.flags.aligned for a in arrays)
+    assert seen[0][1].dtype == np.int64
+
+
+def test_bindings_refuse_wrong_buffers_without_python_checks():
+    """gpugrad._C called directly (the Python checks skipped) raises instead of reading or
+    writing out of bounds."""
+    f32 = np.float32
+    x, t = np.zeros((3, 4), f32), np.zeros(3, np.int64)
+
+    def rows(n=3, dt=f32):
+        return np.empty(n, dt)
+
+    bad = [
+        (ValueError, r"\[cross_entropy_fwd\] expected targets with 3 elements, got shape \(2,\), int64",
+         lambda: C.cross_entropy_fwd(x, t[:2], None, -100, 0.0, rows(), rows(), rows())),
+        (ValueError, "expected loss with 3 elements",
+         lambda: C.cross_entropy_fwd(x, t, None, -100, 0.0, rows(2), rows(), rows())),
+        (TypeError, "expected logits of dtype float32 or float64, got shape \\(3, 4\\), float16",
+         lambda: C.cross_entropy_fwd(x.astype(np.float16), t, None, -100, 0.0, rows(), rows(), rows())),
+        (TypeError, "expected targets of dtype int64, got shape \\(3,\\), int32",
+         lambda: C.cross_entropy_fwd(x, t.astype(np.int32), None, -100, 0.0, rows(), rows(), rows())),
+        (ValueError, "expected weight with 4 elements",
+         lambda: C.cross_entropy_fwd(x, t, np.ones(3, f32), -100, 0.0, rows(), rows(), rows())),
+        (ValueError, "expected logits C-contiguous and aligned, got .* strides \\(4, 12\\)",
+         lambda: C.cross_entropy_fwd(np.zeros((4, 3), f32).T, t, None, -100, 0.0, rows(), rows(), rows())),
+        (ValueError, "expected gx with 12 elements",
+         lambda: C.cross_entropy_fwd_bwd(x, t, None, -100, 0.0, 1.0, True, rows(), rows(), rows(), rows(11))),
+        (ValueError, "expected g with 3 elements",
+         lambda: C.cross_entropy_bwd(x, t, None, rows(), rows(1), -100, 0.0, np.empty_like(x))),
+        (ValueError, "expected y with 2 dimensions", lambda: C.bias_relu_fwd(rows(), None)),
+        (ValueError, "expected y writeable, got a read-only array", lambda: C.bias_relu_fwd(_read_only((2, 2)), None)),
+        (ValueError, "expected gb with 4 elements",
+         lambda: C.relu_bias_bwd(np.zeros((2, 4), f32), np.zeros((2, 4), f32), np.zeros((2, 4), f32), rows())),
+        (ValueError, "expected gradient 0 with 4 elements",
+         lambda: C.sgd_step([rows(4)], [rows(3)], [None], 0.1, 0.0, 0.0, 0.0, False, False)),
+        (ValueError, "expected a gradient for each of 1 parameters, got 0",
+         lambda: C.sgd_step([rows(4)], [], [None], 0.1, 0.0, 0.0, 0.0, False, False)),
+        (TypeError, "expected momentum buffer 0 of dtype float32",
+         lambda: C.sgd_step([rows(4)], [rows(4)], [rows(4, np.float64)], 0.1, 0.9, 0.0, 0.0, False, False)),
+        (ValueError, "expected second moment 0 with 4 elements",
+         lambda: C.adam_step([rows(4)], [rows(4)], [rows(4)], [rows(2)], 0.1, 0.9, 0.9, 1e-8, 0.0, False, 0.1, 0.1)),
+        (ValueError, "expected parameter 0 C-contiguous and aligned, .* misaligned",
+         lambda: C.adam_step([np.zeros(9, np.uint8)[1:].view(np.float64)], [rows(1, np.float64)],
+                             [rows(1, np.float64)], [rows(1, np.float64)], 0.1, 0.9, 0.9, 1e-8, 0.0, False, 0.1, 0.1)),
+    ]
+    for err, match, call in bad:
+        with pytest.raises(err, match=match):
+            call()
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("cls, kw", [(gg.optim.SGD, dict(lr=0.1)), (gg.optim.SGD, dict(lr=0.1, momentum=0.9)),
+                                     (gg.optim.Adam, dict(lr=0.1)), (gg.optim.AdamW, dict(lr=0.1))])
+def test_optimizer_kernels_keep_infinite_parameters_without_weight_decay(cpu, dt, cls, kw):
+    """Without weight decay nothing multiplies the parameter (0 * inf would be NaN), as in
+    PyTorch and the NumPy path."""
+    def run():
+        p = gg.tensor(np.array([np.inf, -np.inf, 1.0], dt), requires_grad=True)
+        opt = cls([p], **kw)
+        for _ in range(2):
+            p.grad = gg.tensor(np.ones(3, dt))
+            opt.step()
+        return p.numpy()
+
+    with np.errstate(invalid="ignore"):
+        native = run()
+        np.testing.assert_allclose(native, cpu.composed(run), **_tol(dt))
+    assert native[0] == np.inf and native[1] == -np.inf and np.isfinite(native[2])
+
+
+def test_thread_count_from_the_environment_is_capped_at_the_cpu_count(monkeypatch):
+    """GPUGRAD_NUM_THREADS=100000 made libgomp crash the process at the first parallel
+    region; a number past C's int made loading fail with a TypeError."""
+    before = C.max_threads()
+    monkeypatch.delenv("GPUGRAD_NATIVE", raising=False)
+    try:
+        for value in ("100000", "99999999999999999999"):
+            monkeypatch.setenv("GPUGRAD_NUM_THREADS", value)
+            assert native.load().threads == os.cpu_count()
+        monkeypatch.setenv("GPUGRAD_NUM_THREADS", "1")
+        assert native.load().threads == 1
+    finally:
+        C.set_num_threads(before)

@@ -194,3 +194,56 @@ def test_layer_gradchecks_through_parameters(device):
     table = make(np.random.default_rng(5).standard_normal((5, 2)), device, requires_grad=True)
     idx = gg.tensor([[0, 4], [4, 2]], device=device)
     assert gradcheck(lambda w: NF.embedding(idx, w), [table])  # (padding rows get no gradient by design)
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("fan_in, fan_out", [(0, 4), (4, 0), (0, 0)])
+def test_zero_width_linear_layers(device, fan_in, fan_out, bias, relu):
+    """As in PyTorch: Linear(0, m) gives the bias broadcast (ReLU'd) and an empty weight
+    gradient; Linear(k, 0) an empty output and zero input gradients; batch dims kept."""
+    lin = nn.Linear(fan_in, fan_out, bias=bias, device=device)
+    b = np.linspace(-1, 1, fan_out, dtype=np.float32)
+    bt = make(b, device, requires_grad=True) if bias else None
+    x = make(np.ones((2, 3, fan_in), np.float32), device, requires_grad=True)
+    y = (gg.functional.linear_relu if relu else gg.functional.linear)(x, lin.weight, bt)
+    z = b if bias else np.zeros(fan_out)
+    assert y.shape == (2, 3, fan_out)
+    close(y, np.broadcast_to(np.maximum(z, 0) if relu else z, (2, 3, fan_out)))
+    gy = np.arange(6 * fan_out, dtype=np.float32).reshape(2, 3, fan_out)
+    y.backward(make(gy, device))
+    assert lin.weight.grad.shape == (fan_out, fan_in) and not lin.weight.grad.numpy().any()
+    assert x.grad.shape == x.shape and not x.grad.numpy().any()
+    if bias:
+        close(bt.grad, (gy * (z > 0) if relu else gy).sum((0, 1)))
+    assert lin(x).shape == (2, 3, fan_out)
+
+
+@pytest.mark.parametrize("init", ["xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"])
+@pytest.mark.parametrize("shape", [(0, 4), (4, 0), (0, 0)])
+def test_fan_scaled_inits_leave_zero_element_tensors_alone(init, shape):
+    t = gg.empty(*shape)
+    with pytest.warns(UserWarning, match=rf"\[{init}\] initializing a zero-element tensor .* is a no-op"):
+        assert getattr(nn.init, init)(t) is t
+    assert nn.Linear(shape[1], shape[0]).bias.numpy().tolist() == [0.0] * shape[0]  # bound 1/sqrt(0) taken as 0
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_training_steps_through_zero_width_layers(device, optimizer):
+    """A net whose hidden layer has no units learns its output bias alone: each step moves
+    it by the mean of softmax(bias) - onehot(target), as NumPy computes."""
+    net = nn.Sequential(nn.Linear(5, 0), nn.ReLU(), nn.Linear(0, 3)).to(device)
+    opt = gg.optim.SGD(net.parameters(), lr=0.5) if optimizer == "SGD" else gg.optim.Adam(net.parameters(), lr=0.1)
+    x, t = gg.randn(4, 5, device=device), np.array([0, 2, 2, 1])
+    b = np.zeros(3)
+    for _ in range(3):
+        opt.zero_grad()
+        loss = NF.cross_entropy(net(x), make(t, device))
+        loss.backward()
+        p = np.exp(b) / np.exp(b).sum()
+        g = (p - np.eye(3)[t]).mean(0)
+        close(net[2].bias.grad, g)
+        assert net[0].weight.grad.shape == (0, 5) and net[2].weight.grad.shape == (3, 0)
+        opt.step()
+        b = net[2].bias.numpy().astype(np.float64)
+    assert np.isfinite(loss.item()) and b[2] > b[1]

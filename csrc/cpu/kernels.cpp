@@ -74,8 +74,27 @@ GPUGRAD_INLINE void transpose_block(const T* xb, int64_t nr, int64_t c, T* xt) {
   }
 }
 
-// For a transposed block: m[i] = the row's shift (its max; 0 for a row whose max is +-inf
-// or NaN), xt replaced by exp(x - m), s[i] = the row's sum of those exps.
+// A row holding +inf is shifted by its largest finite logit rather than by 0: with 0, a
+// large finite logit's exp would overflow as well, and the training step's gradient e / s
+// would be NaN there instead of the 0 that exp(x - lse) gives (the backward pass, NumPy).
+// Its lse is +inf either way. Only such rows pay for the extra pass.
+template <typename T>
+GPUGRAD_INLINE T finite_max(const T* x, int64_t c, int64_t stride) {
+  const T inf = std::numeric_limits<T>::infinity();
+  T m = -inf;
+  for (int64_t j = 0; j < c; ++j) m = x[j * stride] > m && x[j * stride] < inf ? x[j * stride] : m;
+  return m;
+}
+
+// The shift of a row with maximum m (0 where the row has no finite logit, or NaN)
+template <typename T>
+GPUGRAD_INLINE T row_shift(const T* x, int64_t c, int64_t stride, T m) {
+  if (m == std::numeric_limits<T>::infinity()) m = finite_max(x, c, stride);
+  return std::isfinite(m) ? m : T(0);
+}
+
+// For a transposed block: m[i] = the row's shift (row_shift), xt replaced by exp(x - m),
+// s[i] = the row's sum of those exps.
 template <typename T>
 GPUGRAD_INLINE void block_exps(T* xt, int64_t nr, int64_t c, T* m, T* s) {
 #pragma omp simd
@@ -84,9 +103,14 @@ GPUGRAD_INLINE void block_exps(T* xt, int64_t nr, int64_t c, T* m, T* s) {
 #pragma omp simd
     for (int64_t i = 0; i < nr; ++i) m[i] = xt[j * kRows + i] > m[i] ? xt[j * kRows + i] : m[i];
   }
+  bool has_inf = false;
+  for (int64_t i = 0; i < nr; ++i) has_inf |= m[i] == std::numeric_limits<T>::infinity();
+  if (has_inf) {
+    for (int64_t i = 0; i < nr; ++i) m[i] = row_shift(xt + i, c, kRows, m[i]);
+  }
 #pragma omp simd
   for (int64_t i = 0; i < nr; ++i) {
-    m[i] = (m[i] - m[i] == T(0)) ? m[i] : T(0);  // +-inf (or an all-NaN row) shifts by 0
+    m[i] = (m[i] - m[i] == T(0)) ? m[i] : T(0);  // a row of -inf (or NaN) only shifts by 0
     s[i] = T(0);
   }
   for (int64_t j = 0; j < c; ++j) {
@@ -120,8 +144,7 @@ GPUGRAD_INLINE void lse_wide(const T* x, int64_t r0, int64_t r1, int64_t c, T* l
     const T* xi = x + i * c;
     // A NaN is skipped by the max (comparisons with it are false) but reaches the sum
     // through exp(NaN) = NaN, so the row's lse and loss come out NaN, as they should.
-    T m = row_max(xi, c);
-    T shift = std::isfinite(m) ? m : T(0);
+    T shift = row_shift(xi, c, 1, row_max(xi, c));
     T s = T(0);
 #pragma omp simd reduction(+ : s)
     for (int64_t j = 0; j < c; ++j) s += vexp(xi[j] - shift);
@@ -302,8 +325,7 @@ GPUGRAD_INLINE int64_t ce_fwd_bwd_rows(const T* x, const int64_t* t, const T* w,
       int64_t ti = t[i];
       bool keep = ti != ignore_index && ti >= 0 && ti < c;
       if (!keep && ti != ignore_index && bad < 0) bad = i;
-      T m = row_max(xi, c);
-      T shift = std::isfinite(m) ? m : T(0);
+      T shift = row_shift(xi, c, 1, row_max(xi, c));
       T sum = T(0);
 #pragma omp simd reduction(+ : sum)
       for (int64_t j = 0; j < c; ++j) {
@@ -458,20 +480,50 @@ inline void relu_mask_dispatch(const double* gy, const double* y, int64_t r0, in
   relu_mask_f64(gy, y, r0, r1, m, gz, acc);
 }
 
-template <typename T>
-GPUGRAD_INLINE void sgd_range(T* p, const T* g, T* buf, int64_t i0, int64_t i1, T lr, T mom, T damp, T wd, bool nesterov,
-                      bool first) {
+// Weight decay is added only when it is not 0, as PyTorch and the composed path do: 0 * p
+// is NaN for an infinite parameter, which would otherwise become NaN instead of staying
+// infinite. Each loop is compiled with and without the term (Decay), so that neither
+// carries a per-element select for it.
+template <bool Decay, typename T>
+GPUGRAD_INLINE void sgd_loop(T* p, const T* g, T* buf, int64_t i0, int64_t i1, T lr, T mom, T damp, T wd, bool nesterov,
+                             bool first) {
   if (!buf) {
 #pragma omp simd
-    for (int64_t i = i0; i < i1; ++i) p[i] -= lr * (g[i] + wd * p[i]);
+    for (int64_t i = i0; i < i1; ++i) p[i] -= lr * (Decay ? g[i] + wd * p[i] : g[i]);
     return;
   }
 #pragma omp simd
   for (int64_t i = i0; i < i1; ++i) {
-    T d = g[i] + wd * p[i];
+    T d = Decay ? g[i] + wd * p[i] : g[i];
     T b = first ? d : mom * buf[i] + (T(1) - damp) * d;
     buf[i] = b;
     p[i] -= lr * (nesterov ? d + mom * b : b);
+  }
+}
+
+template <typename T>
+GPUGRAD_INLINE void sgd_range(T* p, const T* g, T* buf, int64_t i0, int64_t i1, T lr, T mom, T damp, T wd, bool nesterov,
+                              bool first) {
+  if (wd != T(0)) {
+    sgd_loop<true>(p, g, buf, i0, i1, lr, mom, damp, wd, nesterov, first);
+  } else {
+    sgd_loop<false>(p, g, buf, i0, i1, lr, mom, damp, wd, nesterov, first);
+  }
+}
+
+// L2: the coupled weight decay (Adam), added to the gradient only when it is not 0
+template <bool L2, typename T>
+GPUGRAD_INLINE void adam_loop(T* p, const T* g, T* m, T* v, int64_t i0, int64_t i1, T b1, T b2, T eps, T l2, T step,
+                              T rbc2, T decay) {
+#pragma omp simd
+  for (int64_t i = i0; i < i1; ++i) {
+    T pi = p[i] * decay;
+    T gi = L2 ? g[i] + l2 * p[i] : g[i];
+    T mi = b1 * m[i] + (T(1) - b1) * gi;
+    T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = pi - step * mi / (std::sqrt(vi) * rbc2 + eps);
   }
 }
 
@@ -482,15 +534,10 @@ GPUGRAD_INLINE void adam_range(T* p, const T* g, T* m, T* v, int64_t i0, int64_t
   T rbc2 = T(1) / std::sqrt(bc2);
   T decay = decoupled ? T(1) - lr * wd : T(1);
   T l2 = decoupled ? T(0) : wd;
-#pragma omp simd
-  for (int64_t i = i0; i < i1; ++i) {
-    T pi = p[i] * decay;
-    T gi = g[i] + l2 * p[i];
-    T mi = b1 * m[i] + (T(1) - b1) * gi;
-    T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = pi - step * mi / (std::sqrt(vi) * rbc2 + eps);
+  if (l2 != T(0)) {
+    adam_loop<true>(p, g, m, v, i0, i1, b1, b2, eps, l2, step, rbc2, decay);
+  } else {
+    adam_loop<false>(p, g, m, v, i0, i1, b1, b2, eps, l2, step, rbc2, decay);
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 // Everything here is forced inline: the kernels are compiled once per instruction set
 // (target_clones), and a helper left out of line would be compiled for the baseline only.
@@ -92,11 +93,15 @@ GPUGRAD_INLINE T vexp(T x) {
   // after adding the shifter, k sits in the low mantissa bits.
   T kf = t * Tr::log2e + Tr::shifter;
   T n = kf - Tr::shifter;
-  I k = bits_of(kf) - bits_of(Tr::shifter);
   T r = (t - n * Tr::ln2_hi) - n * Tr::ln2_lo;
   T p = exp_poly(r);
-  // exp(x) = 2 p * 2^(k-1): 2^(k-1) stays a normal number over the clamped range
-  T scale = from_bits<T>((k - 1 + Tr::bias) << Tr::mant);
+  // exp(x) = 2 p * 2^(k-1): 2^(k-1) stays a normal number over the clamped range. The
+  // exponent bits are built in unsigned arithmetic: a NaN (which the clamps let through)
+  // leaves arbitrary bits in kf, and on signed integers k's shift could overflow or move a
+  // negative value, which is undefined; unsigned it wraps, and p, hence y, is NaN anyway.
+  using U = std::make_unsigned_t<I>;
+  U k = static_cast<U>(bits_of(kf)) - static_cast<U>(bits_of(Tr::shifter));
+  T scale = from_bits<T>((k + U(Tr::bias - 1)) << Tr::mant);
   T y = (p + p) * scale;
   // the clamps above let a NaN through (every comparison with it is false), so NaN in
   // gives NaN out; only the two ends need a select

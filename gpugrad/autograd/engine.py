@@ -12,7 +12,7 @@ nothing; with ``create_graph=True`` they are recorded and can be differentiated 
 """
 
 from ..errors import AnomalyError, ArgumentTypeError, AutogradError
-from .grad_mode import state
+from .grad_mode import module_context, state
 
 
 def _freed_error(op):
@@ -55,9 +55,13 @@ def _hook_result(fn, g, r):
 
 def _check_finite(op, g, what):
     if not bool(g._backend.xp.isfinite(g.data).all()):
-        where = "".join(getattr(op, "trace", None) or ["    (no trace: the op was created outside anomaly mode)\n"])
+        trace = getattr(op, "trace", None)  # (modules being called, user stack) from forward
+        if trace is None:
+            where, context = "    (no trace: the op was created outside anomaly mode)\n", ""
+        else:
+            where, context = "".join(trace[1]), module_context(trace[0])
         raise AnomalyError(
-            f"[{op.name}] {what} contains NaN or Inf. The op was created at:\n{where}"
+            f"[{op.name}] {what} contains NaN or Inf. The op was created{context + ',' if context else ''} at:\n{where}"
         )
 
 

@@ -8,8 +8,38 @@ class _State(threading.local):
     grad_enabled = True
     anomaly = False
 
+    def __init__(self):
+        # in anomaly mode, nn.Module.__call__ keeps here the modules being called, outermost
+        # first, so that an anomaly can name the layer it comes from
+        self.modules = []
+
 
 state = _State()
+
+
+def module_context(modules):
+    """Where an op ran, for anomaly messages: ``" in module encoder.fc1 (Linear) of Net"``
+    for the innermost of ``modules`` (the modules being called, outermost first), by its
+    qualified name in the outermost one as ``named_modules()`` gives it; ``""`` outside any
+    module. Computed only when an anomaly is reported."""
+    if not modules:
+        return ""
+    root, inner = modules[0], modules[-1]
+    if inner is root:
+        return f" in the outermost module ({type(root).__name__})"
+    parts = []
+    for parent, child in zip(modules, modules[1:]):
+        name = _name_in(parent, child)
+        if name is None:  # called by a module it is not registered in: a layer shared with
+            name = _name_in(root, child)  # another part of the model goes by its own name there
+            if name is not None:
+                parts = []
+        parts.append("?" if name is None else name)
+    return f" in module {'.'.join(parts)} ({type(inner).__name__}) of {type(root).__name__}"
+
+
+def _name_in(parent, child):
+    return next((name for name, m in parent.named_modules() if m is child and name), None)
 
 
 def is_grad_enabled():

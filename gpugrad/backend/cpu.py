@@ -11,7 +11,35 @@ from . import native
 from .base import Backend
 from .device import Device
 
-_default_seed = 0x6A09E667
+DEFAULT_SEED = 0x6A09E667  # every generator's seed until one is given, so a run is reproducible by default
+
+
+class CpuStream:
+    """A random stream on the CPU: NumPy's PCG64. NumPy holds the bit generator's lock during
+    every draw; seeding and reading or setting the state take it too, so threads that share
+    a stream (the default one) never see or leave a half-updated state."""
+
+    __slots__ = ("gen",)
+
+    def __init__(self, seed):
+        self.gen = np.random.Generator(np.random.PCG64(seed))
+
+    def seed(self, seed):
+        # in place: gpugrad.default_generator holds this object
+        self.set_state(np.random.PCG64(seed).state)
+
+    def get_state(self):
+        bitgen = self.gen.bit_generator
+        with bitgen.lock:
+            return bitgen.state
+
+    def set_state(self, state):
+        bitgen = self.gen.bit_generator
+        with bitgen.lock:
+            bitgen.state = state
+
+
+default_stream = CpuStream(DEFAULT_SEED)  # the CPU's default generator (gpugrad.manual_seed seeds it)
 
 
 def tune_malloc():
@@ -43,7 +71,7 @@ class CpuBackend(Backend):
     def __init__(self):
         super().__init__(Device("cpu"), np, np.ndarray, native.load())
         self.malloc = tune_malloc()
-        self._rng = np.random.Generator(np.random.PCG64(_default_seed))
+        self._rng = default_stream
         self._erf = None
 
     def from_host(self, array):
@@ -69,24 +97,30 @@ class CpuBackend(Backend):
             self._erf = erf
         return np.asarray(self._erf(x), dtype=x.dtype)
 
+    # -- random numbers: from ``stream`` (a gpugrad.Generator's) or the default one --------
+    def new_stream(self, seed):
+        return CpuStream(seed)
+
     def seed(self, seed):
-        self._rng = np.random.Generator(np.random.PCG64(seed))
+        self._rng.seed(seed)
 
     def get_state(self):
-        return self._rng.bit_generator.state
+        return self._rng.get_state()
 
     def set_state(self, state):
-        self._rng.bit_generator.state = state
+        self._rng.set_state(state)
 
-    def rand(self, shape, dtype):
+    def rand(self, shape, dtype, stream=None):
+        gen = (stream or self._rng).gen
         if dtype == np.float16:
-            return self._rng.random(shape, dtype=np.float32).astype(dtype)
-        return self._rng.random(shape, dtype=dtype)
+            return gen.random(shape, dtype=np.float32).astype(dtype)
+        return gen.random(shape, dtype=dtype)
 
-    def randn(self, shape, dtype):
+    def randn(self, shape, dtype, stream=None):
+        gen = (stream or self._rng).gen
         if dtype == np.float16:
-            return self._rng.standard_normal(shape, dtype=np.float32).astype(dtype)
-        return self._rng.standard_normal(shape, dtype=dtype)
+            return gen.standard_normal(shape, dtype=np.float32).astype(dtype)
+        return gen.standard_normal(shape, dtype=dtype)
 
-    def randint(self, low, high, shape, dtype):
-        return self._rng.integers(low, high, size=shape, dtype=dtype)
+    def randint(self, low, high, shape, dtype, stream=None):
+        return (stream or self._rng).gen.integers(low, high, size=shape, dtype=dtype)

@@ -10,9 +10,13 @@ runs this code unchanged; it proves the launch code and the kernels' logic, not 
 Unset or 0: the real CuPy.
 """
 
+import contextlib
 import importlib
 import os
 import sys
+import threading
+
+import numpy as np
 
 from ..errors import BackendUnavailableError
 from .base import Backend
@@ -160,6 +164,62 @@ def empty_cache():
             cupy.get_default_memory_pool().free_all_blocks()
 
 
+# cuRAND's counter-based Philox4x32-10 (CURAND_RNG_PSEUDO_PHILOX4_32_10 in curand.h, given by
+# its number: the CuPy stand-in has no cupy.cuda.curand). Seeding it costs nothing, where the
+# default XORWOW sets its state up with a kernel at every new seed.
+_PHILOX = 161
+
+
+class CudaStream:
+    """A gpugrad.Generator's random stream on one CUDA device.
+
+    cuRAND keeps a generator's position inside the library, where it cannot be read back,
+    so the stream's state is its seed and the number of draws made: each draw seeds a Philox
+    generator afresh with a key made of both (Philox streams of different keys are
+    independent). One lock covers each draw and the state, so threads sharing a stream never
+    draw twice with one key."""
+
+    __slots__ = ("_rs", "_lock", "_seed", "_draws")
+
+    def __init__(self, cupy, index, seed):
+        with cupy.cuda.Device(index):
+            self._rs = cupy.random.RandomState(0, method=_PHILOX)
+        self._lock = threading.Lock()
+        self._seed, self._draws = seed, 0
+
+    def seed(self, seed):
+        with self._lock:
+            self._seed, self._draws = seed, 0
+
+    def get_state(self):
+        with self._lock:
+            return {"seed": self._seed, "draws": self._draws}
+
+    def set_state(self, state):
+        seed, draws = state["seed"], state["draws"]
+        if not (isinstance(seed, int) and isinstance(draws, int) and 0 <= seed < 1 << 64 and draws >= 0):
+            raise ValueError(f"expected an int seed in [0, 2**64) and an int draws >= 0, got {seed!r} and {draws!r}")
+        with self._lock:
+            self._seed, self._draws = seed, draws
+
+    @contextlib.contextmanager
+    def draw(self):
+        """The cupy RandomState positioned for this stream's next draw."""
+        with self._lock:
+            key = np.random.SeedSequence((self._seed, self._draws)).generate_state(1, np.uint64)[0]
+            self._rs.seed(int(key))
+            self._draws += 1
+            yield self._rs
+
+
+# the seed of the last gpugrad.manual_seed: a device first used after it starts from it too
+_default_seed = [0x6A09E667]
+
+
+def set_default_seed(seed):
+    _default_seed[0] = int(seed)
+
+
 class CudaBackend(Backend):
     __slots__ = ("_cupy", "_special", "_checks", "multi")
 
@@ -179,7 +239,7 @@ class CudaBackend(Backend):
         _track_peak(cupy)
         self._special = _modules()[2]
         with cupy.cuda.Device(index):
-            self._rng = cupy.random.RandomState(0x6A09E667)
+            self._rng = cupy.random.RandomState(_default_seed[0])
 
     def scope(self):
         # a new Device each time: CuPy's Device keeps its enter/exit stack on the object
@@ -218,20 +278,27 @@ class CudaBackend(Backend):
             self._cupy.cuda.get_current_stream().synchronize()
         self.raise_pending()
 
+    # -- random numbers: from ``stream`` (a gpugrad.Generator's) or the device's default ----
+    def new_stream(self, seed):
+        return CudaStream(self._cupy, self.device.index, seed)
+
     def seed(self, seed):
         with self._cupy.cuda.Device(self.device.index):
             self._rng = self._cupy.random.RandomState(seed)
 
-    def rand(self, shape, dtype):
+    def _random_state(self, stream):
+        return contextlib.nullcontext(self._rng) if stream is None else stream.draw()
+
+    def rand(self, shape, dtype, stream=None):
         gen = dtype if dtype.itemsize >= 4 else "float32"  # CuPy draws float32/float64 only
-        with self.scope():
-            return self._rng.random_sample(shape, dtype=gen).astype(dtype, copy=False)
+        with self.scope(), self._random_state(stream) as rs:
+            return rs.random_sample(shape, dtype=gen).astype(dtype, copy=False)
 
-    def randn(self, shape, dtype):
+    def randn(self, shape, dtype, stream=None):
         gen = dtype if dtype.itemsize >= 4 else "float32"
-        with self.scope():
-            return self._rng.standard_normal(shape, dtype=gen).astype(dtype, copy=False)
+        with self.scope(), self._random_state(stream) as rs:
+            return rs.standard_normal(shape, dtype=gen).astype(dtype, copy=False)
 
-    def randint(self, low, high, shape, dtype):
-        with self.scope():
-            return self._rng.randint(low, high, size=shape, dtype=dtype)
+    def randint(self, low, high, shape, dtype, stream=None):
+        with self.scope(), self._random_state(stream) as rs:
+            return rs.randint(low, high, size=shape, dtype=dtype)

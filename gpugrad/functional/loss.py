@@ -1,10 +1,26 @@
 """The fused softmax cross-entropy (per-row losses); gpugrad.nn.functional builds the
 user-facing ``cross_entropy`` on it."""
 
+import numpy as np
+
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, ShapeError
 from ..ops.fused import SoftmaxCrossEntropy
 from ..tensor import Tensor
+
+_INT64 = np.iinfo(np.int64)
+
+
+def check_ignore_index(op, ignore_index):
+    """``ignore_index`` as an int: an integer (Python's or NumPy's, not a bool) within int64,
+    the type the targets are compared in. A float is refused rather than truncated."""
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise ArgumentTypeError(f"[{op}] expected ignore_index to be an integer, got {type(ignore_index).__name__} "
+                                f"{ignore_index!r}")
+    if not _INT64.min <= ignore_index <= _INT64.max:
+        raise ArgumentError(f"[{op}] expected ignore_index within int64 [{_INT64.min}, {_INT64.max}], "
+                            f"got {ignore_index}")
+    return int(ignore_index)
 
 
 def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="none"):
@@ -22,6 +38,7 @@ def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_
         raise DTypeError(f"[cross_entropy] logits must be floating point, got {logits.dtype}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ArgumentError(f"[cross_entropy] label_smoothing must be in [0, 1], got {label_smoothing}")
+    ignore_index = check_ignore_index("cross_entropy", ignore_index)
     w = None
     if weight is not None:
         if not isinstance(weight, Tensor):
@@ -36,4 +53,4 @@ def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_
     if reduction not in ("none", "sum", "mean"):
         raise ArgumentError(f"[cross_entropy] reduction must be 'none', 'sum' or 'mean', got {reduction!r}")
     want_grad = logits.requires_grad and is_grad_enabled()
-    return SoftmaxCrossEntropy(int(ignore_index), float(label_smoothing), w, reduction, want_grad)(logits, target)
+    return SoftmaxCrossEntropy(ignore_index, float(label_smoothing), w, reduction, want_grad)(logits, target)

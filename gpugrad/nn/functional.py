@@ -26,6 +26,7 @@ from ..functional import (  # noqa: F401 - re-exported, as torch.nn.functional d
     tanh,
 )
 from ..functional._util import check_values
+from ..functional.loss import check_ignore_index
 from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -96,6 +97,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", la
     """
     if target.dtype.kind not in "iu":
         raise DTypeError(f"[nll_loss] target must hold class indices (integers), got {target.dtype}")
+    ignore_index = check_ignore_index("nll_loss", ignore_index)
     n_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     if input.ndim > 1 and tuple(target.shape) != (input.shape[0],) + tuple(input.shape[2:]):
         raise ShapeError(f"[nll_loss] target shape {target.shape} does not match input {input.shape}")
@@ -132,6 +134,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     ``target`` holds class indices, or class probabilities of the input's shape."""
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise DTypeError("[cross_entropy] expected tensors for input and target")
+    check_ignore_index("cross_entropy", ignore_index)  # also with probability targets, which ignore it
     if target.dtype.kind == "f":
         logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
         if target.shape != input.shape:
@@ -192,15 +195,17 @@ def mdn_nll(logits, mean, log_std, target, reduction="mean"):
     return _reduce(loss, reduction, "mdn_nll")
 
 
-def dropout(x, p=0.5, training=True):
-    """Zero each element with probability p (in training), scaling the rest by 1/(1-p)."""
+def dropout(x, p=0.5, training=True, *, generator=None):
+    """Zero each element with probability p (in training), scaling the rest by 1/(1-p). The
+    mask comes from ``generator`` (a ``gpugrad.Generator`` on x's device) when given, else
+    from the device's default generator; ``generator`` extends PyTorch's signature."""
     if not training or p == 0:
         return x
     if p == 1:
         return x * 0.0
     from ..creation import rand_like
 
-    return F.where(rand_like(x) >= p, x * (1.0 / (1.0 - p)), 0.0)
+    return F.where(rand_like(x, generator=generator) >= p, x * (1.0 / (1.0 - p)), 0.0)
 
 
 def prelu(x, weight):

@@ -4,7 +4,8 @@ import math
 
 from .. import creation
 from .. import functional as F
-from ..errors import ArgumentError, DTypeError, GpugradIndexError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, GpugradIndexError
+from ..random import Generator
 from . import init
 from .functional import dropout, embedding
 from .module import Module
@@ -106,16 +107,23 @@ class Embedding(Module):
 
 
 class Dropout(Module):
-    """Zero each element with probability p in training, scaling the rest by 1/(1-p)."""
+    """Zero each element with probability p in training, scaling the rest by 1/(1-p). The
+    masks come from ``generator`` (a ``gpugrad.Generator`` on the input's device) when
+    given, else from the device's default generator; ``generator`` extends PyTorch's
+    signature, so that a model's masks can be its own stream (reproducible whatever other
+    threads draw)."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, *, generator=None):
         super().__init__()
         if not 0 <= p <= 1:
             raise ArgumentError(f"[Dropout] p must be in [0, 1], got {p}")
+        if generator is not None and not isinstance(generator, Generator):
+            raise ArgumentTypeError(f"[Dropout] expected a gpugrad.Generator, got {type(generator).__name__}")
         self.p = p
+        self.generator = generator
 
     def forward(self, x):
-        return dropout(x, self.p, self.training)
+        return dropout(x, self.p, self.training, generator=self.generator)
 
     def extra_repr(self):
         return f"p={self.p}"

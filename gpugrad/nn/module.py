@@ -2,6 +2,7 @@
 
 from collections import OrderedDict
 
+from ..autograd.grad_mode import state as _modes
 from ..dtypes import to_dtype
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..tensor import Tensor
@@ -222,7 +223,16 @@ class Module:
         raise NotImplementedError(f"[{type(self).__name__}] has no forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if not _modes.anomaly:
+            return self.forward(*args, **kwargs)
+        # anomaly mode: the ops made inside record the modules being called, so that a
+        # NaN is reported with the layer it comes from (named only when one is reported)
+        calls = _modes.modules
+        calls.append(self)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            calls.pop()
 
     def extra_repr(self):
         return ""

@@ -114,6 +114,7 @@ class Erf(Op):
 class Softmax(Op):
     __slots__ = ("axis",)
     saves_output = True
+    ieee = True  # rows holding inf or NaN give NaN, silently as in PyTorch
 
     def __init__(self, axis):
         self.axis = axis

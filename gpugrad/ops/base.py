@@ -9,7 +9,7 @@ again. Float outputs of a recorded op require grad; integer and bool outputs nev
 
 import traceback
 
-from ..autograd.grad_mode import state
+from ..autograd.grad_mode import module_context, state
 from ..errors import AnomalyError, ArgumentTypeError, AutogradError, DeviceError, InplaceError
 from ..tensor import Tensor
 
@@ -81,7 +81,7 @@ class Op:
             if self.saves_output:
                 self._out = (ys, out._vc)
             if state.anomaly:
-                self.trace = user_stack()
+                self.trace = anomaly_trace()
                 _forward_anomaly(self, (out,))
             return out
         ys = [y if y.__class__ is nd else backend.xp.asarray(y) for y in ys]
@@ -98,7 +98,7 @@ class Op:
             outs = tuple(_wrap(y, backend) for y in ys)
         if state.anomaly:
             if record:
-                self.trace = user_stack()
+                self.trace = anomaly_trace()
             _forward_anomaly(self, outs)
         return outs
 
@@ -153,6 +153,12 @@ class OnceDifferentiable(Op):
         raise NotImplementedError
 
 
+def anomaly_trace():
+    """Where an op is being made, kept in anomaly mode for a backward anomaly to report: the
+    modules being called (named only if one is reported) and the user's stack."""
+    return tuple(state.modules), user_stack()
+
+
 def user_stack(limit=8):
     """The innermost ``limit`` frames of the caller's stack outside gpugrad itself."""
     frames = [f for f in traceback.extract_stack() if not f.filename.startswith(_PKG_DIR)]
@@ -167,7 +173,7 @@ def _forward_anomaly(op, outs):
         if out.dtype.kind == "f" and not bool(out._backend.xp.isfinite(out.data).all()):
             where = "".join(user_stack())
             raise AnomalyError(
-                f"[{op.name}] forward output {k} contains NaN or Inf (anomaly mode). It was "
-                f"created at:\n{where}"
+                f"[{op.name}] forward output {k} contains NaN or Inf (anomaly mode)"
+                f"{module_context(state.modules)}. It was created at:\n{where}"
             )
 

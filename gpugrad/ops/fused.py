@@ -7,6 +7,8 @@ recorded (``create_graph=True``) it is written with gpugrad ops instead, so thes
 stay differentiable to any order.
 """
 
+import math
+
 from .. import functional as F
 from ..autograd.grad_mode import state
 from .base import Op
@@ -92,7 +94,8 @@ class SoftmaxCrossEntropy(Op):
             big_w = w.sum() if w is not None else c
             ws = (x * w).sum(axis=1) if w is not None else x.sum(axis=1)
             loss = (1 - eps) * loss + eps * keep * (big_w * lse - ws) / c
-        return loss.astype(x.dtype, copy=False)
+        # an ignored row counts nothing, also when its logits hold NaN or inf (as the kernels)
+        return xp.where(keep, loss, 0).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         x, t = self.saved(0), self.inputs[1]
@@ -115,7 +118,8 @@ class SoftmaxCrossEntropy(Op):
                     b.xp.ascontiguousarray(g)
             gx = k.cross_entropy_bwd(x.data, t.data, self.weight, self.lse, g, self.ignore_index, self.eps)
             return x._like(gx), None
-        return x._like(self._backward_composed(b.xp, x.data, t.data, gy.data)), None
+        with b.quiet():  # IEEE results (NaN rows) without NumPy's warnings, as in forward
+            return x._like(self._backward_composed(b.xp, x.data, t.data, gy.data)), None
 
     def _coefficients(self, xp, t, dtype):
         c, w = self.c, self.weight
@@ -136,7 +140,7 @@ class SoftmaxCrossEntropy(Op):
             gx -= (gk * eps / c)[:, None] * (self.weight[None, :] if self.weight is not None else 1.0)
         rows = xp.arange(x.shape[0])
         gx[rows, ts] -= gk * (1 - eps) * wt
-        return gx
+        return xp.where((t != self.ignore_index)[:, None], gx, 0)  # 0 for ignored rows, NaN logits or not
 
     def _backward_graph(self, gy, x, t):
         xp = x._backend.xp
@@ -148,7 +152,14 @@ class SoftmaxCrossEntropy(Op):
             w_row = x._like(self.weight[None, :] if self.weight is not None else xp.ones((1, c), x.dtype))
             gx = gx - (gk * (eps / c)).unsqueeze(1) * w_row
         onehot = x._like((ts[:, None] == xp.arange(c)[None, :]).astype(x.dtype))
-        return gx - onehot * (gk * x._like((1 - eps) * wt)).unsqueeze(1)
+        gx = gx - onehot * (gk * x._like((1 - eps) * wt)).unsqueeze(1)
+        return F.where(x._like((t.data != self.ignore_index)[:, None]), gx, 0.0)  # ignored rows: 0, even with NaN
+
+
+def _rows(shape):
+    """The rows of an (..., k) array seen as a matrix: spelled out rather than -1, which
+    NumPy cannot infer for an empty array (a layer of zero width)."""
+    return math.prod(shape[:-1])
 
 
 class Linear(Op):
@@ -163,8 +174,7 @@ class Linear(Op):
 
     def forward(self, b, x, w, bias=None):
         xp = b.xp
-        k = x.shape[-1]
-        x2 = x.reshape(-1, k)
+        x2 = x.reshape(_rows(x.shape), x.shape[-1])
         y = xp.matmul(x2, w.T)
         if self.relu and b.kernels is not None and b.kernels.supports(y.dtype) and y.flags.c_contiguous:
             b.kernels.bias_relu_(y, bias)
@@ -179,17 +189,18 @@ class Linear(Op):
         x, w = self.saved(0), self.saved(1)
         has_bias = len(self.inputs) == 3
         m, k = w.shape
+        rows = _rows(x.shape)
         if state.grad_enabled:  # recording: the same formulas with gpugrad ops
             gz = F.where(self.output() > 0, gy, 0.0) if self.relu else gy
-            gz2, x2 = gz.reshape(-1, m), x.reshape(-1, k)
+            gz2, x2 = gz.reshape(rows, m), x.reshape(rows, k)
             grads = (gz2 @ w).reshape(x.shape), gz2.mT @ x2
             return grads + ((gz2.sum(0),) if has_bias else ())
         b = x._backend
         xp = b.xp
-        gy2 = gy.data.reshape(-1, m)
-        x2 = x.data.reshape(-1, k)
+        gy2 = gy.data.reshape(rows, m)
+        x2 = x.data.reshape(rows, k)
         need_b = has_bias and self.inputs[2].requires_grad
-        y2 = self._out[0].reshape(-1, m) if self.relu else None
+        y2 = self._out[0].reshape(rows, m) if self.relu else None
         if b.kernels is not None and b.kernels.supports(gy2.dtype):  # the mask and bias sum fused around the GEMMs
             gx2, gw, gb = b.kernels.linear_backward(gy2, y2, x2, w.data, need_b, x.requires_grad, w.requires_grad)
         else:  # the composed reference

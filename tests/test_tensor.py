@@ -127,8 +127,24 @@ def test_scalars_are_weak_in_type_promotion(device):
     assert (x + gg.ones(2, dtype=gg.float64, device=device)).dtype == gg.float64
     i = gg.tensor([1, 2], device=device)
     assert (i * 2).dtype == gg.int64
-    assert (i * 2.5).dtype == gg.float64  # NumPy 2's rule for int tensor * float scalar
     assert (gg.tensor([1, 2], dtype=gg.int32, device=device) + 1).dtype == gg.int32
+
+
+def test_integers_meet_floats_as_in_pytorch(device):
+    i, j = gg.tensor([1, 2], device=device), gg.tensor([2, 4], device=device)
+    f = gg.tensor([0.5, 1.0], device=device)
+    d = gg.tensor([0.5, 1.0], dtype=gg.float64, device=device)
+    f32 = {  # NumPy would give float64 for each of these
+        "int * float scalar": i * 2.5, "float scalar / int": 2.0 / i, "int / int scalar": i / 2, "int / int": i / j,
+        "int + float32 tensor": i + f, "float32 tensor * int": f * i, "bool * float": (i > 1) * 1.5,
+        "int ** float": i**0.5, "exp(int)": i.exp(), "sqrt(int)": i.sqrt(),
+        "sigmoid(int)": gg.functional.sigmoid(i), "softmax(int)": gg.functional.softmax(i, 0),
+    }
+    for what, t in f32.items():
+        assert t.dtype == gg.float32, what
+    close(i / j, [0.5, 0.5])
+    assert (i + d).dtype == gg.float64 and (i * j).dtype == gg.int64 and (i // 2).dtype == gg.int64
+    assert (i**2).dtype == gg.int64 and (i * True).dtype == gg.int64
 
 
 def test_casts_are_differentiable(device):

@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from .. import dtypes as _dtypes
 from ..errors import ArgumentError, ArgumentTypeError, GpugradIndexError, ShapeError
 from ..tensor import Tensor
 
@@ -49,6 +50,15 @@ def scalar(v):
     if isinstance(v, SCALARS):
         return v
     return None
+
+
+def floating(x):
+    """``x``, or ``x`` in the default float dtype when it holds integers or bools: as in
+    PyTorch, a float function of an integer tensor (exp, sigmoid, x / 2, x * 0.5) gives
+    float32, not NumPy's float64."""
+    if isinstance(x, Tensor) and x.dtype.kind in "biu":
+        return x.to(dtype=_dtypes.default_float)
+    return x
 
 
 def as_tensor(v, like, op):

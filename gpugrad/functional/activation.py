@@ -4,7 +4,7 @@ import math
 
 from ..errors import ArgumentError
 from ..ops import activation as A
-from ._util import axis, check_tensor
+from ._util import axis, check_tensor, floating
 
 
 def relu(x):
@@ -16,20 +16,20 @@ def leaky_relu(x, negative_slope=0.01):
 
 
 def elu(x, alpha=1.0):
-    return A.ELU(alpha)(x)
+    return A.ELU(alpha)(floating(x))
 
 
 def sigmoid(x):
-    return A.Sigmoid()(x)
+    return A.Sigmoid()(floating(x))
 
 
 def tanh(x):
-    return A.Tanh()(x)
+    return A.Tanh()(floating(x))
 
 
 def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta, linear above ``threshold``; never overflows."""
-    return A.Softplus(beta, threshold)(x)
+    return A.Softplus(beta, threshold)(floating(x))
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
@@ -39,12 +39,12 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
 
 
 def erf(x):
-    return A.Erf()(x)
+    return A.Erf()(floating(x))
 
 
 def gelu(x, approximate="none"):
     """x * Phi(x) (exact, through erf), or the tanh approximation with approximate='tanh'."""
-    check_tensor(x, "gelu")
+    x = floating(check_tensor(x, "gelu"))
     if approximate == "none":
         return x * 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
     if approximate == "tanh":
@@ -55,13 +55,13 @@ def gelu(x, approximate="none"):
 
 def silu(x):
     """x * sigmoid(x) (also called swish)."""
-    check_tensor(x, "silu")
+    x = floating(check_tensor(x, "silu"))
     return x * sigmoid(x)
 
 
 def softmax(x, dim=-1):
-    return A.Softmax(axis(dim, check_tensor(x, "softmax").ndim, "softmax"))(x)
+    return A.Softmax(axis(dim, check_tensor(x, "softmax").ndim, "softmax"))(floating(x))
 
 
 def log_softmax(x, dim=-1):
-    return A.LogSoftmax(axis(dim, check_tensor(x, "log_softmax").ndim, "log_softmax"))(x)
+    return A.LogSoftmax(axis(dim, check_tensor(x, "log_softmax").ndim, "log_softmax"))(floating(x))

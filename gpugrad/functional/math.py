@@ -5,7 +5,31 @@ import numpy as np
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError
 from ..ops import elementwise as E
 from ..tensor import Tensor
-from ._util import as_tensor, broadcast_error, check_tensor, scalar, weak
+from ._util import as_tensor, broadcast_error, check_tensor, floating, scalar, weak
+
+_TRUE_DIVISION = ("div",)
+
+
+def _promote(name, a, b):
+    """PyTorch's promotion where it differs from NumPy's: an integer or bool tensor meets a
+    float tensor in that tensor's dtype (NumPy: int64 with float32 gives float64), and a
+    true division of integers gives the default float dtype."""
+    ka, kb = a.dtype.kind, b.dtype.kind
+    if ka == "f" and kb != "f" and kb in "biu":
+        return a, b.to(dtype=a.dtype)
+    if kb == "f" and ka != "f" and ka in "biu":
+        return a.to(dtype=b.dtype), b
+    if name in _TRUE_DIVISION:
+        return floating(a), floating(b)
+    return a, b
+
+
+def _with_scalar(name, t, c):
+    """The tensor side of ``t <op> c``: an integer tensor meets a float scalar (or a true
+    division) in the default float dtype, as in PyTorch."""
+    if isinstance(c, float) or name in _TRUE_DIVISION:
+        return floating(t)
+    return t
 
 
 def _binary(name, op_cls, a, b, scalar_right, scalar_left):
@@ -14,14 +38,20 @@ def _binary(name, op_cls, a, b, scalar_right, scalar_left):
         if not isinstance(b, Tensor):
             c = scalar(b)
             if c is not None:
+                a = _with_scalar(name, a, c)
                 return scalar_right(weak(a.dtype, c))(a)
             b = as_tensor(b, a, name)
     else:
         check_tensor(b, name)
         c = scalar(a)
         if c is not None:
+            b = _with_scalar(name, b, c)
             return scalar_left(weak(b.dtype, c))(b)
         a = as_tensor(a, b, name)
+    if a.dtype != b.dtype:
+        a, b = _promote(name, a, b)
+    elif name in _TRUE_DIVISION:
+        a, b = floating(a), floating(b)
     try:
         return op_cls()(a, b)
     except ValueError as exc:
@@ -30,7 +60,7 @@ def _binary(name, op_cls, a, b, scalar_right, scalar_left):
 
 def add(a, b):
     """a + b with broadcasting."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
         try:
             return E.Add()(a, b)
         except ValueError as exc:
@@ -44,7 +74,7 @@ def sub(a, b):
 
 def mul(a, b):
     """a * b with broadcasting."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
         try:
             return E.Mul()(a, b)
         except ValueError as exc:
@@ -72,23 +102,23 @@ def neg(x):
 
 
 def exp(x):
-    return E.Exp()(x)
+    return E.Exp()(floating(x))
 
 
 def log(x):
-    return E.Log()(x)
+    return E.Log()(floating(x))
 
 
 def log1p(x):
-    return E.Log1p()(x)
+    return E.Log1p()(floating(x))
 
 
 def expm1(x):
-    return E.Expm1()(x)
+    return E.Expm1()(floating(x))
 
 
 def sqrt(x):
-    return E.Sqrt()(x)
+    return E.Sqrt()(floating(x))
 
 
 def rsqrt(x):
@@ -100,15 +130,15 @@ def abs(x):  # noqa: A001
 
 
 def sin(x):
-    return E.Sin()(x)
+    return E.Sin()(floating(x))
 
 
 def cos(x):
-    return E.Cos()(x)
+    return E.Cos()(floating(x))
 
 
 def reciprocal(x):
-    return E.RDivScalar(1.0)(x)
+    return E.RDivScalar(1.0)(floating(x))
 
 
 def square(x):

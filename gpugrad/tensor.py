@@ -1,8 +1,9 @@
 """Tensor: an array of one backend plus the autograd bookkeeping.
 
-``data`` is the backend array (``numpy.ndarray`` or ``cupy.ndarray``), ``creator`` the op
-that made it (``grad_fn`` in PyTorch's words). Operators and methods delegate to the ops
-through ``gpugrad.functional``.
+``array`` is the backend array (``numpy.ndarray`` or ``cupy.ndarray``); ``data`` is what it
+is in PyTorch, a detached Tensor on the same memory. ``creator`` is the op that made the
+tensor (``grad_fn`` in PyTorch's words). Operators and methods delegate to the ops through
+``gpugrad.functional``.
 """
 
 import weakref
@@ -21,14 +22,27 @@ _new = object.__new__
 
 class Tensor:
     __slots__ = (
-        "data", "_backend", "requires_grad", "_grad", "creator", "_index", "_vc", "_base",
+        "array", "_backend", "requires_grad", "_grad", "creator", "_index", "_vc", "_base",
         "_hooks", "__weakref__",
     )  # fmt: skip
     __array_ufunc__ = None  # NumPy defers to our reflected operators (ndarray * Tensor)
 
-    def __init__(self, data, requires_grad=False, dtype=None, device=None):
-        t = _from_data(data, dtype, device, "Tensor")
-        self.data, self._backend = t.data, t._backend
+    def __init__(self, *args, requires_grad=False, dtype=None, device=None):
+        """As ``torch.Tensor``: ``Tensor(data)`` copies data into the default float dtype
+        (float32, unless ``dtype`` says otherwise), ``Tensor(3, 4)`` is a zero-filled 3 x 4
+        tensor of it, ``Tensor()`` an empty one. ``gpugrad.tensor`` keeps the data's dtype."""
+        dt = dtype or _dt.default_float
+        if not args:
+            args = ((),)
+        if len(args) > 1 or isinstance(args[0], int) and not isinstance(args[0], bool):
+            if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in args):
+                raise ArgumentTypeError(f"[Tensor] expected data, or sizes as non-negative ints, got {args}")
+            backend = get_backend(device)
+            with backend.scope():
+                t = Tensor._wrap(backend.xp.zeros(args, dtype=_dt.to_dtype(dt, "Tensor")), backend)
+        else:
+            t = _from_data(args[0], dt, device, "Tensor")
+        self.array, self._backend = t.array, t._backend
         self.grad = self.creator = self._base = self._hooks = None
         self._index, self._vc, self.requires_grad = 0, [0], False
         if requires_grad:
@@ -38,7 +52,7 @@ class Tensor:
     def _wrap(data, backend, creator=None, index=0, requires_grad=False):
         """The fast internal constructor: ``data`` is already an array of ``backend``."""
         t = _new(Tensor)
-        t.data = data
+        t.array = data
         t._backend = backend
         t.requires_grad = requires_grad
         t._grad = None
@@ -53,14 +67,29 @@ class Tensor:
         """A new tensor on this tensor's device holding ``data``, outside any graph."""
         return Tensor._wrap(data, self._backend)
 
+    @property
+    def data(self):
+        """PyTorch's ``.data``: a tensor on the same memory, detached from the graph, with a
+        version counter of its own, so changes made through it (``p.data -= lr * p.grad``,
+        ``w.data.normal_()``) are not seen by autograd. ``array`` is the backend array."""
+        return Tensor._wrap(self.array, self._backend)
+
+    @data.setter
+    def data(self, value):
+        # PyTorch's ``layer.weight.data = t``: this tensor holds t's values (its dtype and
+        # device too) from now on; the graph and the version counter are untouched
+        if not isinstance(value, Tensor):
+            raise ArgumentTypeError(f"[data] expected a Tensor, got {type(value).__name__}")
+        self.array, self._backend = value.array, value._backend
+
     # -- properties ---------------------------------------------------------------
     @property
     def shape(self):
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self):
@@ -68,7 +97,7 @@ class Tensor:
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def is_leaf(self):
@@ -115,28 +144,28 @@ class Tensor:
         return self._vc[0]
 
     def dim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self):
-        return int(self.data.size)
+        return int(self.array.size)
 
     def element_size(self):
-        return self.data.dtype.itemsize
+        return self.array.dtype.itemsize
 
     def size(self, dim=None):
         if dim is None:
-            return self.data.shape
-        return self.data.shape[F._axis(dim, self.data.ndim, "size")]
+            return self.array.shape
+        return self.array.shape[F._axis(dim, self.array.ndim, "size")]
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise ArgumentTypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise ArgumentTypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self.array.shape[0]))
 
     __hash__ = object.__hash__
 
@@ -147,7 +176,7 @@ class Tensor:
                 "[requires_grad_] only leaf tensors can change requires_grad; use "
                 ".detach().requires_grad_() to start a new leaf"
             )
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self.array.dtype.kind != "f":
             raise DTypeError(
                 f"[requires_grad_] only floating point tensors can require gradients, got {self.dtype}"
             )
@@ -156,7 +185,7 @@ class Tensor:
 
     def detach(self):
         """The same data (and version counter) outside the graph."""
-        t = Tensor._wrap(self.data, self._backend)
+        t = Tensor._wrap(self.array, self._backend)
         t._vc = self._vc
         return t
 
@@ -215,7 +244,7 @@ class Tensor:
     # -- conversion -----------------------------------------------------------------
     def numpy(self):
         """The data as a NumPy array (shared on the CPU, copied from a GPU)."""
-        return self._backend.to_host(self.data)
+        return self._backend.to_host(self.array)
 
     def __array__(self, dtype=None, copy=None):
         if self._backend.device.type != "cpu":
@@ -224,29 +253,29 @@ class Tensor:
                 "call .cpu() or .numpy() first"
             )
         if copy:
-            return np.array(self.data, dtype=dtype)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+            return np.array(self.array, dtype=dtype)
+        return self.array if dtype is None else self.array.astype(dtype, copy=False)
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ShapeError(
                 f"[item] only one-element tensors convert to Python scalars, got shape {self.shape}"
             )
-        return self._backend.to_host(self.data.reshape(())).item()
+        return self._backend.to_host(self.array.reshape(())).item()
 
     def tolist(self):
         return self.numpy().tolist()
 
     def __dlpack__(self, *args, **kwargs):
-        return self.data.__dlpack__(*args, **kwargs)
+        return self.array.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
-        return self.data.__dlpack_device__()
+        return self.array.__dlpack_device__()
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ShapeError(
-                f"[__bool__] the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"[__bool__] the truth value of a tensor with {self.array.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
         return bool(self.item())
@@ -258,7 +287,7 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self.array.dtype.kind not in "iu" or self.array.size != 1:
             raise ArgumentTypeError(
                 f"[__index__] only one-element integer tensors can be used as an index, got {self.dtype}"
             )
@@ -315,7 +344,7 @@ class Tensor:
 
     # -- printing -------------------------------------------------------------------
     def __repr__(self):
-        host = self._backend.to_host(self.data)
+        host = self._backend.to_host(self.array)
         body = np.array2string(host, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3)
         extras = []
         if self.device.type != "cpu":
@@ -352,21 +381,21 @@ class Tensor:
                     "supported; use the out-of-place op and index_put/where instead"
                 )
             with self._backend.scope():
-                old = Tensor._wrap(self.data.copy(), self._backend, self.creator, self._index, self.requires_grad)
+                old = Tensor._wrap(self.array.copy(), self._backend, self.creator, self._index, self.requires_grad)
             result = fn(old, *args)
             _check_inplace_result(self, result, name)
             with self._backend.scope():
-                self._backend.xp.copyto(self.data, result.data, casting="same_kind")
+                self._backend.xp.copyto(self.array, result.array, casting="same_kind")
             self.creator, self._index = result.creator, result._index
             self.requires_grad = result.requires_grad
         elif fast is not None:
-            raw = [a.data if isinstance(a, Tensor) else a for a in args]
+            raw = [a.array if isinstance(a, Tensor) else a for a in args]
             for a in args:
                 if isinstance(a, Tensor) and a._backend is not self._backend:
                     raise DeviceError(f"[{name}_] expected tensors on {self.device}, got {a.device}")
             try:
                 with self._backend.scope():
-                    fast(self._backend.xp, self.data, *raw)
+                    fast(self._backend.xp, self.array, *raw)
             except TypeError as exc:  # NumPy's same_kind casting refusal
                 raise DTypeError(f"[{name}_] {exc}") from None
         else:
@@ -374,7 +403,7 @@ class Tensor:
                 result = fn(self, *args)
             _check_inplace_result(self, result, name)
             with self._backend.scope():
-                self._backend.xp.copyto(self.data, result.data, casting="same_kind")
+                self._backend.xp.copyto(self.array, result.array, casting="same_kind")
         self._vc[0] += 1
         return self
 
@@ -424,7 +453,7 @@ class Tensor:
         a Parameter without replacing the object. Outside a graph only."""
         if _grad_state.grad_enabled and self.requires_grad and self.creator is None:
             raise AutogradError("[set_] cannot swap the data of a leaf that requires grad; use gpugrad.no_grad()")
-        self.data, self._backend = source.data, source._backend
+        self.array, self._backend = source.array, source._backend
         self._vc[0] += 1
         return self
 
@@ -432,7 +461,7 @@ class Tensor:
         stream = stream_of(generator, self._backend, "uniform_")
         with _NoGrad(), self._backend.scope():
             r = self._backend.rand(self.shape, _float_for_random(self.dtype), stream)
-            self._backend.xp.copyto(self.data, r * (b - a) + a, casting="unsafe")
+            self._backend.xp.copyto(self.array, r * (b - a) + a, casting="unsafe")
         self._vc[0] += 1
         return self
 
@@ -440,7 +469,7 @@ class Tensor:
         stream = stream_of(generator, self._backend, "normal_")
         with _NoGrad(), self._backend.scope():
             r = self._backend.randn(self.shape, _float_for_random(self.dtype), stream)
-            self._backend.xp.copyto(self.data, r * std + mean, casting="unsafe")
+            self._backend.xp.copyto(self.array, r * std + mean, casting="unsafe")
         self._vc[0] += 1
         return self
 
@@ -514,7 +543,7 @@ def _from_data(data, dtype, device, op):
 
 def _array_to_tensor(data, dt, backend, op):
     if isinstance(data, Tensor):
-        arr = data.data
+        arr = data.array
         src = data._backend
         if src is not backend:
             arr = backend.from_host(src.to_host(arr))

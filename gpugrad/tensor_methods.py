@@ -56,7 +56,7 @@ def _clone(self):
 
 
 def _contiguous(self):
-    return self if self.data.flags.c_contiguous else F.cast(self, self.dtype)
+    return self if self.array.flags.c_contiguous else F.cast(self, self.dtype)
 
 
 METHODS = {

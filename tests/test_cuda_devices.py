@@ -94,11 +94,11 @@ for dev in ("cuda:0", "cuda:1"):
     for _ in range(3):
         loss = _step(parts, opt, idx, t)
     out[dev] = {"loss": loss.item(), "params": [p.numpy().tolist() for p in params],
-                "devices": sorted({p.data.device.id for p in params} | {s.data.device.id for st in opt.state.values()
-                                                                       for s in st.values() if hasattr(s, "data")}),
+                "devices": sorted({p.array.device.id for p in params} | {s.array.device.id for st in opt.state.values()
+                                                                       for s in st.values() if hasattr(s, "array")}),
                 "current": cp.cuda.runtime.getDevice(),
-                "randn": gg.randn(4, device=dev).data.device.id,
-                "moved": gg.ones(3, device="cuda:0").to(dev).data.device.id,
+                "randn": gg.randn(4, device=dev).array.device.id,
+                "moved": gg.ones(3, device="cuda:0").to(dev).array.device.id,
                 "allocated": gg.cuda.memory_allocated(dev) > 0}
 print(json.dumps(out))
 """

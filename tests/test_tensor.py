@@ -70,7 +70,7 @@ def test_numpy_interop_on_cpu():
     t = gg.from_numpy(a)
     a[0] = 9
     assert t[0].item() == 9  # shares memory
-    assert np.asarray(t) is t.data
+    assert np.asarray(t) is t.array
     assert (np.ones(4) * t).tolist() == [9.0, 1.0, 2.0, 3.0]  # NumPy defers to the tensor
     assert isinstance(np.ones(4) + t, gg.Tensor)
 
@@ -80,7 +80,7 @@ def test_dlpack_roundtrip(device):
     y = gg.from_dlpack(x)
     assert y.tolist() == x.tolist() and y.device == x.device
     if device == "cpu":
-        assert np.shares_memory(np.from_dlpack(x), x.data)
+        assert np.shares_memory(np.from_dlpack(x), x.array)
 
 
 def test_repr(device):
@@ -163,9 +163,9 @@ def test_casts_are_differentiable(device):
 def test_clone_and_contiguous_keep_the_graph(device):
     x = make([[1.0, 2.0], [3.0, 4.0]], device, requires_grad=True)
     c = x.clone()
-    assert c.data is not x.data
+    assert c.array is not x.array
     t = x.T.contiguous()
-    assert t.data.flags.c_contiguous
+    assert t.array.flags.c_contiguous
     (c.sum() + (t * 2).sum()).backward()
     close(x.grad, np.full((2, 2), 3.0))
 
@@ -223,3 +223,42 @@ def test_ieee_results_come_without_warnings(device):
     assert got[0][0] == -np.inf and np.isnan(got[0][1]) and got[1][0] == np.inf and got[2][2] == np.inf
     assert np.isnan(got[3][1]) and np.isnan(got[4][0]) and got[5][0] == np.inf and got[6] == [np.inf]
     assert x.grad.tolist()[0] == np.inf
+
+
+def test_data_is_a_detached_tensor_on_the_same_memory(device):
+    """PyTorch's ``.data``: manual SGD, in-place init and assignment work through it; autograd
+    does not see changes made through it (the version counter stays); ``.array`` is the
+    backend array."""
+    w = make([1.0, 2.0, 3.0], device, requires_grad=True)
+    (w * w).sum().backward()
+    d = w.data
+    assert isinstance(d, gg.Tensor) and not d.requires_grad and d.creator is None
+    w.data += -0.1 * w.grad  # manual SGD: w - 0.1 * 2w
+    close(w, [0.8, 1.6, 2.4], rtol=1e-6)
+    assert w.requires_grad and w._vc[0] == 0
+    w.data.zero_()
+    assert w.tolist() == [0.0, 0.0, 0.0]
+    w.data.copy_(make([4.0, 5.0, 6.0], device))
+    assert w.tolist() == [4.0, 5.0, 6.0]
+    w.data.normal_(0.0, 0.02)
+    assert float(w.abs().max()) < 0.2
+    w.data = make([7.0, 8.0], device)  # a new value, of another shape too, as in PyTorch
+    assert w.shape == (2,) and w.tolist() == [7.0, 8.0] and w.requires_grad
+    assert isinstance(w.array, gg.backend.get_backend(device).ndarray)
+    x = make([1.0, 2.0], device, requires_grad=True)
+    y = x * x  # saves x
+    x.data.add_(1.0)  # not seen by the version check, as in PyTorch
+    y.sum().backward()
+    close(x.grad, [4.0, 6.0])
+    with pytest.raises(gg.errors.ArgumentTypeError, match=r"\[data\] expected a Tensor"):
+        x.data = [1.0, 2.0]
+
+
+def test_tensor_class_makes_float32_as_torch_tensor_does(device):
+    assert gg.Tensor([1, 2]).dtype == gg.float32 and gg.Tensor([1, 2]).tolist() == [1.0, 2.0]
+    t = gg.Tensor(3, 4, device=device)
+    assert t.shape == (3, 4) and t.dtype == gg.float32 and t.device == device
+    assert gg.Tensor().shape == (0,)
+    assert gg.Tensor(np.arange(3)).dtype == gg.float32
+    with pytest.raises(gg.errors.ArgumentTypeError, match="sizes as non-negative ints"):
+        gg.Tensor(3, -1)

@@ -19,7 +19,7 @@ def _grad_outputs(outputs, grad_outputs, op):
                 f"[{op}] an output (shape {y.shape}) does not require grad and has no grad_fn"
             )
         if g is None:
-            if y.data.size != 1:
+            if y.array.size != 1:
                 raise AutogradError(
                     f"[{op}] grad can be created implicitly only for scalar outputs, got shape {y.shape}"
                 )

@@ -33,9 +33,9 @@ def _add(slot, i, g, owned, create_graph):
         cur[0] = cur[0] + g
         cur[1] = True
     elif cur[1]:
-        cur[0].data += g.data
+        cur[0].array += g.array
     else:
-        cur[0] = cur[0]._like(cur[0].data + g.data)
+        cur[0] = cur[0]._like(cur[0].array + g.array)
         cur[1] = True
 
 
@@ -54,7 +54,7 @@ def _hook_result(fn, g, r):
 
 
 def _check_finite(op, g, what):
-    if not bool(g._backend.xp.isfinite(g.data).all()):
+    if not bool(g._backend.xp.isfinite(g.array).all()):
         trace = getattr(op, "trace", None)  # (modules being called, user stack) from forward
         if trace is None:
             where, context = "    (no trace: the op was created outside anomaly mode)\n", ""
@@ -174,7 +174,7 @@ def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, targ
                 elif x.requires_grad and (targets is None or id(x) in target_leaves):
                     # a gradient passed through unchanged, or a view, may alias
                     # another tensor: never hand it to .grad without a copy
-                    owned = gx.data.base is None and not any(gx is g for g in gys)
+                    owned = gx.array.base is None and not any(gx is g for g in gys)
                     entry = leaves.setdefault(id(x), [x, [None]])
                     _add(entry[1], 0, gx, owned, create_graph)
             if c is not None:
@@ -208,7 +208,7 @@ def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, targ
                 continue
             with leaf._backend.scope():
                 if not create_graph:
-                    g = g.detach() if owned else g._like(g.data.copy())
+                    g = g.detach() if owned else g._like(g.array.copy())
                 leaf.grad = g if leaf.grad is None else leaf.grad + g
     finally:
         state.grad_enabled = prev_mode

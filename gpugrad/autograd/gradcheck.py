@@ -20,7 +20,7 @@ def _float64_leaves(inputs):
     out = []
     for x in inputs:
         if _is_tensor(x) and x.dtype.kind == "f":
-            leaf = x._like(x.data.astype(np.float64, copy=True))
+            leaf = x._like(x.array.astype(np.float64, copy=True))
             leaf.requires_grad = x.requires_grad
             out.append(leaf)
         else:
@@ -33,7 +33,7 @@ def _outputs(fn, xs):
 
 
 def _to_host(t):
-    return np.array(t._backend.to_host(t.data), dtype=np.float64)  # a copy, never a view
+    return np.array(t._backend.to_host(t.array), dtype=np.float64)  # a copy, never a view
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
@@ -52,8 +52,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     numeric = {i: _numeric_jacobians(fn, xs, i, eps) for i in diff}  # per input: one Jacobian per output
     worst = None
     for oi, y in enumerate(outs):
-        n_out = y.data.size
-        analytic = [np.zeros((n_out, xs[i].data.size)) for i in diff]
+        n_out = y.array.size
+        analytic = [np.zeros((n_out, xs[i].array.size)) for i in diff]
         if y.requires_grad:
             for j in range(n_out):
                 seed = np.zeros(n_out)
@@ -90,7 +90,7 @@ def _numeric_jacobians(fn, xs, i, eps):
     """Two-sided differences of every float output with respect to input ``i``: a list
     (one per output) of (output size, input size) arrays, from one pair of evaluations
     per input element."""
-    flat = xs[i].data.reshape(-1)
+    flat = xs[i].array.reshape(-1)
     cols = []
     with enable_grad():  # fn may itself differentiate (gradgradcheck's first derivative)
         for m in range(flat.size):

@@ -116,7 +116,7 @@ def check_values(t, bad, message):
     first offending one, counted in the flattened tensor). On a GPU the check runs on the
     device and is raised at the next read of a result, so it costs no host read."""
     xp = t._backend.xp
-    flat = t.data.reshape(-1)
+    flat = t.array.reshape(-1)
 
     def make():
         where = bad(flat)

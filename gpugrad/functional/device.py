@@ -18,7 +18,7 @@ class ToDevice(Op):
         return to_device(gy, self.inputs[0]._backend)
 
     def __call__(self, x):
-        y = self.forward(x._backend, x.data)
+        y = self.forward(x._backend, x.array)
         if x.requires_grad and state.grad_enabled:
             self.inputs, self._versions, self.hooks = (x,), [x._vc[0]], None
             return Tensor._wrap(y, self.target, self, 0, True)

@@ -21,7 +21,7 @@ def _raw_key(key, backend=None):
                 raise DeviceError(f"[index] the index is on {k.device}, the tensor on {backend.device}")
             if k.dtype.kind not in "iub":
                 raise DTypeError(f"[index] tensors used as indices must be integer or bool, got {k.dtype}")
-            k = k.data
+            k = k.array
         elif isinstance(k, (list, np.ndarray)) and backend is not None:
             arr = np.asarray(k)
             if arr.dtype.kind not in "iub":
@@ -85,7 +85,7 @@ def index_put(x, key, value):
     elif value._backend is not x._backend:
         raise DeviceError(f"[index_put] the value is on {value.device}, the tensor on {x.device}")
     try:
-        target_ndim = x.data[k].ndim
+        target_ndim = x.array[k].ndim
         lead = 0  # like PyTorch, drop leading size-1 dims of the value beyond the target's
         while value.ndim - lead > target_ndim and value.shape[lead] == 1:
             lead += 1
@@ -143,8 +143,8 @@ def one_hot(indices, num_classes=-1):
         raise DTypeError("[one_hot] expected an integer tensor of class indices")
     xp = indices._backend.xp
     if num_classes == -1:
-        num_classes = int(indices.data.max()) + 1 if indices.numel() else 0
+        num_classes = int(indices.array.max()) + 1 if indices.numel() else 0
     _check_range(indices, num_classes, "one_hot")
     with indices._backend.scope():
-        out = (indices.data[..., None] == xp.arange(num_classes)).astype(np.int64)
+        out = (indices.array[..., None] == xp.arange(num_classes)).astype(np.int64)
     return Tensor._wrap(out, indices._backend)

@@ -47,7 +47,7 @@ def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_
             raise DeviceError(f"[cross_entropy] weight is on {weight.device}, logits on {logits.device}")
         if tuple(weight.shape) != (logits.shape[1],):
             raise ShapeError(f"[cross_entropy] weight must have shape ({logits.shape[1]},), got {weight.shape}")
-        w = weight.data.astype(logits.dtype, copy=False)
+        w = weight.array.astype(logits.dtype, copy=False)
     if target.dtype != "int64":
         target = target.long()
     if reduction not in ("none", "sum", "mean"):

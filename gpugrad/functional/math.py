@@ -60,7 +60,7 @@ def _binary(name, op_cls, a, b, scalar_right, scalar_left):
 
 def add(a, b):
     """a + b with broadcasting."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.array.dtype is b.array.dtype:
         try:
             return E.Add()(a, b)
         except ValueError as exc:
@@ -74,7 +74,7 @@ def sub(a, b):
 
 def mul(a, b):
     """a * b with broadcasting."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.array.dtype is b.array.dtype:
         try:
             return E.Mul()(a, b)
         except ValueError as exc:

@@ -30,7 +30,7 @@ def _batches(params):
 
 def _fast(backend, tensors):
     k = backend.kernels
-    return k is not None and all(t.data.flags.c_contiguous and k.supports(t.dtype) for t in tensors)
+    return k is not None and all(t.array.flags.c_contiguous and k.supports(t.dtype) for t in tensors)
 
 
 def _check(params, grads, states):
@@ -61,12 +61,12 @@ def _check(params, grads, states):
 def _working(p, acc):
     """The array the composed update works on: the parameter's own, or a copy in the
     state's dtype (float32 for 2-byte parameters: computed there, rounded back by _store)."""
-    return p.data if p.dtype == acc else p.data.astype(acc)
+    return p.array if p.dtype == acc else p.array.astype(acc)
 
 
 def _store(xp, p, pd):
-    if pd is not p.data:
-        xp.copyto(p.data, pd, casting="same_kind")
+    if pd is not p.array:
+        xp.copyto(p.array, pd, casting="same_kind")
 
 
 def sgd_step_(params, grads, momentum_buffers, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
@@ -80,23 +80,23 @@ def sgd_step_(params, grads, momentum_buffers, lr, momentum=0.0, dampening=0.0, 
         ps, gs = [params[i] for i in idx], [grads[i] for i in idx]
         bs = [momentum_buffers[i] for i in idx]
         if _fast(backend, ps + gs + [b for b in bs if b is not None]):
-            backend.kernels.sgd_step([p.data for p in ps], [g.data for g in gs],
-                                     [None if b is None else b.data for b in bs],
+            backend.kernels.sgd_step([p.array for p in ps], [g.array for g in gs],
+                                     [None if b is None else b.array for b in bs],
                                      lr, momentum, dampening, weight_decay, nesterov, first)
         else:
             xp = backend.xp
             for p, g, b in zip(ps, gs, bs):
                 acc = moment_dtype(p.dtype)
-                pd, d = _working(p, acc), g.data.astype(acc, copy=False)
+                pd, d = _working(p, acc), g.array.astype(acc, copy=False)
                 if weight_decay:
                     d = d + weight_decay * pd
                 if b is not None:
                     if first:
-                        b.data[...] = d
+                        b.array[...] = d
                     else:
-                        b.data *= momentum
-                        b.data += (1 - dampening) * d
-                    d = d + momentum * b.data if nesterov else b.data
+                        b.array *= momentum
+                        b.array += (1 - dampening) * d
+                    d = d + momentum * b.array if nesterov else b.array
                 pd -= lr * d
                 _store(xp, p, pd)
         for t in ps + [b for b in bs if b is not None]:
@@ -115,21 +115,21 @@ def adam_step_(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weig
         ps, gs = [params[i] for i in idx], [grads[i] for i in idx]
         ms, vs = [exp_avgs[i] for i in idx], [exp_avg_sqs[i] for i in idx]
         if _fast(backend, ps + gs + ms + vs):
-            backend.kernels.adam_step([p.data for p in ps], [g.data for g in gs], [m.data for m in ms],
-                                      [v.data for v in vs], lr, beta1, beta2, eps, weight_decay, decoupled, bc1, bc2)
+            backend.kernels.adam_step([p.array for p in ps], [g.array for g in gs], [m.array for m in ms],
+                                      [v.array for v in vs], lr, beta1, beta2, eps, weight_decay, decoupled, bc1, bc2)
         else:
             xp = backend.xp
             for p, g, m, v in zip(ps, gs, ms, vs):
-                pd, gd = _working(p, m.dtype), g.data.astype(m.dtype, copy=False)
+                pd, gd = _working(p, m.dtype), g.array.astype(m.dtype, copy=False)
                 if weight_decay and decoupled:
                     pd *= 1 - lr * weight_decay
                 elif weight_decay:
                     gd = gd + weight_decay * pd
-                m.data *= beta1
-                m.data += (1 - beta1) * gd
-                v.data *= beta2
-                v.data += (1 - beta2) * gd * gd
-                pd -= (lr / bc1) * m.data / (xp.sqrt(v.data) * (1 / bc2**0.5) + eps)
+                m.array *= beta1
+                m.array += (1 - beta1) * gd
+                v.array *= beta2
+                v.array += (1 - beta2) * gd * gd
+                pd -= (lr / bc1) * m.array / (xp.sqrt(v.array) * (1 / bc2**0.5) + eps)
                 _store(xp, p, pd)
         for t in ps + ms + vs:
             t._vc[0] += 1

@@ -122,13 +122,13 @@ def logsumexp(x, dim=None, keepdim=False):
 def all(x, dim=None, keepdim=False):  # noqa: A001
     xp = x._backend.xp
     with x._backend.scope():
-        return Tensor._wrap(xp.asarray(xp.all(x.data, axis=axes(dim, x.ndim, "all"), keepdims=keepdim)), x._backend)
+        return Tensor._wrap(xp.asarray(xp.all(x.array, axis=axes(dim, x.ndim, "all"), keepdims=keepdim)), x._backend)
 
 
 def any(x, dim=None, keepdim=False):  # noqa: A001
     xp = x._backend.xp
     with x._backend.scope():
-        return Tensor._wrap(xp.asarray(xp.any(x.data, axis=axes(dim, x.ndim, "any"), keepdims=keepdim)), x._backend)
+        return Tensor._wrap(xp.asarray(xp.any(x.array, axis=axes(dim, x.ndim, "any"), keepdims=keepdim)), x._backend)
 
 
 from ..autograd.grad_mode import no_grad as _no_grad  # noqa: E402

@@ -11,7 +11,7 @@ from ._util import axis, shape_arg
 
 def _view_of(x, y):
     """Mark ``y`` as a view of ``x`` when it shares x's memory."""
-    if x._backend.xp.may_share_memory(x.data, y.data):
+    if x._backend.xp.may_share_memory(x.array, y.array):
         y._vc = x._vc
         y._base = x if x._base is None else x._base
     return y

@@ -18,7 +18,7 @@ class Parameter(Tensor):
             data = empty(0)
         if not isinstance(data, Tensor):
             data = Tensor(data)
-        self.data, self._backend = data.data, data._backend
+        self.array, self._backend = data.array, data._backend
         self.grad = self.creator = self._base = self._hooks = None
         self._index, self._vc, self.requires_grad = 0, data._vc, False
         if requires_grad:

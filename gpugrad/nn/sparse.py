@@ -17,16 +17,16 @@ class SparseGrad:
     def coalesce(self):
         b = self.values._backend
         with b.scope():
-            rows, inverse = b.xp.unique(self.indices.data, return_inverse=True)
+            rows, inverse = b.xp.unique(self.indices.array, return_inverse=True)
             summed = b.xp.zeros((rows.shape[0],) + self.shape[1:], dtype=self.values.dtype)
-            b.index_add(summed, inverse.reshape(-1), self.values.data)
+            b.index_add(summed, inverse.reshape(-1), self.values.array)
         return SparseGrad(self.indices._like(rows), self.values._like(summed), self.shape)
 
     def to_dense(self):
         b = self.values._backend
         with b.scope():
             out = b.xp.zeros(self.shape, dtype=self.values.dtype)
-            b.index_add(out, self.indices.data, self.values.data)
+            b.index_add(out, self.indices.array, self.values.array)
         return self.values._like(out)
 
     @property
@@ -57,7 +57,7 @@ class SparseEmbedding(Op):
         self.idx = idx
 
     def forward(self, b, w):
-        return w[self.idx.data]
+        return w[self.idx.array]
 
     def backward(self, gy):
         if is_grad_enabled():

@@ -40,7 +40,7 @@ class Op:
             backend = x0._backend
             if len(inputs) == 1:
                 rg = x0.requires_grad
-                xs = (x0.data,)
+                xs = (x0.array,)
             else:
                 rg = False
                 for t in inputs:
@@ -50,7 +50,7 @@ class Op:
                         )
                     if t.requires_grad:
                         rg = True
-                xs = [t.data for t in inputs]
+                xs = [t.array for t in inputs]
         except AttributeError:
             got = ", ".join(type(t).__name__ for t in inputs)
             raise ArgumentTypeError(f"[{self.name}] expected Tensor inputs, got ({got})") from None
@@ -170,7 +170,7 @@ _PKG_DIR = __file__.rsplit("/ops/", 1)[0]
 
 def _forward_anomaly(op, outs):
     for k, out in enumerate(outs):
-        if out.dtype.kind == "f" and not bool(out._backend.xp.isfinite(out.data).all()):
+        if out.dtype.kind == "f" and not bool(out._backend.xp.isfinite(out.array).all()):
             where = "".join(user_stack())
             raise AnomalyError(
                 f"[{op.name}] forward output {k} contains NaN or Inf (anomaly mode)"

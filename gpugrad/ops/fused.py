@@ -101,25 +101,25 @@ class SoftmaxCrossEntropy(Op):
         x, t = self.saved(0), self.inputs[1]
         if self.pregrad is not None and not state.grad_enabled:
             gx, self.pregrad = self.pregrad, None  # handed out once; a second backward recomputes
-            g = float(gy.data)
+            g = float(gy.array)
             return x._like(gx if g == 1.0 else gx * x.dtype.type(g)), None
         if state.grad_enabled:
             return self._backward_graph(self._row_grad(gy), x, t), None
         b = x._backend
         k = b.kernels if b.kernels is not None and b.kernels.supports(x.dtype) else None
         if k is not None and k.device_reduction:  # upstream and scale are read on the device
-            return x._like(k.cross_entropy_bwd(x.data, t.data, self.weight, self.lse, gy.data, self.ignore_index,
+            return x._like(k.cross_entropy_bwd(x.array, t.array, self.weight, self.lse, gy.array, self.ignore_index,
                                                self.eps, self.scale)), None
         gy = self._row_grad(gy)
         if k is not None:
-            g = gy.data
+            g = gy.array
             if not g.flags.c_contiguous:  # the reduced forms hand every row the same value
                 g = b.xp.full(x.shape[0], g.reshape(-1)[0], dtype=x.dtype) if self.scale is not None else \
                     b.xp.ascontiguousarray(g)
-            gx = k.cross_entropy_bwd(x.data, t.data, self.weight, self.lse, g, self.ignore_index, self.eps)
+            gx = k.cross_entropy_bwd(x.array, t.array, self.weight, self.lse, g, self.ignore_index, self.eps)
             return x._like(gx), None
         with b.quiet():  # IEEE results (NaN rows) without NumPy's warnings, as in forward
-            return x._like(self._backward_composed(b.xp, x.data, t.data, gy.data)), None
+            return x._like(self._backward_composed(b.xp, x.array, t.array, gy.array)), None
 
     def _coefficients(self, xp, t, dtype):
         c, w = self.c, self.weight
@@ -144,7 +144,7 @@ class SoftmaxCrossEntropy(Op):
 
     def _backward_graph(self, gy, x, t):
         xp = x._backend.xp
-        keep, ts, wt, big_w = self._coefficients(xp, t.data, x.dtype)
+        keep, ts, wt, big_w = self._coefficients(xp, t.array, x.dtype)
         c, eps = self.c, self.eps
         gk = gy * x._like(keep)
         gx = (gk * x._like((1 - eps) * wt + eps * big_w / c)).unsqueeze(1) * F.softmax(x, 1)
@@ -153,7 +153,7 @@ class SoftmaxCrossEntropy(Op):
             gx = gx - (gk * (eps / c)).unsqueeze(1) * w_row
         onehot = x._like((ts[:, None] == xp.arange(c)[None, :]).astype(x.dtype))
         gx = gx - onehot * (gk * x._like((1 - eps) * wt)).unsqueeze(1)
-        return F.where(x._like((t.data != self.ignore_index)[:, None]), gx, 0.0)  # ignored rows: 0, even with NaN
+        return F.where(x._like((t.array != self.ignore_index)[:, None]), gx, 0.0)  # ignored rows: 0, even with NaN
 
 
 def _rows(shape):
@@ -197,16 +197,16 @@ class Linear(Op):
             return grads + ((gz2.sum(0),) if has_bias else ())
         b = x._backend
         xp = b.xp
-        gy2 = gy.data.reshape(rows, m)
-        x2 = x.data.reshape(rows, k)
+        gy2 = gy.array.reshape(rows, m)
+        x2 = x.array.reshape(rows, k)
         need_b = has_bias and self.inputs[2].requires_grad
         y2 = self._out[0].reshape(rows, m) if self.relu else None
         if b.kernels is not None and b.kernels.supports(gy2.dtype):  # the mask and bias sum fused around the GEMMs
-            gx2, gw, gb = b.kernels.linear_backward(gy2, y2, x2, w.data, need_b, x.requires_grad, w.requires_grad)
+            gx2, gw, gb = b.kernels.linear_backward(gy2, y2, x2, w.array, need_b, x.requires_grad, w.requires_grad)
         else:  # the composed reference
             gz2 = xp.where(y2 > 0, gy2, 0).astype(gy2.dtype, copy=False) if self.relu else gy2
             gb = gz2.sum(axis=0) if need_b else None
-            gx2 = xp.matmul(gz2, w.data) if x.requires_grad else None
+            gx2 = xp.matmul(gz2, w.array) if x.requires_grad else None
             gw = xp.matmul(gz2.T, x2) if w.requires_grad else None
         grads = (x._like(gx2.reshape(x.shape)) if gx2 is not None else None, x._like(gw) if gw is not None else None)
         return grads + ((x._like(gb) if gb is not None else None,) if has_bias else ())

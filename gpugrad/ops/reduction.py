@@ -57,14 +57,14 @@ class Prod(OnceDifferentiable):
     def backward_once(self, gy):  # d prod / dx_i = product of the others (exact with zeros)
         x = self.saved(0)
         xp = x._backend.xp
-        a = x.data
+        a = x.array
         if self.axis is None:
             flat = a.reshape(-1)
             others = _prod_others(xp, flat, 0).reshape(a.shape)
         else:
             (ax,) = self.axis
             others = _prod_others(xp, a, ax)
-        g = _expand_back(gy, x.shape, self.axis).data
+        g = _expand_back(gy, x.shape, self.axis).array
         return x._like(g * others)
 
 
@@ -110,13 +110,13 @@ class Extreme(Op):
         x = self.inputs[0]
         xp = x._backend.xp
         if self.axis is None:
-            pos = xp.arange(x.data.size).reshape(x.shape)
-            mask = pos == xp.argmax(x.data.reshape(-1)) if self.kind == "max" else pos == xp.argmin(
-                x.data.reshape(-1)
+            pos = xp.arange(x.array.size).reshape(x.shape)
+            mask = pos == xp.argmax(x.array.reshape(-1)) if self.kind == "max" else pos == xp.argmin(
+                x.array.reshape(-1)
             )
             return F.where(x._like(mask), gy.reshape(()), 0.0)
         arg = xp.argmax if self.kind == "max" else xp.argmin
-        idx = xp.expand_dims(arg(x.data, axis=self.axis), self.axis)
+        idx = xp.expand_dims(arg(x.array, axis=self.axis), self.axis)
         shape = [1] * x.ndim
         shape[self.axis] = x.shape[self.axis]
         mask = xp.arange(x.shape[self.axis]).reshape(shape) == idx

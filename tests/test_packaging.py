@@ -17,8 +17,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # what builds, tests and tools leave in a checkout (.gitignore's list): not part of the source
-LEFTOVERS = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache",
-                                   ".hypothesis", ".whl", ".venv", "*.so")
+_IGNORED = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache",
+                                  ".hypothesis", ".whl", ".venv", "*.so", "gpugrad-bench-results")
+
+
+def LEFTOVERS(folder, names):  # noqa: N802 - stands for a constant, as ignore_patterns' result
+    """The names above, and docker/local's downloads (the torch wheel, a CA bundle: ignored by
+    git, hundreds of MB once docker/container-bench.sh has run)."""
+    ignored = set(_IGNORED(folder, names))
+    if Path(folder) == ROOT / "docker" / "local":
+        ignored |= {n for n in names if n not in ("README.md", ".gitignore")}
+    return ignored
 
 
 @pytest.fixture(scope="module")

@@ -30,14 +30,18 @@ from .creation import (  # noqa: E402
     get_rng_state,
     linspace,
     manual_seed,
+    multinomial,
     ones,
     ones_like,
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
+    randperm,
     set_rng_state,
+    strided,
     tensor,
     zeros,
     zeros_like,
@@ -49,7 +53,8 @@ from .random import Generator, default_generator  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 from . import functional  # noqa: E402, I001
-from . import data, nn, optim  # noqa: E402 - written against the API above
+from . import data, nn, optim, utils  # noqa: E402 - written against the API above
+from . import linalg  # noqa: E402
 
 # dtypes last: their torch-style names (float, int, bool, ...) shadow builtins here
 from .dtypes import (  # noqa: E402, A004

@@ -201,7 +201,8 @@ def _parser():
     tr.add_argument("--data", help=f"mnist1d, mnist, or a .npz/.csv file, see below (default {d['data']})")
     tr.add_argument("--data-dir", dest="data_dir", help="folder with the MNIST IDX files")
     tr.add_argument("--hidden", type=_hidden, help="hidden widths such as 256,256 (the default); 0 = logistic regression")
-    tr.add_argument("--activation", choices=sorted(T.ACTIVATIONS), help=f"default {d['activation']}")
+    tr.add_argument("--activation", choices=sorted(T.ACTIVATIONS),
+                    help=f"default {d['activation']}; ReLU layers start with a bias of 0.1 (nn.init.relu_bias_)")
     tr.add_argument("--dropout", type=float, help=f"probability of zeroing a hidden unit, 0 <= p < 1 "
                                                   f"(default {d['dropout']})")
     tr.add_argument("--optimizer", choices=T.OPTIMIZERS, help=f"default {d['optimizer']}")

@@ -1,6 +1,13 @@
 """Creation functions: tensor, zeros, ones, full, arange, linspace, eye, rand, randn,
-randint, the ``*_like`` forms, from_numpy and DLPack. ``device=None`` is the default
-device; float data defaults to float32 and integer data to int64, as in PyTorch."""
+randint, randperm, the ``*_like`` forms, from_numpy and DLPack, and multinomial (draws from
+given weights). ``device=None`` is the default device; float data defaults to float32 and
+integer data to int64, as in PyTorch.
+
+They take PyTorch's keywords (keyword-only, as there, except the older positional dtype and
+device of linspace and eye): ``dtype``, ``device``, ``requires_grad``, ``generator`` where
+PyTorch has it, ``size=`` instead of positional sizes, and ``out``, ``layout`` and
+``pin_memory`` at their defaults only (``out=None``, ``layout=gpugrad.strided``,
+``pin_memory=False``): any other value is an ArgumentError that says what to do instead."""
 
 import numpy as np
 
@@ -12,8 +19,9 @@ from .random import default_generator, stream_of
 from .tensor import Tensor, _from_data
 
 
-def tensor(data, dtype=None, device=None, requires_grad=False):
+def tensor(data, dtype=None, device=None, requires_grad=False, *, pin_memory=False):
     """A new tensor (always a copy) from a scalar, nested lists, an array or a tensor."""
+    _defaults_only("tensor", pin_memory=pin_memory)
     t = _from_data(data, dtype, device, "tensor")
     if requires_grad:
         t.requires_grad_(True)
@@ -55,6 +63,45 @@ def from_dlpack(obj):
     return Tensor._wrap(arr, backend)
 
 
+class _Layout:
+    """A memory layout, as ``torch.layout``: gpugrad's tensors have one, ``gpugrad.strided``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"gpugrad.{self.name}"
+
+    def __reduce__(self):
+        return self.name  # pickled by name: the one object comes back
+
+
+strided = _Layout("strided")
+
+
+def _defaults_only(op, out=None, layout=None, pin_memory=False):
+    """Refuse PyTorch's options that gpugrad has only at their default values."""
+    if out is not None:
+        raise ArgumentError(f"[{op}] expected out=None (gpugrad does not write into out=), got a "
+                            f"{type(out).__name__}; assign the result, or out.copy_() it into the tensor")
+    if layout is not None and layout is not strided:
+        raise ArgumentError(f"[{op}] expected layout=gpugrad.strided (tensors are dense), got {layout!r}")
+    if pin_memory:
+        raise ArgumentError(f"[{op}] expected pin_memory=False (gpugrad has no pinned host memory), got "
+                            f"{pin_memory!r}; create the tensor on its device with device=")
+
+
+def _size(sizes, size, op):
+    """The sizes given as ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))``."""
+    if size is None:
+        return sizes
+    if sizes:
+        raise ArgumentTypeError(f"[{op}] expected the sizes once, positional or size=, got both: {sizes} and {size}")
+    return (size,)
+
+
 def _make(fn, shape, dtype, device, requires_grad, op):
     shape = shape_arg(shape, op)
     if any(n < 0 for n in shape):
@@ -67,47 +114,146 @@ def _make(fn, shape, dtype, device, requires_grad, op):
     return t
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _make(lambda b, s, d: b.xp.zeros(s, dtype=d), size, dtype, device, requires_grad, "zeros")
+def zeros(*sizes, size=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+          pin_memory=False):
+    _defaults_only("zeros", out, layout, pin_memory)
+    return _make(lambda b, s, d: b.xp.zeros(s, dtype=d), _size(sizes, size, "zeros"), dtype, device, requires_grad,
+                 "zeros")
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _make(lambda b, s, d: b.xp.ones(s, dtype=d), size, dtype, device, requires_grad, "ones")
+def ones(*sizes, size=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+         pin_memory=False):
+    _defaults_only("ones", out, layout, pin_memory)
+    return _make(lambda b, s, d: b.xp.ones(s, dtype=d), _size(sizes, size, "ones"), dtype, device, requires_grad,
+                 "ones")
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
-    return _make(lambda b, s, d: b.xp.empty(s, dtype=d), size, dtype, device, requires_grad, "empty")
+def empty(*sizes, size=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    _defaults_only("empty", out, layout, pin_memory)
+    return _make(lambda b, s, d: b.xp.empty(s, dtype=d), _size(sizes, size, "empty"), dtype, device, requires_grad,
+                 "empty")
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+         pin_memory=False):
+    _defaults_only("full", out, layout, pin_memory)
     if dtype is None:
         dtype = _dt.infer_dtype(fill_value)
-    return _make(lambda b, s, d: b.xp.full(s, fill_value, dtype=d), (size,) if isinstance(size, int) else size,
-                 dtype, device, requires_grad, "full")
+    return _make(lambda b, s, d: b.xp.full(s, fill_value, dtype=d), (size,), dtype, device, requires_grad, "full")
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+         pin_memory=False):
     """Uniform [0, 1) from ``generator`` (a ``gpugrad.Generator`` of the device) or the
     device's default generator (seeded by ``gpugrad.manual_seed``)."""
+    _defaults_only("rand", out, layout, pin_memory)
     return _make(lambda b, s, d: b.rand(s, _float_only(d, "rand"), stream_of(generator, b, "rand")),
-                 size, dtype, device, requires_grad, "rand")
+                 _size(sizes, size, "rand"), dtype, device, requires_grad, "rand")
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+          pin_memory=False):
     """Standard normal from ``generator`` or the device's default generator."""
+    _defaults_only("randn", out, layout, pin_memory)
     return _make(lambda b, s, d: b.randn(s, _float_only(d, "randn"), stream_of(generator, b, "randn")),
-                 size, dtype, device, requires_grad, "randn")
+                 _size(sizes, size, "randn"), dtype, device, requires_grad, "randn")
 
 
-def randint(low, high=None, size=(), dtype=None, device=None, *, generator=None):
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+            requires_grad=False, pin_memory=False):
     """Integers in [low, high) (int64 unless dtype says otherwise), from ``generator`` or the
-    device's default generator."""
+    device's default generator. As PyTorch's: ``randint(high, size)``, ``randint(low, high,
+    size)`` or keywords; without a size, one 0-d tensor."""
+    _defaults_only("randint", out, layout, pin_memory)
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if high <= low:
         raise ArgumentError(f"[randint] expected low < high, got {low} and {high}")
-    return _make(lambda b, s, d: b.randint(low, high, s, d, stream_of(generator, b, "randint")),
-                 size, dtype or _dt.int64, device, False, "randint")
+    return _make(lambda b, s, d: _integers(b, low, high, s, d, stream_of(generator, b, "randint")),
+                 () if size is None else (size,), dtype or _dt.int64, device, requires_grad, "randint")
+
+
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+             pin_memory=False):
+    """A random permutation of 0..n-1 (int64 unless dtype says otherwise), from ``generator``
+    or the device's default generator: the order of ``n`` uniform float64 draws."""
+    _defaults_only("randperm", out, layout, pin_memory)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise ArgumentTypeError(f"[randperm] expected n to be an int, got {type(n).__name__}")
+    if n < 0:
+        raise ArgumentError(f"[randperm] expected n >= 0, got {n}")
+    dt = _dt.to_dtype(dtype, "randperm") or _dt.int64
+    if dt.kind == "b" or n > 1 + int(np.iinfo(dt).max if dt.kind in "iu" else 2 ** np.finfo(dt).nmant):
+        raise ArgumentError(f"[randperm] expected n to fit dtype {dt} (as distinct values), got {n}")
+
+    def draw(b, s, d):
+        keys = b.rand(s, _dt.float64, stream_of(generator, b, "randperm"))
+        return keys.argsort().astype(d)
+
+    return _make(draw, (int(n),), dt, device, requires_grad, "randperm")
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):  # noqa: A002
+    """``num_samples`` category indices (int64) drawn from each row of the non-negative
+    weights ``input`` ((n,) or (rows, n); they need not sum to 1), from ``generator`` or the
+    device's default generator. With ``replacement`` each draw is independent (the inverse of
+    the rows' cumulative sums at uniform draws); without, no index repeats in a row, each
+    next one drawn in proportion to the weights left (the smallest of Exponential(w) keys),
+    so a row needs at least ``num_samples`` non-zero weights. Result (num_samples,) or
+    (rows, num_samples). The weights are checked on the host (one read)."""
+    op = "multinomial"
+    _defaults_only(op, out)
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a Tensor of weights, got {type(input).__name__}")
+    if input.ndim not in (1, 2):
+        raise ShapeError(f"[{op}] expected a 1-D or 2-D tensor of weights, got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise DTypeError(f"[{op}] expected floating point weights, got {input.dtype}; call .float() first")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)):
+        raise ArgumentTypeError(f"[{op}] expected num_samples to be an int, got {type(num_samples).__name__}")
+    n, k = input.shape[-1], int(num_samples)
+    if k <= 0:
+        raise ArgumentError(f"[{op}] expected num_samples > 0, got {k}")
+    if n == 0:
+        raise ShapeError(f"[{op}] expected at least one category, got weights of shape {input.shape}")
+    if not replacement and k > n:
+        raise ArgumentError(f"[{op}] cannot draw {k} samples without replacement from {n} categories")
+    b = input._backend
+    xp, stream = b.xp, stream_of(generator, b, op)
+    with b.scope(), b.quiet():
+        w = input.array.reshape(-1, n).astype(_dt.float64)
+        rows = w.shape[0]
+        if rows:
+            bad, fewest = b.to_host(xp.stack([(~xp.isfinite(w) | (w < 0)).any(), (w > 0).sum(axis=1).min()]))
+            if bad:
+                raise ArgumentError(f"[{op}] expected finite, non-negative weights; got inf, NaN or a negative one")
+            if fewest == 0:
+                raise ArgumentError(f"[{op}] expected every row of weights to have a positive sum, got an all-zero row")
+            if not replacement and k > fewest:
+                raise ArgumentError(f"[{op}] cannot draw {k} samples without replacement from a row with only "
+                                    f"{int(fewest)} non-zero weights")
+        w = w / w.max(axis=1, keepdims=True)  # sums stay finite for any finite weights
+        if replacement:
+            cdf = xp.cumsum(w, axis=1)
+            cdf = cdf / cdf[:, -1:]  # exactly 1 at the end, flat across zero weights
+            u = b.rand((rows, k), _dt.float64, stream)
+            step = max(1, (1 << 22) // max(rows * n, 1))  # bound the (rows, step, n) comparison
+            idx = xp.concatenate([(cdf[:, None, :] <= u[:, i:i + step, None]).sum(axis=2)
+                                  for i in range(0, k, step)], axis=1) if rows else xp.zeros((0, k))
+        else:
+            keys = -xp.log(1.0 - b.rand((rows, n), _dt.float64, stream)) / w  # inf for zero weights
+            idx = keys.argsort(axis=1)[:, :k]
+        idx = idx.astype(_dt.int64, copy=False)
+        return Tensor._wrap(idx.reshape(k) if input.ndim == 1 else idx, b)
+
+
+def _integers(backend, low, high, shape, dt, stream):
+    # the backends draw integer dtypes only; PyTorch also gives whole numbers in a float dtype
+    if dt.kind == "f":
+        return backend.randint(low, high, shape, _dt.int64, stream).astype(dt)
+    return backend.randint(low, high, shape, dt, stream)
 
 
 def _float_only(dt, op):
@@ -116,10 +262,17 @@ def _float_only(dt, op):
     return dt
 
 
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
-    """[start, end) by step; int64 for integer arguments, float32 when any is a float."""
+def arange(start=None, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+           pin_memory=False):
+    """[start, end) by step; int64 for integer arguments, float32 when any is a float.
+    ``arange(end)``, ``arange(start, end[, step])`` or keywords (``arange(end=5)``)."""
+    _defaults_only("arange", out, layout, pin_memory)
     if end is None:
+        if start is None:
+            raise ArgumentTypeError("[arange] expected an end, got neither start nor end")
         start, end = 0, start
+    elif start is None:
+        start = 0
     if step == 0:
         raise ArgumentError("[arange] step must be non-zero")
     if dtype is None:
@@ -132,7 +285,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return t.requires_grad_(True) if requires_grad else t
 
 
-def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, *, out=None, layout=None,
+             pin_memory=False):
+    _defaults_only("linspace", out, layout, pin_memory)
     if steps < 0:
         raise ArgumentError(f"[linspace] steps must be non-negative, got {steps}")
     dt = _dt.to_dtype(dtype, "linspace") or _dt.default_float
@@ -142,7 +297,8 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     return t.requires_grad_(True) if requires_grad else t
 
 
-def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+def eye(n, m=None, dtype=None, device=None, requires_grad=False, *, out=None, layout=None, pin_memory=False):
+    _defaults_only("eye", out, layout, pin_memory)
     backend = get_backend(device)
     dt = _dt.to_dtype(dtype, "eye") or _dt.default_float
     with backend.scope():
@@ -151,8 +307,9 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 
 
 def _like(fn):
-    def like(x, dtype=None, device=None, requires_grad=False, **kw):
-        return fn(x.shape, **kw, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
+    def like(x, *, dtype=None, layout=None, device=None, requires_grad=False, **kw):
+        return fn(x.shape, **kw, dtype=dtype or x.dtype, layout=layout, device=device or x._backend,
+                  requires_grad=requires_grad)
 
     like.__name__ = like.__qualname__ = fn.__name__ + "_like"
     like.__doc__ = f"``{fn.__name__}`` with x's shape, dtype and device (unless given)."
@@ -166,8 +323,17 @@ rand_like = _like(rand)
 randn_like = _like(randn)
 
 
-def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
-    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
+def full_like(x, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, layout=layout, device=device or x._backend,
+                requires_grad=requires_grad, pin_memory=pin_memory)
+
+
+def randint_like(x, low=0, high=None, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
+                 pin_memory=False):
+    """``randint(low, high)`` (or ``randint_like(x, high)``) with x's shape, dtype and device
+    (unless given)."""
+    return randint(low, high, x.shape, generator=generator, dtype=dtype or x.dtype, layout=layout,
+                   device=device or x._backend, requires_grad=requires_grad, pin_memory=pin_memory)
 
 
 def manual_seed(seed):

@@ -1,10 +1,11 @@
 """Random streams: ``gpugrad.Generator`` (PyTorch's ``torch.Generator``) and the CPU's default
 one, ``gpugrad.default_generator``.
 
-Every function that draws (``rand``, ``randn``, ``randint``, their ``*_like``,
-``Tensor.uniform_``/``normal_``, ``nn.init``, dropout) takes ``generator=``: a Generator of
-the tensor's device, whose stream no other code advances. Two threads training two models,
-each with its own Generators, get the same numbers as when run one after the other. Without
+Every function that draws (``rand``, ``randn``, ``randint``, ``randperm``, their ``*_like``,
+``Tensor.uniform_``/``normal_``, ``nn.init``, dropout, the shuffle of ``DataLoader``) takes
+``generator=``: a Generator of the tensor's device (the CPU for DataLoader), whose stream no
+other code advances. Two threads training two models, each with its own Generators, get the
+same numbers as when run one after the other. Without
 one, draws come from the device's default stream, which every thread shares (it is safe
 to draw from it concurrently, but the order of the threads' draws decides who gets which
 numbers).

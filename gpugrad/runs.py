@@ -165,10 +165,14 @@ def restore(state, path, model, opt, sched, loader):
         except (ValueError, TypeError, OverflowError) as exc:  # NumPy's refusals of a generator state
             raise misfit(part, f"{type(exc).__name__}: {exc}") from None
     if sched is not None:
+        groups = [dict(g) for g in opt.param_groups]  # the dry run also sets them (lr, cycled momentum)
         try:  # a dry run of the next step, on a copy: a step_size of 0 would fail mid-training
             copy.copy(sched).step()
         except (ArithmeticError, ValueError, TypeError) as exc:
             raise misfit("scheduler state", f"its next step fails ({type(exc).__name__}: {exc})") from None
+        finally:
+            for g, before in zip(opt.param_groups, groups):
+                g.update(before)
         for g, lr in zip(opt.param_groups, sched.get_last_lr()):
             g["lr"] = lr
 

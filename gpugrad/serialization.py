@@ -33,6 +33,7 @@ import time
 
 import numpy as np
 
+from .backend import Device, get_default_device
 from .dtypes import SUPPORTED
 from .errors import ArgumentError, ArgumentTypeError, GpugradError
 from .tensor import Tensor
@@ -53,6 +54,10 @@ _NON_REGULAR = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.
 
 class CheckpointError(GpugradError, ValueError):
     """A checkpoint that is missing, not a regular file, corrupt, or not written by gpugrad."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """A checkpoint path where there is no file: a FileNotFoundError too, as in ``torch.load``."""
 
 
 # -- the tree -----------------------------------------------------------------------------
@@ -85,7 +90,17 @@ def _encode(obj, tensors, path, depth):
         return obj
     if isinstance(obj, np.generic):
         return _encode(obj.item(), tensors, path, depth)
-    raise ArgumentTypeError(f"[save] cannot store a {type(obj).__name__} at {path or 'the top'} (no pickle)")
+    raise ArgumentTypeError(f"[save] cannot store a {type(obj).__name__} at {path or 'the top'}: checkpoints "
+                            f"hold tensors, numbers, strings, None and dicts, lists and tuples of them (safetensors, "
+                            f"no pickle); {_instead(obj)}")
+
+
+def _instead(obj):
+    """What to save in place of ``obj``, which ``save`` cannot store."""
+    if hasattr(obj, "state_dict") and callable(obj.state_dict):
+        return (f"save its state_dict() and rebuild the {type(obj).__name__} with load_state_dict() "
+                f"(pickle.dumps or copy.deepcopy copy one in memory)")
+    return "convert it to one of those, or pickle it yourself if you trust whoever loads it"
 
 
 class _Decoder:
@@ -234,7 +249,7 @@ def _read(path):
             _refuse_non_regular("load", path, os.fstat(f.fileno()))
             return f.read()
     except FileNotFoundError:
-        raise CheckpointError(f"[load] {path} does not exist") from None
+        raise CheckpointNotFoundError(f"[load] {path} does not exist") from None
     except OSError as exc:
         raise CheckpointError(f"[load] cannot read {path}: {exc.strerror or exc}") from None
 
@@ -361,10 +376,23 @@ def save(obj, path):
     _write(path, serialize(arrays, metadata=_sign(tree, arrays)))
 
 
-def load(path, device=None):
-    """Read a checkpoint written by :func:`save`, placing tensors on ``device`` (default:
-    the default device). Refuses missing, corrupt, foreign or unverifiable files, and
-    paths that are not regular files, with CheckpointError."""
+def load(path, map_location=None, *, weights_only=True, device=None):
+    """Read a checkpoint written by :func:`save`. Refuses missing (CheckpointNotFoundError,
+    also a FileNotFoundError), corrupt, foreign or unverifiable files, and paths that are not
+    regular files, with CheckpointError.
+
+    The file records no device, so a tensor's saved location is the one it gets by default:
+    the default device. ``map_location`` (``device`` is the same argument under gpugrad's
+    older name) moves it as ``torch.load``'s does: a device (``"cpu"``, ``"cuda:1"``, a
+    ``gpugrad.device``) puts every tensor there; a dict maps location names
+    (``{"cuda:0": "cpu"}``) and leaves the locations it does not name alone; a callable is
+    called as ``map_location(tensor, location)`` with the tensor on the CPU and returns the
+    tensor to use (``lambda storage, loc: storage`` keeps it on the CPU), or None for the
+    default device.
+
+    ``weights_only`` is accepted for PyTorch's signature and changes nothing: nothing is
+    ever unpickled (the tree is JSON), so a load is always weights-only in effect, also with
+    ``weights_only=False``."""
     from safetensors.numpy import load as deserialize
 
     data = _read(path)
@@ -376,9 +404,41 @@ def load(path, device=None):
     except Exception as exc:  # safetensors raises its own error type (and KeyError for a dtype NumPy lacks)
         raise CheckpointError(f"[load] {path} is not a readable safetensors file: {exc}") from None
     _check_tensors(path, meta["tensors"], arrays)
-    decoder = _Decoder(path, arrays, device)
+    place = _placement(map_location, device)
+    decoder = _Decoder(path, arrays, "cpu" if callable(place) else place)
     obj = decoder.node(_parse_json(path, meta["tree"], "tree"), "", 0)
     unused = sorted(set(arrays) - decoder.used)
     if unused:
         raise CheckpointError(f"[load] {path} is malformed: its tree does not use tensors {unused}")
+    return _mapped(obj, place, str(get_default_device())) if callable(place) else obj
+
+
+def _placement(map_location, device):
+    """The device tensors load on (None: the default), or the callable that places each one."""
+    if device is not None and map_location is not None:
+        raise ArgumentError(f"[load] expected map_location or device (the same argument), got both: "
+                            f"{map_location!r} and {device!r}")
+    where = device if map_location is None else map_location
+    if isinstance(where, dict):
+        default = str(get_default_device())
+        where = next((v for k, v in where.items() if Device(k) == default), None)
+    if where is None or callable(where) or isinstance(where, (str, Device)):
+        return where
+    raise ArgumentTypeError(f"[load] expected map_location to be a device name, a gpugrad.device, a dict or a "
+                            f"callable, got {type(where).__name__}")
+
+
+def _mapped(obj, place, location):
+    """``obj`` with every tensor (on the CPU) replaced by ``place(tensor, location)``."""
+    if isinstance(obj, Tensor):
+        t = place(obj, location)
+        if t is None:
+            return obj.to(get_default_device())
+        if not isinstance(t, Tensor):
+            raise ArgumentTypeError(f"[load] expected map_location to return a Tensor or None, got {type(t).__name__}")
+        return t
+    if isinstance(obj, dict):
+        return {k: _mapped(v, place, location) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_mapped(v, place, location) for v in obj)
     return obj

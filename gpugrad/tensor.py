@@ -6,6 +6,8 @@ tensor (``grad_fn`` in PyTorch's words). Operators and methods delegate to the o
 ``gpugrad.functional``.
 """
 
+import copy
+import warnings
 import weakref
 
 import numpy as np
@@ -14,7 +16,7 @@ from . import dtypes as _dt
 from .autograd import api as _api
 from .autograd.grad_mode import state as _grad_state
 from .backend import get_backend
-from .errors import ArgumentTypeError, AutogradError, DeviceError, DTypeError, ShapeError
+from .errors import ArgumentTypeError, AutogradError, BackendUnavailableError, DeviceError, DTypeError, ShapeError
 from .random import stream_of
 
 _new = object.__new__
@@ -342,6 +344,32 @@ class Tensor:
     def type(self, dtype=None):
         return self.dtype.name if dtype is None else self.to(dtype=dtype)
 
+    # -- copying and pickling (in memory; checkpoint files are safetensors) --------------
+    def __reduce_ex__(self, protocol):
+        """Pickled as PyTorch pickles a tensor: its values (through host memory), dtype,
+        device, type (a Parameter stays one) and ``requires_grad``; it comes back as a leaf,
+        without ``.grad`` or hooks. CPU tensors that hold the same array share it again."""
+        return _unpickle, (type(self), self._backend.to_host(self.array), str(self.device), self.requires_grad)
+
+    def __deepcopy__(self, memo):
+        """As PyTorch's: graph leaves only; the copy has its own data (tensors that shared an
+        array share its copy), ``requires_grad`` and a deep copy of ``.grad``, but no hooks."""
+        if self.creator is not None:
+            raise AutogradError(
+                "[deepcopy] only tensors created explicitly by the user (graph leaves) support the deepcopy "
+                f"protocol, got one made by {self.creator.name}; deep-copy .detach() instead"
+            )
+        with self._backend.scope():
+            new = _leaf(type(self), copy.deepcopy(self.array, memo), self._backend, self.requires_grad)
+        memo[id(self)] = new
+        if self._grad is not None:
+            new._grad = copy.deepcopy(self._grad, memo)
+        return new
+
+    def __copy__(self):
+        # shallow, as PyTorch's: a new leaf on the same memory
+        return _leaf(type(self), self.array, self._backend, self.requires_grad)
+
     # -- printing -------------------------------------------------------------------
     def __repr__(self):
         host = self._backend.to_host(self.array)
@@ -358,17 +386,18 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     # -- in-place ops (version counters) ------------------------------------------
-    def _inplace(self, fn, *args, fast=None):
+    def _inplace(self, fn, *args, fast=None, name=None):
         """Run out-of-place ``fn(self, *args)`` and write the result into ``self``.
 
         Outside a graph (no_grad, or nothing requires grad) ``fast(data, *args)`` works on
         the array directly. Inside one, ``self`` is re-pointed at the new op; the old value
-        is kept as a copy so ops that saved it for backward still see it.
+        is kept as a copy so ops that saved it for backward still see it. ``name`` (the
+        method's, without the underscore) names it in errors; ``fn``'s name by default.
         """
         recording = _grad_state.grad_enabled and (
             self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
         )
-        name = fn.__name__
+        name = name or fn.__name__
         if recording:
             if self.creator is None and self.requires_grad:
                 raise AutogradError(
@@ -408,11 +437,17 @@ class Tensor:
         return self
 
     def add_(self, other, alpha=1):
-        if alpha != 1:
-            return self._inplace(F.add_scaled, other, alpha, fast=_fast_add_scaled)
-        return self._inplace(F.add, other, fast=_fast("add"))
+        """self += alpha * other (a tensor or a number)."""
+        if alpha == 1:
+            return self._inplace(F.add, other, fast=_fast("add"))
+        if not isinstance(other, Tensor):  # a number: scaled here, as PyTorch scales a scalar operand
+            return self._inplace(F.add, other * alpha, fast=_fast("add"))
+        return self._inplace(F.add_scaled, other, alpha, fast=_fast_add_scaled, name="add")
 
     def sub_(self, other, alpha=1):
+        """self -= alpha * other (a tensor or a number)."""
+        if alpha == 1:
+            return self._inplace(F.sub, other, fast=_fast("subtract"))
         return self.add_(other, -alpha)
 
     def mul_(self, other):
@@ -436,9 +471,15 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value):
+        """Every element set to ``value`` (a number or a 0-d tensor, whose gradient is the sum
+        of this tensor's, as in PyTorch)."""
         if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise ShapeError(f"[fill_] expected a 0-d value tensor, got shape {value.shape}")
+            if _grad_state.grad_enabled and value.requires_grad:
+                return self.copy_(value)
             value = value.item()
-        return self._inplace(F.full_like_op, value, fast=lambda xp, a, v: a.fill(v))
+        return self._inplace(_overwrite(F.full_like_op), value, fast=lambda xp, a, v: a.fill(v), name="fill")
 
     def copy_(self, src):
         """Copy ``src`` (broadcast, cast, moved to this device) into this tensor."""
@@ -446,7 +487,7 @@ class Tensor:
             src = Tensor(src, device=self.device)
         elif src._backend is not self._backend:
             src = src.to(self.device)
-        return self._inplace(F.copy_from, src)
+        return self._inplace(_overwrite(F.copy_from), src, name="copy")
 
     def set_(self, source):
         """Make this tensor hold ``source``'s data (and device) from now on; used to move
@@ -480,9 +521,7 @@ class Tensor:
 
     def __setitem__(self, key, value):
         def assign(xp, a, _key, v):
-            k = F._raw_key(key, self._backend)
-            F._check_array_keys(k, a.shape, self._backend)
-            a[k] = v
+            _assign(a, key, v, self._backend)  # PyTorch's indexing rules, as index_put's
 
         self._inplace(F.index_put, key, value, fast=assign)
 
@@ -517,6 +556,47 @@ def _fast(ufunc):
 def _fast_add_scaled(xp, a, b, alpha):
     xp.add(a, xp.multiply(b, alpha), out=a)
 
+
+def _overwrite(fn):
+    """``fn(x, *args)``, a value that does not depend on x, with x kept in the graph at gradient
+    0: as in PyTorch, a tensor that ``fill_``/``copy_`` overwrote still requires grad, and the
+    tensors it was computed from get a zero gradient rather than none."""
+
+    def run(x, *args):
+        y = fn(x, *args)
+        if not x.requires_grad:
+            return y
+        with x._backend.scope():
+            never = x._like(x._backend.xp.zeros((), dtype=bool))
+        return F.where(never, x, y)
+
+    return run
+
+
+def _leaf(cls, array, backend, requires_grad):
+    """A new leaf of type ``cls`` (Tensor or a subclass such as Parameter) holding ``array``."""
+    t = _new(cls)
+    t.array, t._backend, t.requires_grad = array, backend, requires_grad
+    t._grad = t.creator = t._base = t._hooks = None
+    t._index, t._vc = 0, [0]
+    return t
+
+
+def _unpickle(cls, host, device, requires_grad):
+    """The tensor ``Tensor.__reduce_ex__`` pickled, on its device, or on the default device
+    when this process cannot provide that one (no CUDA, fewer GPUs), with a warning."""
+    try:
+        backend = get_backend(device)
+    except BackendUnavailableError as exc:
+        backend = get_backend()
+        warnings.warn(f"[unpickle] a tensor pickled on {device} is placed on {backend.device}: {exc}", stacklevel=2)
+    if not host.flags.writeable:  # an out-of-band pickle buffer comes back read-only
+        host = host.copy()
+    # with NumPy's own dtype object: an unpickled array holds a copy of it, which the native
+    # kernels refuse (their bindings match dtypes by identity)
+    host = host.view(np.dtype(host.dtype.type))
+    with backend.scope():
+        return _leaf(cls, backend.from_host(host), backend, requires_grad)
 
 
 def _float_for_random(dt):
@@ -579,6 +659,7 @@ def _array_to_tensor(data, dt, backend, op):
 from . import functional as F  # noqa: E402  (functional imports Tensor from this module)
 from .autograd.grad_mode import no_grad as _NoGrad  # noqa: E402
 from .backend.device import Device as _Device  # noqa: E402
+from .functional.index import assign as _assign  # noqa: E402
 from .tensor_methods import install as _install  # noqa: E402
 
 _install(Tensor)

@@ -2,6 +2,7 @@
 math, reductions, shape and indexing. ``install`` attaches them to the class."""
 
 from . import functional as F
+from .functional import math as _math
 
 
 def _r(fn):
@@ -32,6 +33,16 @@ def _size_args(fn):
 
 def _invert(self):
     return F.logical_not(self) if self.dtype.kind == "b" else F.bitwise_not(self)
+
+
+def _in_place(fn, name):
+    """``self <op>= other`` written into ``self`` (PyTorch's ``__iand__`` and kin)."""
+
+    def method(self, other):
+        return self._inplace(fn, other, name=name)
+
+    method.__name__ = f"__i{name}__"
+    return method
 
 
 def _matmul(self, other):
@@ -68,7 +79,13 @@ METHODS = {
     "__pow__": F.pow, "__rpow__": _r(F.pow), "__matmul__": _matmul, "__rmatmul__": _rmatmul,
     "__neg__": F.neg, "__pos__": lambda self: self, "__abs__": F.abs, "__invert__": _invert,
     "__eq__": _eq, "__ne__": _ne, "__lt__": F.lt, "__le__": F.le, "__gt__": F.gt, "__ge__": F.ge,
-    "__and__": F.logical_and, "__or__": F.logical_or, "__xor__": F.logical_xor,
+    "__and__": _math.bitwise_and, "__or__": _math.bitwise_or, "__xor__": _math.bitwise_xor,
+    "__rand__": _r(_math.bitwise_and), "__ror__": _r(_math.bitwise_or), "__rxor__": _r(_math.bitwise_xor),
+    "__lshift__": _math.bitwise_left_shift, "__rshift__": _math.bitwise_right_shift,
+    "__rlshift__": _r(_math.bitwise_left_shift), "__rrshift__": _r(_math.bitwise_right_shift),
+    "__iand__": _in_place(_math.bitwise_and, "and"), "__ior__": _in_place(_math.bitwise_or, "or"),
+    "__ixor__": _in_place(_math.bitwise_xor, "xor"), "__ilshift__": _in_place(_math.bitwise_left_shift, "lshift"),
+    "__irshift__": _in_place(_math.bitwise_right_shift, "rshift"),
     "__getitem__": F.getitem,
     # math
     "add": F.add, "sub": F.sub, "mul": F.mul, "div": F.div, "pow": F.pow, "neg": F.neg,
@@ -92,6 +109,32 @@ METHODS = {
     "unbind": F.unbind, "gather": F.gather, "index_select": F.index_select,
     "clone": _clone, "contiguous": _contiguous,
 }  # fmt: skip
+
+
+def _flip(self, *dims):
+    """``x.flip(0, 1)`` or ``x.flip((0, 1))``, as PyTorch takes both."""
+    return F.flip(self, dims[0] if len(dims) == 1 else dims)
+
+
+def _is_contiguous(self, memory_format=None):
+    return bool(self.array.flags.c_contiguous)
+
+
+def _nelement(self):
+    return self.numel()
+
+
+def _norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+    """``Tensor.norm``: its fourth argument is dtype (``torch.norm``'s is out)."""
+    return F.norm(self, p, dim, keepdim, dtype=dtype)
+
+
+METHODS.update({
+    "norm": _norm, "flip": _flip, "sort": F.sort, "argsort": F.argsort, "topk": F.topk,
+    "equal": F.equal, "isclose": F.isclose, "allclose": F.allclose,
+    "is_contiguous": _is_contiguous, "nelement": _nelement,
+    "diag": F.diag, "nonzero": F.nonzero, "log2": F.log2, "log10": F.log10, "multinomial": F.multinomial,
+})  # fmt: skip
 
 PROPERTIES = {"T": _T, "mT": _mT}
 

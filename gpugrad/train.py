@@ -35,12 +35,17 @@ DIVERGED_LOSS, DIVERGED_FACTOR = 1e6, 1e3
 
 def build_mlp(in_features, hidden, classes, activation="relu", dropout=0.0):
     """in -> hidden[0] -> ... -> classes with ``activation`` between; no hidden layer is
-    multinomial logistic regression."""
+    multinomial logistic regression. A layer that feeds a ReLU starts with the small positive
+    bias of ``nn.init.relu_bias_`` (0.1), so that its units start active (the study notes'
+    advice); the others keep nn.Linear's initialisation."""
     if activation not in ACTIVATIONS:
         raise ArgumentError(f"[train] activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     layers, width = [], in_features
     for h in hidden:
-        layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
+        linear = nn.Linear(width, h)
+        if activation == "relu":
+            nn.init.relu_bias_(linear.bias)
+        layers += [linear, ACTIVATIONS[activation]()]
         if dropout:
             layers.append(nn.Dropout(dropout))
         width = h
@@ -74,10 +79,14 @@ def make_schedule(name, opt, epochs, steps_per_epoch, lr):
         return S.CosineAnnealingLR(opt, T_max=total), True
     if name == "exponential":
         return S.ExponentialLR(opt, gamma=0.01 ** (1 / max(epochs, 1))), False
+    # momentum is cycled (PyTorch's default) where the optimizer has some: SGD with
+    # --momentum > 0, Adam's beta1; plain SGD and Adagrad keep theirs
+    cycle = "betas" in opt.defaults or opt.defaults.get("momentum", 0) > 0
     if name == "onecycle":
-        return S.OneCycleLR(opt, max_lr=lr, total_steps=total), True
+        return S.OneCycleLR(opt, max_lr=lr, total_steps=total, cycle_momentum=cycle), True
     if name == "cyclic":
-        return S.CyclicLR(opt, base_lr=lr / 10, max_lr=lr, step_size_up=max(total // 8, 1), mode="triangular2"), True
+        return S.CyclicLR(opt, base_lr=lr / 10, max_lr=lr, step_size_up=max(total // 8, 1), mode="triangular2",
+                          cycle_momentum=cycle), True
     if name == "warmup":
         return S.LinearLR(opt, start_factor=0.1, total_iters=max(total // 10, 1)), True
     raise ArgumentError(f"[train] schedule must be one of {SCHEDULES}, got {name!r}")

@@ -223,3 +223,71 @@ def _put(a, key, b):
     out = a.copy()
     out[key] = b
     return out
+
+
+# -- result dtypes (PyTorch's, recorded from torch 2.13; tests/test_torch_crosscheck.py checks
+# the table against torch): (expression, dtype, or "error" where PyTorch refuses it). Each
+# expression runs with ``m`` as the module (gpugrad or torch) on the operands of
+# ``dtype_operands``: i (int64), i32 (int32), u8 (uint8), b (bool), f (float32), d (float64),
+# h (float16), and 0-d tensors zi (int64), zf (float32), zd (float64), zb (bool). Covers
+# arithmetic with tensors, 0-d tensors and scalars on either side, division, powers,
+# comparisons, float functions of integers, where/clamp/maximum, matmul, reductions, bitwise.
+DTYPE_CASES = [
+    ("i + f", "float32"), ("f + i", "float32"), ("i + d", "float64"), ("i32 + i", "int64"), ("u8 + i32", "int32"),
+    ("b + b", "bool"), ("b + i32", "int32"), ("i32 * 2.5", "float32"), ("2.5 * i32", "float32"),
+    ("i32 + 2", "int32"), ("u8 + 300", "uint8"), ("i32 + True", "int32"), ("b * 1.5", "float32"),
+    ("h + d", "float64"), ("h * i", "float16"), ("f - d", "float64"), ("i - b", "error"), ("b - b", "error"),
+    ("-b", "error"), ("-i32", "int32"), ("abs(b)", "error"), ("i32 + zd", "float64"), ("f + zd", "float32"),
+    ("h + zd", "float16"), ("i32 + zf", "float32"), ("b + zi", "int64"), ("b + zd", "float64"),
+    ("zi + zd", "float64"), ("zb + zb", "bool"), ("zi * 2.5", "float32"), ("i32 + zb", "int32"),
+    ("zd + 1", "float64"), ("u8 + zi", "uint8"), ("i / i", "float32"), ("i32 / 2", "float32"),
+    ("2 / i32", "float32"), ("b / b", "float32"), ("i / zd", "float64"), ("i // 2", "int64"),
+    ("i32 // i", "int64"), ("i % 3", "int64"), ("i % 2.5", "float32"), ("f // 2", "float32"), ("b // b", "error"),
+    ("b % b", "error"), ("i ** 2", "int64"), ("i ** 0.5", "float32"), ("2 ** i", "int64"),
+    ("2.0 ** i32", "float32"), ("i ** -1", "error"), ("b ** 2", "int64"), ("b ** b", "error"),
+    ("f ** i", "float32"), ("i32 ** i", "int64"), ("zi ** f", "float32"), ("i == f", "bool"), ("i < 2.5", "bool"),
+    ("i32 >= zd", "bool"), ("b == 1", "bool"), ("f != d", "bool"), ("2 < i", "bool"), ("i.exp()", "float32"),
+    ("i32.sqrt()", "float32"), ("b.sqrt()", "float32"), ("m.sigmoid(i)", "float32"), ("i.tanh()", "float32"),
+    ("i.log()", "float32"), ("i.sin()", "float32"), ("i.reciprocal()", "float32"), ("i.floor()", "int64"),
+    ("i32.round()", "int32"), ("b.floor()", "error"), ("i.sign()", "int64"), ("b.sign()", "bool"),
+    ("f.sign()", "float32"), ("i.abs()", "int64"), ("i.square()", "int64"), ("m.where(b, i, f)", "float32"),
+    ("m.where(b, i, 2.5)", "float32"), ("m.where(b, 1, 2)", "int64"), ("m.where(b, 1.0, 2)", "float32"),
+    ("m.where(b, i32, zd)", "float64"), ("m.where(b, f, d)", "float64"), ("m.where(b, b, b)", "bool"),
+    ("m.where(b, i32, 2)", "int32"), ("i.clamp(0, 2)", "int64"), ("i.clamp(0.5)", "float32"),
+    ("i.clamp(max=zd)", "float64"), ("f.clamp(i)", "float32"), ("i32.clamp(i)", "int64"),
+    ("b.clamp(0, 1)", "int64"), ("m.maximum(i, f)", "float32"), ("m.maximum(i32, zd)", "float64"),
+    ("m.minimum(i32, i)", "int64"), ("m.maximum(b, b)", "bool"), ("m.minimum(h, d)", "float64"),
+    ("i @ i", "int64"), ("f @ f", "float32"), ("i @ f", "error"), ("f @ d", "error"), ("b @ b", "error"),
+    ("i32 @ i", "error"), ("i.sum()", "int64"), ("b.sum()", "int64"), ("i32.sum()", "int64"),
+    ("u8.sum()", "int64"), ("f.sum()", "float32"), ("h.sum()", "float16"), ("i32.sum(0)", "int64"),
+    ("b.sum(dim=0)", "int64"), ("i.prod()", "int64"), ("b.prod()", "int64"), ("i32.prod(0)", "int64"),
+    ("i.mean()", "error"), ("b.mean()", "error"), ("i.mean(dtype=m.float64)", "float64"), ("f.mean()", "float32"),
+    ("i.var()", "error"), ("i.std()", "error"), ("f.var()", "float32"), ("i.max()", "int64"), ("b.max()", "bool"),
+    ("i32.amax()", "int32"), ("i32.amin(0)", "int32"), ("b.min()", "bool"), ("i.argmax()", "int64"),
+    ("b.argmin()", "error"), ("i.logsumexp(0)", "float32"), ("i.all()", "bool"), ("f.any()", "bool"),
+    ("i32.max(0).values", "int32"), ("i32.max(0).indices", "int64"), ("i.sum(dtype=m.float32)", "float32"),
+    ("i & 3", "int64"), ("b & b", "bool"), ("b | True", "bool"), ("b & 3", "int64"), ("0x1337 & i", "int64"),
+    ("i32 ^ i", "int64"), ("~i32", "int32"), ("~b", "bool"), ("i << 2", "int64"), ("i >> 1", "int64"),
+    ("b << 1", "int64"), ("i32 << b", "int32"), ("f & 1", "error"), ("~f", "error"), ("1 << i32", "int32"),
+    ("u8 | i32", "int32"),
+]  # fmt: skip
+
+
+def dtype_operands(m, device):
+    kw = {"device": device} if m is gg else {}
+    t = lambda v, dt: m.tensor(v, dtype=getattr(m, dt), **kw)  # noqa: E731
+    return {
+        "m": m, "i": t([3, -1, 2], "int64"), "i32": t([4, 0, -7], "int32"), "u8": t([1, 200, 3], "uint8"),
+        "b": t([True, False, True], "bool"), "f": t([1.5, -2.0, 0.25], "float32"), "d": t([0.5, 2.0, -1.0], "float64"),
+        "h": t([1.0, 2.0, 3.0], "float16"), "zi": t(5, "int64"), "zf": t(1.5, "float32"), "zd": t(2.25, "float64"),
+        "zb": t(True, "bool"),
+    }  # fmt: skip
+
+
+def run_dtype_case(expr, m, device):
+    """(dtype name, float64 values) of ``expr``, or the exception it raised."""
+    try:
+        out = eval(expr, {"abs": abs}, dtype_operands(m, device))
+    except Exception as exc:  # noqa: BLE001 - the refusal itself is what is compared
+        return exc
+    return str(out.dtype).replace("torch.", ""), np.asarray(out.tolist(), dtype=np.float64)

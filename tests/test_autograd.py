@@ -186,6 +186,30 @@ def test_version_counter_and_modified_saved_tensor(device):
         e.sum().backward()
 
 
+@pytest.mark.parametrize("how", ["functional", "sequential"])
+@pytest.mark.parametrize("grad_mode", [True, False], ids=["in-graph", "no-grad"])
+def test_fused_linear_relu_checks_its_saved_output(device, how, grad_mode):
+    # as the unfused relu(linear(x)) does: the ReLU mask is read from the output in backward
+    x = make(np.arange(12.0).reshape(4, 3) / 6 - 1, device, requires_grad=True, dtype=np.float32)
+    lin = gg.nn.Linear(3, 5).to(device)  # float32 like x: the fused op
+    y = gg.functional.linear_relu(x, lin.weight, lin.bias) if how == "functional" else \
+        gg.nn.Sequential(lin, gg.nn.ReLU())(x)
+    with gg.set_grad_enabled(grad_mode):
+        y.mul_(-1)
+    with pytest.raises(InplaceError, match=r"\[Linear\] its output .* modified by an in-place operation"):
+        y.sum().backward()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_checks_its_targets(device, reduction):
+    x = make(np.arange(12.0).reshape(4, 3) / 6 - 1, device, requires_grad=True)
+    t = gg.tensor([0, 1, 2, 0], device=device)
+    loss = gg.nn.functional.cross_entropy(x, t, reduction=reduction)
+    t[0] = 2
+    with pytest.raises(InplaceError, match=r"\[SoftmaxCrossEntropy\] input 1 .* modified by an in-place operation"):
+        loss.sum().backward()
+
+
 def test_inplace_inside_a_graph_gives_correct_gradients(device):
     x = make([1.0, 2.0], device, requires_grad=True)
     w = make([3.0, 4.0], device, requires_grad=True)

@@ -307,3 +307,66 @@ def test_temporaries_of_live_or_recent_saves_are_left_alone(tmp_path):
     gg.save({"v": gg.ones(2)}, tmp_path / "ck.safetensors")
     kept = set(os.listdir(tmp_path))
     assert kept == {"ck.safetensors", names["live"], names["recent elsewhere"], names["not ours"]}
+
+
+def test_a_missing_file_is_also_a_file_not_found_error(tmp_path):
+    path = tmp_path / "nope.safetensors"
+    with pytest.raises(FileNotFoundError, match="does not exist") as info:
+        gg.load(path)
+    assert isinstance(info.value, CheckpointError)  # what gpugrad raised for it before
+
+
+def test_map_location_places_the_tensors_as_torch_load_does(tmp_path, device):
+    path = tmp_path / "ck.safetensors"
+    gg.save({"w": gg.ones(2), "rows": [gg.zeros(1), (gg.zeros(3),)], "epoch": 4}, path)
+
+    def devices(obj):
+        return {str(obj["w"].device), str(obj["rows"][0].device), str(obj["rows"][1][0].device)}
+
+    default = str(gg.get_default_device())
+    assert devices(gg.load(path, map_location=device)) == {str(gg.device(device))}
+    assert devices(gg.load(path, gg.device(device))) == {str(gg.device(device))}  # positional, as torch.load's
+    assert devices(gg.load(path, map_location={default: device})) == {str(gg.device(device))}
+    assert devices(gg.load(path, map_location={"cuda:7": device})) == {default}  # names no tensor's location
+    seen = []
+    kept = gg.load(path, map_location=lambda storage, loc: seen.append((str(storage.device), loc)) or storage)
+    assert devices(kept) == {"cpu"} and seen == [("cpu", default)] * 3
+    moved = gg.load(path, map_location=lambda storage, loc: storage.to(device))
+    assert devices(moved) == {str(gg.device(device))} and moved["epoch"] == 4 and isinstance(moved["rows"][1], tuple)
+    assert devices(gg.load(path, map_location=lambda storage, loc: None)) == {default}
+    with pytest.raises(gg.errors.ArgumentTypeError, match="map_location to return a Tensor or None, got int"):
+        gg.load(path, map_location=lambda storage, loc: 1)
+    with pytest.raises(gg.errors.ArgumentTypeError, match="map_location to be a device name"):
+        gg.load(path, map_location=0)
+    with pytest.raises(gg.errors.ArgumentError, match="map_location or device"):
+        gg.load(path, map_location="cpu", device="cpu")
+
+
+def test_weights_only_is_accepted_and_changes_nothing(tmp_path):
+    path = tmp_path / "ck.safetensors"
+    gg.save({"w": gg.arange(3).float(), "lr": 0.5}, path)
+    for weights_only in (True, False):
+        back = gg.load(path, weights_only=weights_only)
+        assert back["w"].tolist() == [0.0, 1.0, 2.0] and back["lr"] == 0.5
+
+
+@pytest.mark.parametrize("make, hint", [
+    (lambda: nn.Linear(2, 2), r"save its state_dict\(\) and rebuild the Linear with load_state_dict\(\)"),
+    (lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1), r"save its state_dict\(\) and rebuild the SGD"),
+    (lambda: {"model": nn.Linear(2, 2)}, r"Linear at model: .*save its state_dict\(\)"),
+    (lambda: {1.5, 2.5}, r"set at the top: .*convert it to one of those, or pickle it yourself"),
+])  # fmt: skip
+def test_saving_what_a_checkpoint_cannot_hold_says_what_to_save_instead(tmp_path, make, hint):
+    path = tmp_path / "ck.safetensors"
+    with pytest.raises(gg.errors.ArgumentTypeError, match=r"\[save\] cannot store a .*no pickle\); ") as info:
+        gg.save(make(), path)
+    assert info.match(hint) and not path.exists()
+
+
+def test_a_missing_file_is_a_file_not_found_error_on_the_model_and_optimizer_paths(tmp_path):
+    model = nn.Linear(2, 2)
+    opt = optim.Adam(model.parameters())
+    for load in (lambda p: model.load_state_dict(gg.load(p)), lambda p: opt.load_state_dict(gg.load(p)["optimizer"]),
+                 lambda p: gg.load(p, map_location="cpu", weights_only=True)):  # fmt: skip
+        with pytest.raises(FileNotFoundError, match=r"\[load\] .*nope.safetensors does not exist"):
+            load(str(tmp_path / "nope.safetensors"))

@@ -215,3 +215,22 @@ def test_eval_on_data_with_another_feature_count_is_refused(blobs, tmp_path, cap
     assert main(["eval", str(ck), "--data", str(other), "--device", "cpu"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "has 3 features, the model was trained on 5" in err[0]
+
+
+def test_train_mlp_starts_relu_layers_with_a_small_positive_bias():
+    """The study notes' advice that FEATURES.md promises: the layers that feed a ReLU start
+    with bias 0.1 (nn.init.relu_bias_); the output layer and other activations keep
+    nn.Linear's initialisation, and the weights are drawn as before."""
+    gg.manual_seed(0)
+    relu = T.build_mlp(6, [5, 4], 3, activation="relu")
+    gg.manual_seed(0)
+    tanh = T.build_mlp(6, [5, 4], 3, activation="tanh")
+    linears = [(a, b) for a, b in zip(relu, tanh) if isinstance(a, gg.nn.Linear)]
+    assert len(linears) == 3
+    for k, (a, b) in enumerate(linears):
+        np.testing.assert_array_equal(a.weight.numpy(), b.weight.numpy())
+        if k < 2:
+            np.testing.assert_array_equal(a.bias.numpy(), np.full(a.bias.shape, 0.1, np.float32))
+            assert not np.any(b.bias.numpy() == np.float32(0.1))
+        else:
+            np.testing.assert_array_equal(a.bias.numpy(), b.bias.numpy())

@@ -97,7 +97,15 @@ def test_cross_entropy_with_nan_and_infinite_rows(cuda_device):
     check_cross_entropy(cuda_device, 6, 1100, special=True, reduction="none", label_smoothing=0.1)
 
 
-def test_cross_entropy_of_an_all_ignored_batch_is_zero(cuda_device):
+def test_cross_entropy_of_an_all_ignored_batch_is_nan_for_mean_and_zero_for_sum(cuda_device):
+    """As PyTorch: the mean divides 0 by a counted weight of 0 (NaN), the gradient is 0."""
+    x = gg.zeros(4, 40, device="cuda", requires_grad=True)
+    for reduction, want in (("mean", np.nan), ("sum", 0.0)):
+        x.grad = None
+        loss = gg.nn.functional.cross_entropy(x, gg.full((4,), -100, dtype=gg.int64, device="cuda"), reduction=reduction)
+        loss.backward()
+        np.testing.assert_equal(loss.item(), want)
+        assert not x.grad.numpy().any()
     for reduction in ("mean", "sum"):
         check_cross_entropy(cuda_device, 20, 17, reduction=reduction, ignore_index="all")
         check_cross_entropy(cuda_device, 5, 1500, reduction=reduction, ignore_index="all", weight=True)

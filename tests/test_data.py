@@ -167,3 +167,63 @@ def test_user_files_small_or_unusual_but_valid(tmp_path):
     np.savez(tmp_path / "c.npz", x=np.ones((4, 2)), y=[0, top + 1, 1, 0])
     with pytest.raises(DataError, match="renumber the classes"):
         datasets.load_file(str(tmp_path / "c.npz"))
+
+
+def test_torch_utils_data_names_translate_by_the_import_alone():
+    import gpugrad.utils.data as d
+    from gpugrad.utils.data import DataLoader as Loader
+    from gpugrad.utils.data import Dataset as Base
+    from gpugrad.utils.data import TensorDataset as Tensors
+
+    assert (Loader, Base, Tensors) == (DataLoader, Dataset, TensorDataset)
+    assert gg.utils.data is d and d.datasets is datasets
+    assert set(gg.data.__all__) <= set(dir(d)) and all(getattr(d, n) is getattr(gg.data, n) for n in gg.data.__all__)
+
+
+def _order(loader):
+    return [i for (batch,) in loader for i in batch.tolist()]
+
+
+def test_the_shuffle_order_comes_from_the_generator(device):
+    ds = TensorDataset(gg.arange(30, device=device))
+    first = DataLoader(ds, batch_size=4, shuffle=True, generator=gg.Generator().manual_seed(3))
+    second = DataLoader(ds, batch_size=4, shuffle=True, generator=gg.Generator().manual_seed(3))
+    gg.rand(5)  # the default generator moves; the loaders' generators do not care
+    epochs = [_order(first), _order(first)]
+    assert sorted(epochs[0]) == list(range(30)) and epochs[0] != epochs[1]  # a new order each epoch
+    assert [_order(second), _order(second)] == epochs
+    g = gg.Generator().manual_seed(3)
+    assert _order(DataLoader(ds, batch_size=4, shuffle=True, generator=g)) == epochs[0]
+    assert gg.randperm(30, generator=gg.Generator().manual_seed(3)).tolist() == epochs[0]  # as PyTorch's sampler
+    other = DataLoader(ds, batch_size=4, shuffle=True, generator=gg.Generator().manual_seed(4))
+    assert _order(other) != epochs[0]
+    state = first.state_dict()
+    again = DataLoader(ds, batch_size=4, shuffle=True, generator=gg.Generator())
+    again.load_state_dict(state)
+    assert _order(again) == _order(first)
+
+
+def test_without_a_generator_the_shuffle_follows_manual_seed():
+    ds = TensorDataset(gg.arange(30))
+    gg.manual_seed(11)
+    a = _order(DataLoader(ds, batch_size=7, shuffle=True))
+    gg.manual_seed(11)
+    b = _order(DataLoader(ds, batch_size=7, shuffle=True))
+    gg.manual_seed(12)
+    c = _order(DataLoader(ds, batch_size=7, shuffle=True))
+    assert a == b != c and sorted(a) == list(range(30))
+    loader = DataLoader(ds, batch_size=7, shuffle=True)
+    assert loader.state_dict() == {}  # nothing of its own: gpugrad.get_rng_state() holds it
+    loader.load_state_dict({})
+    with pytest.raises(gg.errors.ArgumentTypeError, match=r"\[DataLoader.load_state_dict\] expected \{\} \(it draws"):
+        loader.load_state_dict({"generator": gg.Generator().get_state()})
+
+
+def test_loader_generator_arguments_are_checked():
+    ds = TensorDataset(gg.arange(4))
+    with pytest.raises(gg.errors.ArgumentTypeError, match=r"\[DataLoader\] expected generator to be a .*Generator, got int"):
+        DataLoader(ds, shuffle=True, generator=3)
+    with pytest.raises(gg.errors.ArgumentError, match=r"\[DataLoader\] expected seed or generator, got both"):
+        DataLoader(ds, shuffle=True, seed=1, generator=gg.Generator())
+    with pytest.raises(gg.errors.ArgumentTypeError, match=r"expected \{'generator': \.\.\.\}, got \{\}"):
+        DataLoader(ds, shuffle=True, seed=1).load_state_dict({})

@@ -247,3 +247,99 @@ def test_training_steps_through_zero_width_layers(device, optimizer):
         opt.step()
         b = net[2].bias.numpy().astype(np.float64)
     assert np.isfinite(loss.item()) and b[2] > b[1]
+
+
+def _ordered_model(T):
+    """A model built the same way in gpugrad and torch (``T``): a root buffer, a Linear, a
+    child with a parameter, a buffer and a non-persistent buffer, and a shared child."""
+
+    class Scaled(T.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("shift", T.zeros(2))
+            self.scale = T.nn.Parameter(T.ones(2))
+            self.register_buffer("scratch", T.zeros(1), persistent=False)
+            self.inner = T.nn.Linear(2, 2)
+
+    class Model(T.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mean", T.zeros(3))
+            self.inp = T.nn.Linear(3, 2)
+            self.block = Scaled()
+            self.again = self.block  # one module under two names
+            self.head = T.nn.Linear(2, 1, bias=False)
+
+    return Model()
+
+
+ORDERED_STATE = ["mean", "inp.weight", "inp.bias", "block.scale", "block.shift", "block.inner.weight",
+                 "block.inner.bias", "again.scale", "again.shift", "again.inner.weight", "again.inner.bias",
+                 "head.weight"]  # fmt: skip
+
+
+def _orders(model):
+    return {
+        "state_dict": list(model.state_dict()),
+        "parameters": [n for n, _ in model.named_parameters()],
+        "buffers": [n for n, _ in model.named_buffers()],
+        "modules": [n for n, _ in model.named_modules()],
+        "all parameters": [n for n, _ in model.named_parameters(remove_duplicate=False)],
+        "own buffers": [n for n, _ in model.block.named_buffers(recurse=False)],
+    }
+
+
+def test_state_dict_names_come_in_pytorchs_order(device):
+    model = _ordered_model(gg).to(device)
+    orders = _orders(model)
+    assert orders["state_dict"] == ORDERED_STATE  # the root buffer first, not after all parameters
+    assert orders["parameters"] == ["inp.weight", "inp.bias", "block.scale", "block.inner.weight",
+                                    "block.inner.bias", "head.weight"]  # fmt: skip
+    assert orders["buffers"] == ["mean", "block.shift", "block.scratch"]
+    assert orders["modules"] == ["", "inp", "block", "block.inner", "head"]
+    assert len(orders["all parameters"]) == 9 and orders["own buffers"] == ["shift", "scratch"]
+    state = model.state_dict()
+    assert state["again.scale"].tolist() == [1.0, 1.0] and "block.scratch" not in state
+    model.load_state_dict(state)  # each name of a shared tensor is expected
+    with pytest.raises(gg.errors.ArgumentError, match=r"missing keys \['again.scale'\]"):
+        model.load_state_dict({k: v for k, v in state.items() if k != "again.scale"})
+    kept = model.state_dict(keep_vars=True)
+    assert kept["block.scale"] is model.block.scale
+    into = model.state_dict(destination={"x": 1}, prefix="m.")
+    assert list(into) == ["x"] + ["m." + k for k in ORDERED_STATE]
+
+
+@pytest.mark.torch
+def test_state_dict_and_named_orders_agree_with_torch():
+    torch = pytest.importorskip("torch")
+    assert _orders(_ordered_model(gg)) == _orders(_ordered_model(torch))
+
+
+def test_load_state_dict_returns_the_named_tuple_of_keys(device):
+    model = nn.Linear(2, 3).to(device)
+    result = model.load_state_dict(model.state_dict())
+    assert result.missing_keys == [] and result.unexpected_keys == [] and repr(result) == "<All keys matched successfully>"
+    result = model.load_state_dict({"weight": gg.zeros(3, 2, device=device), "extra": gg.zeros(1)}, strict=False)
+    assert isinstance(result, tuple) and result._fields == ("missing_keys", "unexpected_keys")
+    assert result.missing_keys == ["bias"] and result.unexpected_keys == ["extra"]
+    missing, unexpected = result  # PyTorch's named tuple unpacks too
+    assert (missing, unexpected) == (["bias"], ["extra"]) and "missing_keys=['bias']" in repr(result)
+    assert model.weight.tolist() == [[0.0, 0.0]] * 3
+
+
+def test_clip_grad_norm_returns_the_total_norm_as_a_0d_tensor(device):
+    p = make([3.0, -4.0], device, requires_grad=True)
+    p.grad = make([3.0, -4.0], device)
+    norm = nn.utils.clip_grad_norm_(p, 100.0)
+    assert isinstance(norm, gg.Tensor) and norm.shape == () and norm.device == device
+    assert norm.item() == pytest.approx(5.0) and p.grad.tolist() == [3.0, -4.0]  # below max_norm: unchanged
+    norm = nn.utils.clip_grad_norm_([p], 2.0, norm_type=math.inf)
+    assert isinstance(norm, gg.Tensor) and norm.shape == () and norm.item() == pytest.approx(4.0)
+    close(p.grad, [1.5, -2.0], rtol=1e-5)
+    norm = nn.utils.clip_grad_norm_([p], 1.0, norm_type=1, error_if_nonfinite=True, foreach=None)
+    assert norm.shape == () and norm.item() == pytest.approx(3.5)
+    empty = nn.utils.clip_grad_norm_([make([1.0], device, requires_grad=True)], 1.0)
+    assert isinstance(empty, gg.Tensor) and empty.shape == () and empty.item() == 0.0
+    p.grad = make([math.inf, 1.0], device)
+    with pytest.raises(RuntimeError, match=r"\[clip_grad_norm_\] expected a finite total norm of order 2.0 .*inf"):
+        nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)

@@ -388,3 +388,144 @@ def test_float16_moments_of_an_old_state_dict_are_upcast(device):
     q.grad = make(G16, device)
     opt2.step()
     assert q.dtype == gg.float16 and np.isfinite(q.numpy()).all()
+
+
+# -- SparseAdam's eps, cycled momentum: as PyTorch --------------------------------------------
+_EMB_W = np.array([[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0], [0.1, 0.2], [1.0, -0.5]])
+_EMB_ROWS = [[1, 3, 3], [0, 1], [4], [1, 2, 2, 2], [3]]  # the rows looked up at each step, in turn
+
+
+def _sparse_adam_ref(steps, lr, betas, eps):
+    """SparseAdam by hand (PyTorch's torch/optim/_functional.py sparse_adam): for the rows
+    seen, m and v updated, then p -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps), t
+    counting the steps."""
+    w, m, v = _EMB_W.copy(), np.zeros_like(_EMB_W), np.zeros_like(_EMB_W)
+    b1, b2 = betas
+    out = []
+    for t in range(1, steps + 1):
+        rows = _EMB_ROWS[(t - 1) % len(_EMB_ROWS)]
+        g = np.zeros_like(w)
+        for r in rows:
+            g[r] += np.array([1.0, -2.0]) * w[r].sum()  # see _sparse_adam_run's loss
+        seen = sorted(set(rows))
+        m[seen] = b1 * m[seen] + (1 - b1) * g[seen]
+        v[seen] = b2 * v[seen] + (1 - b2) * g[seen] ** 2
+        w[seen] -= lr * math.sqrt(1 - b2**t) / (1 - b1**t) * m[seen] / (np.sqrt(v[seen]) + eps)
+        out.append(w.copy())
+    return np.array(out)
+
+
+def _sparse_adam_run(lib, steps, lr, betas, eps, device="cpu"):
+    """The same steps with ``lib`` (gpugrad or torch): loss = sum over looked-up rows r of
+    (emb(r) . [1, -2]) * stop_grad(sum(emb(r))), whose gradient is [1, -2] sum(w_r) per look-up."""
+    kw = {"device": device} if lib is gg else {}
+    emb = lib.nn.Embedding(5, 2, sparse=True, **kw)
+    with lib.no_grad():
+        emb.weight.copy_(lib.tensor(_EMB_W, dtype=emb.weight.dtype, **kw))
+    opt = lib.optim.SparseAdam(emb.parameters(), lr=lr, betas=betas, eps=eps)
+    coef = lib.tensor([1.0, -2.0], dtype=emb.weight.dtype, **kw)
+    out = []
+    for t in range(steps):
+        idx = lib.tensor(_EMB_ROWS[t % len(_EMB_ROWS)], **kw)
+        e = emb(idx)
+        ((e * coef).sum(1) * e.detach().sum(1)).sum().backward()
+        opt.step()
+        opt.zero_grad()
+        out.append(emb.weight.detach().numpy().copy())
+    return np.array(out)
+
+
+def test_sparse_adam_adds_eps_before_the_bias_correction(device):
+    """20 steps at eps=1e-3 (large enough for where it is added to matter) against the hand
+    formula; an eps added after the bias correction (as Adam's) ends up 1e-2 away."""
+    got = _sparse_adam_run(gg, 20, 0.05, (0.9, 0.999), 1e-3, device)
+    want = _sparse_adam_ref(20, 0.05, (0.9, 0.999), 1e-3)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.torch
+def test_sparse_adam_trajectory_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    torch.set_default_dtype(torch.float32)
+    got = _sparse_adam_run(gg, 20, 0.05, (0.9, 0.999), 1e-3)
+    want = _sparse_adam_run(torch, 20, 0.05, (0.9, 0.999), 1e-3)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(want, _sparse_adam_ref(20, 0.05, (0.9, 0.999), 1e-3), rtol=1e-5, atol=1e-6)
+
+
+def _lr_and_momentum(lib, make_opt, make_sched, n):
+    """(lr, momentum or beta1) of the first group before stepping and after each of n steps."""
+    p = lib.zeros(1, requires_grad=True)
+    opt = make_opt(lib, p)
+    s = make_sched(lib, opt)
+    out = []
+    for i in range(n + 1):
+        g = opt.param_groups[0]
+        out.append((g["lr"], g["betas"][0] if "betas" in g else g["momentum"]))
+        if i < n:
+            opt.step()
+            s.step()
+    return np.array(out)
+
+
+_SGD = lambda lib, p: lib.optim.SGD([p], lr=0.1, momentum=0.9)  # noqa: E731
+_ADAM = lambda lib, p: lib.optim.Adam([p], lr=0.1, betas=(0.5, 0.99))  # noqa: E731
+CYCLED = {  # (optimizer, scheduler), each made with gpugrad or torch
+    "cyclic-sgd": (_SGD, lambda lib, o: lib.optim.lr_scheduler.CyclicLR(o, 0.1, 1.0, 3, 2)),
+    "cyclic-adam-triangular2": (_ADAM, lambda lib, o: lib.optim.lr_scheduler.CyclicLR(
+        o, 0.1, 1.0, 2, mode="triangular2", base_momentum=0.6, max_momentum=0.95)),
+    "cyclic-exp_range": (_SGD, lambda lib, o: lib.optim.lr_scheduler.CyclicLR(
+        o, 0.1, 1.0, 2, mode="exp_range", gamma=0.9)),
+    "onecycle-sgd": (_SGD, lambda lib, o: lib.optim.lr_scheduler.OneCycleLR(o, max_lr=1.0, total_steps=20)),
+    "onecycle-adam-linear": (_ADAM, lambda lib, o: lib.optim.lr_scheduler.OneCycleLR(
+        o, max_lr=1.0, total_steps=15, pct_start=0.4, anneal_strategy="linear", base_momentum=0.7)),
+    "cyclic-sgd-off": (_SGD, lambda lib, o: lib.optim.lr_scheduler.CyclicLR(o, 0.1, 1.0, 3, cycle_momentum=False)),
+}
+
+
+def _cycled_by_hand(name, n):
+    """The momentum each schedule should give, from its learning rates: it moves against the
+    learning rate by the same fraction of its range (CyclicLR: max - (max - base) * lr's
+    fraction; OneCycleLR: down from max to base while lr rises, then back)."""
+    lrs = _lr_and_momentum(gg, *CYCLED[name], n)[:, 0]
+    if name.startswith("cyclic"):
+        lo_m, hi_m = {"cyclic-adam-triangular2": (0.6, 0.95)}.get(name, (0.8, 0.9))
+        if name.endswith("off"):
+            return np.full(n + 1, 0.9)
+        return hi_m - (hi_m - lo_m) * (lrs - 0.1) / (1.0 - 0.1)
+    total, pct_start, base_m, anneal = (20, 0.3, 0.85, "cos") if name == "onecycle-sgd" else (15, 0.4, 0.7, "linear")
+    interp = (lambda a, b, f: b + (a - b) / 2 * (math.cos(math.pi * f) + 1)) if anneal == "cos" else \
+        (lambda a, b, f: a + (b - a) * f)
+    up = pct_start * total - 1
+    return np.array([interp(0.95, base_m, i / up) if i <= up else interp(base_m, 0.95, (i - up) / (total - 1 - up))
+                     for i in range(n + 1)])
+
+
+@pytest.mark.parametrize("name", list(CYCLED))
+def test_cyclic_schedules_cycle_momentum(name):
+    n = 14
+    got = _lr_and_momentum(gg, *CYCLED[name], n)
+    np.testing.assert_allclose(got[:, 1], _cycled_by_hand(name, n), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", list(CYCLED))
+def test_cyclic_schedules_lr_and_momentum_match_pytorch(name):
+    torch = pytest.importorskip("torch")
+    n = 14
+    np.testing.assert_allclose(_lr_and_momentum(gg, *CYCLED[name], n), _lr_and_momentum(torch, *CYCLED[name], n),
+                               rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("sched", ["CyclicLR", "OneCycleLR"])
+def test_cycling_momentum_needs_an_optimizer_with_momentum(sched):
+    """As PyTorch: cycle_momentum=True (the default) on an optimizer without momentum or betas
+    (Adagrad) is an error naming the way out; cycle_momentum=False schedules only lr."""
+    args = {"CyclicLR": dict(base_lr=0.1, max_lr=1.0), "OneCycleLR": dict(max_lr=1.0, total_steps=10)}[sched]
+    make = getattr(S, sched)
+    with pytest.raises(gg.errors.ArgumentError, match=rf"\[{sched}\] expected an optimizer with momentum or betas.*"
+                                                     r"got Adagrad.*cycle_momentum=False"):
+        make(optim.Adagrad([gg.zeros(1, requires_grad=True)], lr=0.1), **args)
+    opt = optim.Adagrad([gg.zeros(1, requires_grad=True)], lr=0.1)
+    make(opt, cycle_momentum=False, **args).step()
+    assert "momentum" not in opt.param_groups[0] and "betas" not in opt.param_groups[0]

@@ -43,6 +43,9 @@ def test_generator_api(device):
     lambda g, d: gg.rand(3, 4, generator=g, device=d),
     lambda g, d: gg.randn(5, dtype=gg.float64, generator=g, device=d),
     lambda g, d: gg.randint(0, 1000, (7,), generator=g, device=d),
+    lambda g, d: gg.randint(1000, size=(7,), generator=g, device=d, dtype=gg.float32, requires_grad=True),
+    lambda g, d: gg.randint_like(gg.zeros(2, 3, device=d), 5, 1000, generator=g),
+    lambda g, d: gg.randperm(50, generator=g, device=d),
     lambda g, d: gg.rand_like(gg.zeros(2, 3, device=d), generator=g),
     lambda g, d: gg.randn_like(gg.zeros(2, 3, device=d, dtype=gg.float16), generator=g),
     lambda g, d: gg.zeros(3, 3, device=d).uniform_(-2.0, 2.0, generator=g),
@@ -209,3 +212,91 @@ def test_manual_seed_also_seeds_a_cuda_device_first_used_after_it(device, monkey
     # forget the cuda backend, as if the device had not been used before this seed
     monkeypatch.setattr(backend, "_backends", {k: v for k, v in backend._backends.items() if k.type == "cpu"})
     np.testing.assert_array_equal(gg.randn(6, device="cuda").numpy(), want)
+
+
+def test_a_cuda_generator_cannot_order_a_loader(device):
+    if device == "cpu":
+        pytest.skip("a generator on another device (its cuda case)")
+    with pytest.raises(DeviceError, match=r"\[DataLoader\] expected a cpu generator .*, got one on cuda:0"):
+        gg.data.DataLoader(gg.data.TensorDataset(gg.arange(4)), shuffle=True, generator=gg.Generator(device))
+
+
+def test_randperm_is_a_permutation_as_torch_randperm(device):
+    p = gg.randperm(40, device=device)
+    assert p.dtype == gg.int64 and p.shape == (40,) and p.device == device and sorted(p.tolist()) == list(range(40))
+    gg.manual_seed(2)
+    a = gg.randperm(40).tolist()
+    gg.manual_seed(2)
+    assert gg.randperm(40).tolist() == a != list(range(40))  # the default generator, seeded
+    assert gg.randperm(0, device=device).shape == (0,) and gg.randperm(1, device=device).tolist() == [0]
+    f = gg.randperm(5, dtype=gg.float32, device=device, requires_grad=True)
+    assert f.dtype == gg.float32 and f.requires_grad and sorted(f.tolist()) == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert sorted(gg.randperm(6, dtype=gg.int8).tolist()) == list(range(6))
+    with pytest.raises(ArgumentError, match=r"\[randperm\] expected n >= 0, got -1"):
+        gg.randperm(-1)
+    with pytest.raises(ArgumentTypeError, match=r"\[randperm\] expected n to be an int, got float"):
+        gg.randperm(2.0)
+    with pytest.raises(ArgumentError, match=r"\[randperm\] expected n to fit dtype int8 .*, got 300"):
+        gg.randperm(300, dtype=gg.int8)
+    with pytest.raises(RuntimeError, match=r"only floating point tensors can require gradients"):
+        gg.randperm(3, requires_grad=True)  # int64, as in PyTorch
+
+
+# PyTorch's keywords on the creation functions: (call, expected shape, dtype, requires_grad)
+KEYWORDS = [
+    (lambda d: gg.zeros(size=(2, 3), dtype=gg.float64, device=d, requires_grad=True), (2, 3), "float64", True),
+    (lambda d: gg.ones(2, out=None, layout=gg.strided, device=d, pin_memory=False), (2,), "float32", False),
+    (lambda d: gg.empty(size=[4], device=d), (4,), "float32", False),
+    (lambda d: gg.full((2,), 7, out=None, layout=gg.strided, pin_memory=False, device=d), (2,), "int64", False),
+    (lambda d: gg.rand(size=(3,), device=d, requires_grad=True, layout=gg.strided), (3,), "float32", True),
+    (lambda d: gg.randn(2, 2, out=None, dtype=gg.float64, device=d, pin_memory=False), (2, 2), "float64", False),
+    (lambda d: gg.randint(5, (2, 2), device=d), (2, 2), "int64", False),
+    (lambda d: gg.randint(low=2, high=5, size=(3,), dtype=gg.int32, device=d), (3,), "int32", False),
+    (lambda d: gg.randint(0, 9, (3,), dtype=gg.float32, requires_grad=True, device=d), (3,), "float32", True),
+    (lambda d: gg.randperm(4, out=None, layout=gg.strided, pin_memory=False, device=d), (4,), "int64", False),
+    (lambda d: gg.arange(end=5, device=d, out=None, layout=gg.strided, pin_memory=False), (5,), "int64", False),
+    (lambda d: gg.arange(1, 2, 0.5, dtype=gg.float64, device=d, requires_grad=True), (2,), "float64", True),
+    (lambda d: gg.linspace(0, 1, 3, device=d, out=None, layout=gg.strided, pin_memory=False), (3,), "float32", False),
+    (lambda d: gg.eye(2, 3, device=d, out=None, layout=gg.strided, pin_memory=False), (2, 3), "float32", False),
+    (lambda d: gg.tensor([1.0], device=d, pin_memory=False, requires_grad=True), (1,), "float32", True),
+    (lambda d: gg.zeros_like(gg.ones(2, 1, device=d), layout=gg.strided, pin_memory=False), (2, 1), "float32", False),
+    (lambda d: gg.full_like(gg.ones(2, device=d), 3.0, requires_grad=True, pin_memory=False), (2,), "float32", True),
+    (lambda d: gg.randint_like(gg.ones(3, device=d), 4, dtype=gg.int64, layout=gg.strided), (3,), "int64", False),
+]
+
+
+@pytest.mark.parametrize("i", range(len(KEYWORDS)))
+def test_creation_functions_take_pytorchs_keywords(device, i):
+    make, shape, dtype, requires_grad = KEYWORDS[i]
+    t = make(device)
+    assert (t.shape, t.dtype.name, t.requires_grad, t.device) == (shape, dtype, requires_grad, gg.device(device))
+    assert t.is_leaf
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: gg.zeros(2, out=gg.zeros(2)), r"\[zeros\] expected out=None .*got a Tensor; assign the result"),
+    (lambda: gg.randn(2, out=gg.zeros(2)), r"\[randn\] expected out=None"),
+    (lambda: gg.arange(3, layout="sparse_coo"), r"\[arange\] expected layout=gpugrad.strided .*got 'sparse_coo'"),
+    (lambda: gg.eye(2, layout=object()), r"\[eye\] expected layout=gpugrad.strided"),
+    (lambda: gg.ones(2, pin_memory=True), r"\[ones\] expected pin_memory=False .*got True; create the tensor on"),
+    (lambda: gg.randint(3, (2,), pin_memory=True), r"\[randint\] expected pin_memory=False"),
+    (lambda: gg.tensor([1.0], pin_memory=True), r"\[tensor\] expected pin_memory=False"),
+    (lambda: gg.rand_like(gg.ones(2), pin_memory=True), r"\[rand\] expected pin_memory=False"),
+])  # fmt: skip
+def test_creation_options_gpugrad_cannot_honour_say_so(call, message):
+    with pytest.raises(ArgumentError, match=message):
+        call()
+
+
+def test_creation_sizes_and_randint_forms():
+    with pytest.raises(ArgumentTypeError, match=r"\[zeros\] expected the sizes once, positional or size=, got both"):
+        gg.zeros(2, size=(3,))
+    with pytest.raises(ArgumentTypeError, match=r"\[arange\] expected an end, got neither start nor end"):
+        gg.arange()
+    with pytest.raises(RuntimeError, match=r"\[randint\] expected low < high, got 0 and 0"):
+        gg.randint(0, size=(2,))
+    with pytest.raises(RuntimeError, match="can require gradients"):
+        gg.randint(3, (2,), requires_grad=True)  # int64, as in PyTorch
+    assert gg.randint(3).shape == () and 0 <= gg.randint(3).item() < 3
+    assert gg.randint(7, size=(50,)).max().item() < 7 and gg.randint(5, 7, (50,)).min().item() >= 5
+    assert pickle.loads(pickle.dumps(gg.strided)) is gg.strided and repr(gg.strided) == "gpugrad.strided"

@@ -138,13 +138,15 @@ def test_integers_meet_floats_as_in_pytorch(device):
         "int * float scalar": i * 2.5, "float scalar / int": 2.0 / i, "int / int scalar": i / 2, "int / int": i / j,
         "int + float32 tensor": i + f, "float32 tensor * int": f * i, "bool * float": (i > 1) * 1.5,
         "int ** float": i**0.5, "exp(int)": i.exp(), "sqrt(int)": i.sqrt(),
-        "sigmoid(int)": gg.functional.sigmoid(i), "softmax(int)": gg.functional.softmax(i, 0),
+        "sigmoid(int)": gg.functional.sigmoid(i), "softmax(int, dtype=)": gg.functional.softmax(i, 0, dtype=gg.float32),
     }
     for what, t in f32.items():
         assert t.dtype == gg.float32, what
     close(i / j, [0.5, 0.5])
     assert (i + d).dtype == gg.float64 and (i * j).dtype == gg.int64 and (i // 2).dtype == gg.int64
     assert (i**2).dtype == gg.int64 and (i * True).dtype == gg.int64
+    with pytest.raises(gg.errors.DTypeError, match=r"^\[softmax\] expected a floating point tensor, got int64"):
+        gg.functional.softmax(i, 0)  # PyTorch has no integer softmax (dtype= casts first)
 
 
 def test_casts_are_differentiable(device):
@@ -262,3 +264,12 @@ def test_tensor_class_makes_float32_as_torch_tensor_does(device):
     assert gg.Tensor(np.arange(3)).dtype == gg.float32
     with pytest.raises(gg.errors.ArgumentTypeError, match="sizes as non-negative ints"):
         gg.Tensor(3, -1)
+
+
+def test_comparisons_are_made_in_the_promoted_dtype(device):
+    # as in PyTorch: int64 meets float32 in float32, where 2**24 + 1 rounds to 2**24
+    i = gg.tensor([16777217, 3], device=device)
+    f = gg.tensor([16777216.0, 3.5], device=device)
+    assert (i == f).tolist() == [True, False] and (f == i).tolist() == [True, False]
+    assert (i == 16777216.0).tolist() == [True, False] and (i < 3.5).tolist() == [False, True]
+    assert (gg.tensor([300], dtype=gg.int16, device=device) == 44).tolist() == [False]

@@ -3,7 +3,7 @@ is installed; the whole module skips cleanly without it."""
 
 import numpy as np
 import pytest
-from op_specs import SPECS
+from op_specs import DTYPE_CASES, SPECS, run_dtype_case
 from test_ops import inputs, tensors
 
 torch = pytest.importorskip("torch")
@@ -45,6 +45,7 @@ def test_matches_pytorch(spec):
     ts = [torch.tensor(a, requires_grad=True) for a in arrays]
     out = spec.fn(*xs)
     tout = _torch_fn(spec)(*ts)
+    assert str(out.dtype) == str(tout.dtype).replace("torch.", "")
     np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
     w = np.random.default_rng(3).standard_normal(out.shape)
     out.backward(w)
@@ -52,3 +53,26 @@ def test_matches_pytorch(spec):
     for x, t in zip(xs, ts):
         expected = t.grad.numpy() if t.grad is not None else np.zeros(t.shape)
         np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("expr,dtype", DTYPE_CASES, ids=[c[0] for c in DTYPE_CASES])
+def test_result_dtypes_and_values_match_pytorch(expr, dtype, device):
+    """The table's dtypes are PyTorch's, and gpugrad's values are PyTorch's too (its
+    dtypes against the table: tests/test_ops.py::test_result_dtypes)."""
+    import gpugrad as gg
+
+    got, want = run_dtype_case(expr, gg, device), run_dtype_case(expr, torch, "cpu")
+    torch_dtype = "error" if isinstance(want, Exception) else want[0]
+    assert torch_dtype == dtype, f"{expr}: the table says {dtype}, PyTorch gives {want}"
+    if dtype != "error":
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-3 if "h" in expr else 1e-6, err_msg=expr)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_float32_dtypes_match_pytorch(spec):
+    """Every op of the table on float32 inputs keeps PyTorch's dtype."""
+    arrays = [a.astype(np.float32) for a in inputs(spec, spec.shapes)]
+    out = spec.fn(*tensors(arrays, "cpu", dtype=np.float32))
+    tout = _torch_fn(spec)(*[torch.tensor(a) for a in arrays])
+    assert str(out.dtype) == str(tout.dtype).replace("torch.", "")
+    np.testing.assert_allclose(out.numpy(), tout.numpy(), rtol=2e-5, atol=2e-5)

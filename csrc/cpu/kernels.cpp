@@ -74,23 +74,13 @@ GPUGRAD_INLINE void transpose_block(const T* xb, int64_t nr, int64_t c, T* xt) {
   }
 }
 
-// A row holding +inf is shifted by its largest finite logit rather than by 0: with 0, a
-// large finite logit's exp would overflow as well, and the training step's gradient e / s
-// would be NaN there instead of the 0 that exp(x - lse) gives (the backward pass, NumPy).
-// Its lse is +inf either way. Only such rows pay for the extra pass.
+// The shift of a row with maximum m: m itself, or 0 for a row of -inf. A row holding +inf
+// is shifted by +inf, as PyTorch's log_softmax shifts it: x - m is NaN at the +inf, so the
+// row's lse, loss and every log-probability and gradient come out NaN, as PyTorch's do. A
+// row of -inf gets lse = log 0 = -inf and NaN log-probabilities (-inf - -inf), as well.
 template <typename T>
-GPUGRAD_INLINE T finite_max(const T* x, int64_t c, int64_t stride) {
-  const T inf = std::numeric_limits<T>::infinity();
-  T m = -inf;
-  for (int64_t j = 0; j < c; ++j) m = x[j * stride] > m && x[j * stride] < inf ? x[j * stride] : m;
-  return m;
-}
-
-// The shift of a row with maximum m (0 where the row has no finite logit, or NaN)
-template <typename T>
-GPUGRAD_INLINE T row_shift(const T* x, int64_t c, int64_t stride, T m) {
-  if (m == std::numeric_limits<T>::infinity()) m = finite_max(x, c, stride);
-  return std::isfinite(m) ? m : T(0);
+GPUGRAD_INLINE T row_shift(T m) {
+  return m == -std::numeric_limits<T>::infinity() ? T(0) : m;
 }
 
 // For a transposed block: m[i] = the row's shift (row_shift), xt replaced by exp(x - m),
@@ -103,14 +93,9 @@ GPUGRAD_INLINE void block_exps(T* xt, int64_t nr, int64_t c, T* m, T* s) {
 #pragma omp simd
     for (int64_t i = 0; i < nr; ++i) m[i] = xt[j * kRows + i] > m[i] ? xt[j * kRows + i] : m[i];
   }
-  bool has_inf = false;
-  for (int64_t i = 0; i < nr; ++i) has_inf |= m[i] == std::numeric_limits<T>::infinity();
-  if (has_inf) {
-    for (int64_t i = 0; i < nr; ++i) m[i] = row_shift(xt + i, c, kRows, m[i]);
-  }
 #pragma omp simd
   for (int64_t i = 0; i < nr; ++i) {
-    m[i] = (m[i] - m[i] == T(0)) ? m[i] : T(0);  // a row of -inf (or NaN) only shifts by 0
+    m[i] = row_shift(m[i]);
     s[i] = T(0);
   }
   for (int64_t j = 0; j < c; ++j) {
@@ -123,9 +108,19 @@ GPUGRAD_INLINE void block_exps(T* xt, int64_t nr, int64_t c, T* m, T* s) {
   }
 }
 
-// lse[i] for rows [r0, r1) with few classes, the logs taken by the vectorizable vlog.
+// The log-sum-exp of a row is kept in two parts, the shift m (row_shift) and
+// lse = log sum_j exp(x_j - m), never added: log-probabilities are then (x_j - m) - lse, in
+// PyTorch's order. m + lse would round log(c) away next to a logit of 1e30 (a row of equal
+// logits would cost 0, not log c, and get p = 1 for every class). Only lse is stored for the
+// backward pass, which takes m again from the row (a max pass, no exps).
 template <typename T>
-GPUGRAD_INLINE void lse_narrow(const T* x, int64_t r0, int64_t r1, int64_t c, T* lse) {
+GPUGRAD_INLINE T shift_of(const T* xi, int64_t c) {
+  return row_shift(row_max(xi, c));
+}
+
+// shift[i] and lse[i] for rows [r0, r1) with few classes, the logs taken by the vectorizable vlog.
+template <typename T>
+GPUGRAD_INLINE void lse_narrow(const T* x, int64_t r0, int64_t r1, int64_t c, T* shift, T* lse) {
   alignas(64) T xt[kNarrow * kRows];
   alignas(64) T m[kRows], s[kRows];
   for (int64_t i0 = r0; i0 < r1; i0 += kRows) {
@@ -133,22 +128,26 @@ GPUGRAD_INLINE void lse_narrow(const T* x, int64_t r0, int64_t r1, int64_t c, T*
     transpose_block(x + i0 * c, nr, c, xt);
     block_exps(xt, nr, c, m, s);
 #pragma omp simd
-    for (int64_t i = 0; i < nr; ++i) lse[i0 + i] = vlog(s[i]) + m[i];
+    for (int64_t i = 0; i < nr; ++i) {
+      lse[i0 + i] = vlog(s[i]);
+      shift[i0 + i] = m[i];
+    }
   }
 }
 
-// lse[i] for rows [r0, r1) with many classes: a vector pass for the max, one for the sum.
+// shift[i] and lse[i] for rows [r0, r1) with many classes: a vector pass for the max, one for the sum.
 template <typename T>
-GPUGRAD_INLINE void lse_wide(const T* x, int64_t r0, int64_t r1, int64_t c, T* lse) {
+GPUGRAD_INLINE void lse_wide(const T* x, int64_t r0, int64_t r1, int64_t c, T* shift, T* lse) {
   for (int64_t i = r0; i < r1; ++i) {
     const T* xi = x + i * c;
     // A NaN is skipped by the max (comparisons with it are false) but reaches the sum
     // through exp(NaN) = NaN, so the row's lse and loss come out NaN, as they should.
-    T shift = row_shift(xi, c, 1, row_max(xi, c));
+    T m = shift_of(xi, c);
     T s = T(0);
 #pragma omp simd reduction(+ : s)
-    for (int64_t j = 0; j < c; ++j) s += vexp(xi[j] - shift);
-    lse[i] = std::log(s) + shift;
+    for (int64_t j = 0; j < c; ++j) s += vexp(xi[j] - m);
+    lse[i] = std::log(s);
+    shift[i] = m;
   }
 }
 
@@ -161,19 +160,40 @@ GPUGRAD_INLINE T weight_sum(const T* w, int64_t c) {
   return W;
 }
 
-// One counted row's loss from its lse: w_t (lse - x_t), blended with the smoothing term
-// eps / c * sum_j w_j (lse - x_j) = eps (W lse - sum_j w_j x_j) / c.
+// The gradient of an ignored row whose exps (relative to its shift) sum to s: 0 times its
+// probabilities, as PyTorch's log_softmax backward gives it (0 - p * 0): 0, or NaN where the
+// row's log-probabilities are NaN (s NaN: a NaN or +inf logit; s = 0: a row of -inf). The
+// row counts nothing in the loss all the same.
 template <typename T>
-GPUGRAD_INLINE T row_loss(const T* xi, int64_t ti, const T* w, T W, int64_t c, T eps, T l) {
-  T lv = (w ? w[ti] : T(1)) * (l - xi[ti]);
+GPUGRAD_INLINE T ignored_grad(T s) {
+  return T(0) / s;
+}
+
+// What the smoothing term adds to the gradient: eps W / c on every p_j (the returned value)
+// and -eps w_j / c per class (*sw: the weights it reads, or null for ones). Without smoothing
+// neither W nor w_j is read, so that a NaN or inf weight of a class no target names costs
+// nothing, as in PyTorch (whose NLL reads only w[t]): 0 * NaN would be NaN.
+template <typename T>
+GPUGRAD_INLINE T smoothing_share(const T* w, int64_t c, T eps, const T** sw) {
+  *sw = eps != T(0) ? w : nullptr;
+  return eps != T(0) ? eps * weight_sum(w, c) / T(c) : T(0);
+}
+
+// One counted row's loss from its shift m and lse: w_t (lse - (x_t - m)), blended with the
+// smoothing term eps / c * sum_j w_j (lse - (x_j - m)) = eps (W lse - sum_j w_j (x_j - m)) / c.
+// The logits enter only as x - m, which is exact where x is huge (a sum of the x_j themselves
+// would cancel catastrophically against W (m + lse) at 5e21).
+template <typename T>
+GPUGRAD_INLINE T row_loss(const T* xi, int64_t ti, const T* w, T W, int64_t c, T eps, T m, T l) {
+  T lv = (w ? w[ti] : T(1)) * (l - (xi[ti] - m));
   if (eps == T(0)) return lv;
   T ws = T(0);
   if (w) {
 #pragma omp simd reduction(+ : ws)
-    for (int64_t j = 0; j < c; ++j) ws += w[j] * xi[j];
+    for (int64_t j = 0; j < c; ++j) ws += w[j] * (xi[j] - m);
   } else {
 #pragma omp simd reduction(+ : ws)
-    for (int64_t j = 0; j < c; ++j) ws += xi[j];
+    for (int64_t j = 0; j < c; ++j) ws += xi[j] - m;
   }
   return (T(1) - eps) * lv + eps * (W * l - ws) / T(c);
 }
@@ -182,10 +202,11 @@ GPUGRAD_INLINE T row_loss(const T* xi, int64_t ti, const T* w, T W, int64_t c, T
 template <typename T>
 GPUGRAD_INLINE int64_t ce_fwd_rows(const T* x, const int64_t* t, const T* w, int64_t r0, int64_t r1, int64_t c,
                            int64_t ignore_index, T eps, T* loss, T* lse, T* wt) {
+  // loss[i] holds the row's shift until the row's loss replaces it
   if (c <= kNarrow) {
-    lse_narrow(x, r0, r1, c, lse);
+    lse_narrow(x, r0, r1, c, loss, lse);
   } else {
-    lse_wide(x, r0, r1, c, lse);
+    lse_wide(x, r0, r1, c, loss, lse);
   }
   int64_t bad = -1;
   const T W = weight_sum(w, c);
@@ -197,7 +218,7 @@ GPUGRAD_INLINE int64_t ce_fwd_rows(const T* x, const int64_t* t, const T* w, int
       wt[i] = T(0);
       continue;
     }
-    loss[i] = row_loss(x + i * c, ti, w, W, c, eps, lse[i]);
+    loss[i] = row_loss(x + i * c, ti, w, W, c, eps, loss[i], lse[i]);
     wt[i] = w ? w[ti] : T(1);
   }
   return bad;
@@ -207,47 +228,50 @@ template <typename T>
 GPUGRAD_INLINE void ce_bwd_rows(const T* x, const int64_t* t, const T* w, const T* lse, const T* g, int64_t r0,
                                 int64_t r1, int64_t c, int64_t ignore_index, T eps, T* gx, T g_all = T(0)) {
   // g: the upstream gradient per row, or nullptr when every row has g_all
-  const T W = weight_sum(w, c);
+  const T* sw;
+  const T smooth = smoothing_share(w, c, eps, &sw);
   constexpr int64_t R = 64;
-  T a[R], e[R], l[R];
+  T a[R], e[R], m[R], l[R];
   for (int64_t i0 = r0; i0 < r1; i0 += R) {
     int64_t nr = std::min(R, r1 - i0);
-    // per row: gx = a p - e w_j, then the target column gets -g (1 - eps) w_t
+    const T* xb = x + i0 * c;
+    T* gb = gx + i0 * c;
+    // per row: gx = a p - e w_j, p = exp((x - m) - lse), then the target column gets -g (1 - eps) w_t
     for (int64_t i = 0; i < nr; ++i) {
       int64_t ti = t[i0 + i];
       bool keep = ti != ignore_index && ti >= 0 && ti < c;
       T gi = keep ? (g ? g[i0 + i] : g_all) : T(0);
       T wti = keep ? (w ? w[ti] : T(1)) : T(0);
-      a[i] = gi * ((T(1) - eps) * wti + eps * W / T(c));
-      e[i] = gi * eps / T(c);
+      a[i] = gi * ((T(1) - eps) * wti + smooth);
+      e[i] = eps != T(0) ? gi * eps / T(c) : T(0);  // not 0 * g: g is inf where a mean divides by 0
+      m[i] = shift_of(xb + i * c, c);
       l[i] = lse[i0 + i];
     }
-    const T* xb = x + i0 * c;
-    T* gb = gx + i0 * c;
     if (c <= kNarrow) {  // few classes: vector lanes run across rows
       for (int64_t j = 0; j < c; ++j) {
-        T wj = w ? w[j] : T(1);
+        T wj = sw ? sw[j] : T(1);
 #pragma omp simd
-        for (int64_t i = 0; i < nr; ++i) gb[i * c + j] = a[i] * vexp(xb[i * c + j] - l[i]) - e[i] * wj;
+        for (int64_t i = 0; i < nr; ++i) gb[i * c + j] = a[i] * vexp((xb[i * c + j] - m[i]) - l[i]) - e[i] * wj;
       }
     } else {
       for (int64_t i = 0; i < nr; ++i) {
         const T* xi = xb + i * c;
         T* gi = gb + i * c;
-        T ai = a[i], ei = e[i], li = l[i];
-        if (w) {
+        T ai = a[i], ei = e[i], mi = m[i], li = l[i];
+        if (sw) {
 #pragma omp simd
-          for (int64_t j = 0; j < c; ++j) gi[j] = ai * vexp(xi[j] - li) - ei * w[j];
+          for (int64_t j = 0; j < c; ++j) gi[j] = ai * vexp((xi[j] - mi) - li) - ei * sw[j];
         } else {
 #pragma omp simd
-          for (int64_t j = 0; j < c; ++j) gi[j] = ai * vexp(xi[j] - li) - ei;
+          for (int64_t j = 0; j < c; ++j) gi[j] = ai * vexp((xi[j] - mi) - li) - ei;
         }
       }
     }
     for (int64_t i = 0; i < nr; ++i) {
       int64_t ti = t[i0 + i];
       if (ti == ignore_index || ti < 0 || ti >= c) {
-        for (int64_t j = 0; j < c; ++j) gb[i * c + j] = T(0);  // also clears NaN rows that are ignored
+        T z = ignored_grad(std::exp(l[i]));
+        for (int64_t j = 0; j < c; ++j) gb[i * c + j] = z;
         continue;
       }
       gb[i * c + ti] -= (g ? g[i0 + i] : g_all) * (T(1) - eps) * (w ? w[ti] : T(1));
@@ -269,7 +293,9 @@ GPUGRAD_INLINE int64_t ce_fwd_bwd_narrow(const T* x, const int64_t* t, const T* 
   for (int64_t i = 0; i < kRows; ++i)
     for (int64_t j = 0; j < c; ++j) back[i * c + j] = int32_t(j * kRows + i);
   const T W = weight_sum(w, c);
-  const T e2 = g * eps / T(c);
+  const T* sw;
+  const T smooth = smoothing_share(w, c, eps, &sw);
+  const T e2 = eps != T(0) ? g * eps / T(c) : T(0);  // not 0 * g: g is inf where a mean divides by 0
   int64_t bad = -1;
   for (int64_t i0 = r0; i0 < r1; i0 += kRows) {
     const int64_t nr = std::min(kRows, r1 - i0);
@@ -278,7 +304,7 @@ GPUGRAD_INLINE int64_t ce_fwd_bwd_narrow(const T* x, const int64_t* t, const T* 
     transpose_block(xb, nr, c, xt);
     block_exps(xt, nr, c, m, s);
 #pragma omp simd
-    for (int64_t i = 0; i < nr; ++i) lse[i0 + i] = vlog(s[i]) + m[i];
+    for (int64_t i = 0; i < nr; ++i) lse[i0 + i] = vlog(s[i]);
     for (int64_t i = 0; i < nr; ++i) {
       int64_t ti = t[i0 + i];
       if (ti == ignore_index || ti < 0 || ti >= c) {
@@ -287,13 +313,13 @@ GPUGRAD_INLINE int64_t ce_fwd_bwd_narrow(const T* x, const int64_t* t, const T* 
         continue;
       }
       T wti = w ? w[ti] : T(1);
-      loss[i0 + i] = row_loss(xb + i * c, ti, w, W, c, eps, lse[i0 + i]);
+      loss[i0 + i] = row_loss(xb + i * c, ti, w, W, c, eps, m[i], lse[i0 + i]);
       wt[i0 + i] = wti;
       // p_j = e_j / s: gx = g ((1 - eps) w_t + eps W / c) p_j - g eps w_j / c, minus the target's share
-      a[i] = g * ((T(1) - eps) * wti + eps * W / T(c)) / s[i];
+      a[i] = g * ((T(1) - eps) * wti + smooth) / s[i];
     }
     for (int64_t j = 0; j < c; ++j) {
-      T ej = e2 * (w ? w[j] : T(1));
+      T ej = e2 * (sw ? sw[j] : T(1));
 #pragma omp simd
       for (int64_t i = 0; i < nr; ++i) xt[j * kRows + i] = xt[j * kRows + i] * a[i] - ej;
     }
@@ -302,7 +328,8 @@ GPUGRAD_INLINE int64_t ce_fwd_bwd_narrow(const T* x, const int64_t* t, const T* 
     for (int64_t i = 0; i < nr; ++i) {
       int64_t ti = t[i0 + i];
       if (ti == ignore_index || ti < 0 || ti >= c) {
-        for (int64_t j = 0; j < c; ++j) gb[i * c + j] = T(0);  // also clears NaN rows that are ignored
+        T z = ignored_grad(s[i]);
+        for (int64_t j = 0; j < c; ++j) gb[i * c + j] = z;
         continue;
       }
       gb[i * c + ti] -= g * (T(1) - eps) * (w ? w[ti] : T(1));
@@ -319,13 +346,16 @@ GPUGRAD_INLINE int64_t ce_fwd_bwd_rows(const T* x, const int64_t* t, const T* w,
   int64_t bad = -1;
   if (c > kNarrow) {  // wide rows: one exp per element, kept in gx and rescaled in cache
     const T W = weight_sum(w, c);
+    const T* sw;
+    const T smooth = smoothing_share(w, c, eps, &sw);
+    const T e2 = eps != T(0) ? g * eps / T(c) : T(0);  // not 0 * g: g is inf where a mean divides by 0
     for (int64_t i = r0; i < r1; ++i) {
       const T* xi = x + i * c;
       T* gi = gx + i * c;
       int64_t ti = t[i];
       bool keep = ti != ignore_index && ti >= 0 && ti < c;
       if (!keep && ti != ignore_index && bad < 0) bad = i;
-      T shift = row_shift(xi, c, 1, row_max(xi, c));
+      T shift = shift_of(xi, c);
       T sum = T(0);
 #pragma omp simd reduction(+ : sum)
       for (int64_t j = 0; j < c; ++j) {
@@ -333,23 +363,23 @@ GPUGRAD_INLINE int64_t ce_fwd_bwd_rows(const T* x, const int64_t* t, const T* w,
         gi[j] = e;
         sum += e;
       }
-      T l = std::log(sum) + shift;
+      T l = std::log(sum);
       lse[i] = l;
       if (!keep) {
         loss[i] = T(0);
         wt[i] = T(0);
-        for (int64_t j = 0; j < c; ++j) gi[j] = T(0);
+        T z = ignored_grad(sum);
+        for (int64_t j = 0; j < c; ++j) gi[j] = z;
         continue;
       }
       T wti = w ? w[ti] : T(1);
-      loss[i] = row_loss(xi, ti, w, W, c, eps, l);
+      loss[i] = row_loss(xi, ti, w, W, c, eps, shift, l);
       wt[i] = wti;
       // p_j = e_j / sum: gx = g ((1 - eps) w_t + eps W / c) p_j - g eps w_j / c, minus the target's share
-      T a = g * ((T(1) - eps) * wti + eps * W / T(c)) / sum;
-      T e2 = g * eps / T(c);
-      if (w) {
+      T a = g * ((T(1) - eps) * wti + smooth) / sum;
+      if (sw) {
 #pragma omp simd
-        for (int64_t j = 0; j < c; ++j) gi[j] = gi[j] * a - e2 * w[j];
+        for (int64_t j = 0; j < c; ++j) gi[j] = gi[j] * a - e2 * sw[j];
       } else {
 #pragma omp simd
         for (int64_t j = 0; j < c; ++j) gi[j] = gi[j] * a - e2;
@@ -600,7 +630,9 @@ int64_t cross_entropy_fwd_bwd(const T* x, const int64_t* t, const T* w, int64_t 
       int64_t ti = t[i];
       if (ti != ignore_index && ti >= 0 && ti < c) total += w ? w[ti] : T(1);
     }
-    g = total > T(0) ? g / total : T(0);
+    // as PyTorch's division, whatever the total: a negative one flips the sign, 0 gives inf
+    // (NaN where a weight is 0); an ignored row never sees g (its gradient is ignored_grad)
+    g = g / total;
   }
   parallel_rows(n, c, [&](int64_t r0, int64_t r1) {
     int64_t b = ce_fwd_bwd_dispatch(x, t, w, r0, r1, c, ignore_index, eps, g, loss, lse, wt, gx);

@@ -2,6 +2,7 @@
 
 import contextlib
 
+from ..errors import GpugradIndexError
 from .checks import run_now
 
 _NO_SCOPE = contextlib.nullcontext()
@@ -72,12 +73,12 @@ class Backend:
         """A context in which this backend's device is the current one."""
         return _NO_SCOPE
 
-    def check(self, make, message):
-        """Raise GpugradIndexError(``message``) when a condition on this device's arrays
-        holds: ``make()`` gives (bad, position, value) as 0-d arrays, and ``message`` is
-        formatted with ``position`` and ``value``. The CPU checks at once; a GPU backend
-        may defer it to its next read of a result (see checks.py)."""
-        run_now(make, message)
+    def check(self, make, message, error=GpugradIndexError):
+        """Raise ``error(message)`` (an index error by default) when a condition on this
+        device's arrays holds: ``make()`` gives (bad, position, value) as 0-d arrays, and
+        ``message`` is formatted with ``position`` and ``value``. The CPU checks at once; a
+        GPU backend may defer it to its next read of a result (see checks.py)."""
+        run_now(make, message, error)
 
     def quiet(self):
         """A context in which IEEE results (inf, NaN) raise no warnings; CuPy gives none."""

@@ -16,11 +16,18 @@ never reads.
 from ..errors import GpugradIndexError
 
 
-def run_now(make, message):
-    """A check on the CPU: ``make()`` gives (bad, position, value) as 0-d arrays."""
+def run_now(make, message, error=GpugradIndexError):
+    """A check on the CPU: ``make()`` gives (bad, position, value) as 0-d arrays; ``error`` is
+    the class raised (an index error unless the check says otherwise)."""
     bad, position, value = make()
     if bool(bad):
-        raise GpugradIndexError(message.format(position=int(position), value=int(value)))
+        raise error(message.format(position=int(position), value=_scalar(value)))
+
+
+def _scalar(value):
+    """An offending value as a Python number; a NaN or inf (which has no int) as a float."""
+    v = value.item() if hasattr(value, "item") else value
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 class DeferredChecks:
@@ -29,17 +36,18 @@ class DeferredChecks:
     def __init__(self, xp, read):
         self.xp = xp
         self._read = read  # the backend's raw device-to-host copy (a read that does not check first)
-        self.pending = []  # (make, message)
-        self.messages = {}  # message -> its code in the record (from 1); few distinct ones
+        self.pending = []  # (make, (message, error))
+        self.messages = {}  # (message, error class) -> its code in the record (from 1); few distinct ones
         self.record = None  # device int64 [code, position, value] of the first failure, code 0: none
 
     def __bool__(self):  # anything to check at the next read
         return bool(self.pending) or self.record is not None
 
-    def add(self, make, message):
+    def add(self, make, message, error=GpugradIndexError):
         """Record a check: ``make()`` gives (bad, position, value), 0-d device arrays
-        (position and value are read only when bad); ``message`` is formatted with them."""
-        self.pending.append((make, message))
+        (position and value are read only when bad, the value as an integer); ``message`` is
+        formatted with them into an ``error``."""
+        self.pending.append((make, (message, error)))
         if len(self.pending) > self.MAX_PENDING:
             self._fold()
 
@@ -70,5 +78,5 @@ class DeferredChecks:
         record, self.record = self.record, None
         code, position, value = (int(v) for v in self._read(record))
         if code:
-            message = next(m for m, c in self.messages.items() if c == code)
-            raise GpugradIndexError(message.format(position=position, value=value))
+            message, error = next(m for m, c in self.messages.items() if c == code)
+            raise error(message.format(position=position, value=value))

@@ -18,7 +18,7 @@ import threading
 
 import numpy as np
 
-from ..errors import BackendUnavailableError
+from ..errors import BackendUnavailableError, GpugradIndexError
 from .base import Backend
 from .checks import DeferredChecks
 from .device import Device
@@ -256,8 +256,8 @@ class CudaBackend(Backend):
             with self.scope():
                 self._checks.raise_pending()
 
-    def check(self, make, message):
-        self._checks.add(make, message)
+    def check(self, make, message, error=GpugradIndexError):
+        self._checks.add(make, message, error)
 
     def to_host(self, array):
         self.raise_pending()

@@ -242,7 +242,9 @@ class CudaKernels:
 
     def cross_entropy_fwd(self, x, t, w, ignore_index, eps, reduction="none"):
         """``(result, lse, scale)``: the rows' losses for reduction 'none' (scale None), else
-        the 0-d sum or weighted mean and d(result)/d(row) as a 0-d device array."""
+        the 0-d sum or weighted mean (divided by the counted weight whatever it is, as in
+        PyTorch: NaN for an all-ignored batch) and d(result)/d(row) as a 0-d device array.
+        ``lse`` (2, n): each row's log-sum-exp relative to its shift, and the shift."""
         cp = self._cp
         check_cross_entropy(x.shape, x.dtype, t.shape, t.dtype, None if w is None else w.shape)
         if reduction not in ("none", "sum", "mean"):
@@ -252,13 +254,15 @@ class CudaKernels:
         acc = self._acc(x.dtype)
         n, c = x.shape
         w, wsum = self._weight(w, x.dtype)
-        lse = cp.empty(n, acc)
+        lse = cp.empty((2, n), acc)  # per row: log sum exp(x - shift), then the shift (kept apart)
         err = cp.zeros(1, dtype=cp.int32)  # a memset, not a kernel: INT_MAX - (first bad row) when set
         if reduction == "none":
             result, scale = cp.empty(n, x.dtype), None
             loss, red, ticket, out, scale_arg = result, None, None, None, None
         else:
-            result, scale = cp.zeros((), x.dtype), cp.zeros((), acc)  # what an empty batch gives
+            # what an empty batch gives: a sum of 0, a mean of 0 / 0 = NaN (as PyTorch)
+            result = cp.full((), np.nan if reduction == "mean" else 0, x.dtype)
+            scale = cp.full((), np.inf if reduction == "mean" else 1, acc)
             red, ticket = cp.zeros(2, acc), cp.zeros(1, cp.uint32)
             loss, out, scale_arg = None, result, scale
         if n:

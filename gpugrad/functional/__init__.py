@@ -6,6 +6,7 @@ for bad input before any array is touched where that can be checked up front.
 
 from ..creation import (  # noqa: F401 - part of the functional namespace
     full_like,
+    multinomial,
     ones_like,
     zeros,
     zeros_like,
@@ -25,15 +26,21 @@ from .activation import (  # noqa: F401
     softplus,
     tanh,
 )
+from .compare import allclose, equal, isclose  # noqa: F401
 from .device import to_device  # noqa: F401
-from .index import _check_array_keys, _raw_key, gather, getitem, index_put, index_select, one_hot  # noqa: F401
+from .index import _check_array_keys, _raw_key, diag, gather, getitem, index_put, index_select, nonzero, one_hot  # noqa: F401
 from .linalg import linear, linear_relu, matmul  # noqa: F401
 from .loss import softmax_cross_entropy  # noqa: F401
 from .math import (  # noqa: F401
     abs,
     add,
     add_scaled,
+    bitwise_and,
+    bitwise_left_shift,
     bitwise_not,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
     cast,
     ceil,
     clamp,
@@ -55,6 +62,8 @@ from .math import (  # noqa: F401
     le,
     log,
     log1p,
+    log2,
+    log10,
     logical_and,
     logical_not,
     logical_or,
@@ -78,6 +87,7 @@ from .math import (  # noqa: F401
     trunc,
     where,
 )
+from .norms import norm, vector_norm  # noqa: F401
 from .optim import adam_step_, sgd_step_  # noqa: F401
 from .reduce import (  # noqa: F401
     MaxResult,
@@ -117,6 +127,7 @@ from .shape import (  # noqa: F401
     unsqueeze,
     view,
 )
+from .sort import SortResult, TopKResult, argsort, flip, sort, topk  # noqa: F401
 
 __all__ = [
     "adam_step_",
@@ -131,7 +142,12 @@ __all__ = [
     "any",
     "argmax",
     "argmin",
+    "bitwise_and",
+    "bitwise_left_shift",
     "bitwise_not",
+    "bitwise_or",
+    "bitwise_right_shift",
+    "bitwise_xor",
     "broadcast_to",
     "cast",
     "cat",
@@ -228,4 +244,8 @@ __all__ = [
     "where",
     "zeros",
     "zeros_like",
-]
+    # compare, norms, sort
+    "allclose", "equal", "isclose", "norm", "SortResult", "TopKResult", "argsort", "flip", "sort", "topk",
+    # diag, nonzero, log2, log10
+    "diag", "nonzero", "log2", "log10",
+]  # fmt: skip

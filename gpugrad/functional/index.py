@@ -1,12 +1,14 @@
 """Indexing: ``x[key]`` (basic and advanced), ``x[key] = v``, gather, index_select,
-one_hot. Repeated indices accumulate in backward."""
+one_hot, diag and nonzero. Repeated indices accumulate in backward."""
 
+import builtins
 import numbers
 
 import numpy as np
 
-from ..errors import ArgumentTypeError, DeviceError, DTypeError, GpugradIndexError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, GpugradIndexError, ShapeError
 from ..ops import indexing as I
+from ..ops.base import Op
 from ..tensor import Tensor
 from ._util import axis, check_values
 
@@ -61,10 +63,64 @@ def _check_array_keys(k, shape, backend):
             d += 1
 
 
+def _torch_split(k, backend):
+    """``(basic, advanced)``, two keys applied one after the other, where PyTorch's order of
+    result dims differs from NumPy's for key ``k``; else None. PyTorch applies int indices
+    first, as basic indexing, so ``x[1, :, idx]`` is ``x[1][:, idx]`` (shape (B, len(idx)));
+    NumPy counts the int among the advanced indices, which a slice then separates, and moves
+    the advanced dims to the front (shape (len(idx), B))."""
+    if not isinstance(k, tuple):
+        return None
+    is_int = [isinstance(i, int) and not isinstance(i, bool) for i in k]
+    is_array = [isinstance(i, backend.ndarray) for i in k]
+    if not builtins.any(is_int) or not builtins.any(is_array):
+        return None
+
+    def adjacent(flags):
+        pos = [i for i, f in enumerate(flags) if f]
+        return pos[-1] - pos[0] + 1 == len(pos)
+
+    numpy_adjacent = adjacent([a or b for a, b in zip(is_int, is_array)])
+    torch_adjacent = adjacent([a for a, b in zip(is_array, is_int) if not b])
+    if numpy_adjacent or not torch_adjacent:
+        return None
+    basic, advanced = [], []
+    for item, i, a in zip(k, is_int, is_array):
+        if a:
+            basic.extend([slice(None)] * (item.ndim if item.dtype.kind == "b" else 1))
+            advanced.append(item)
+        elif i:
+            basic.append(item)
+        else:
+            basic.append(item)
+            advanced.append(item if item is Ellipsis else slice(None))
+    return tuple(basic), tuple(advanced)
+
+
+def assign(a, key, v, backend):
+    """``a[key] = v`` on a backend array with PyTorch's indexing rules (the no-graph path of
+    ``Tensor.__setitem__``)."""
+    k = _raw_key(key, backend)
+    _check_array_keys(k, a.shape, backend)
+    split = _torch_split(k, backend)
+    if split is None:
+        a[k] = v
+    else:
+        a[split[0]][split[1]] = v  # the basic step is a view of a
+
+
 def getitem(x, key):
-    """``x[key]`` with NumPy's (and PyTorch's) rules; basic keys give views."""
+    """``x[key]`` with PyTorch's rules (NumPy's, but for ints among advanced indices: see
+    ``_torch_split``); basic keys give views."""
     k = _raw_key(key, x._backend)
     _check_array_keys(k, x.shape, x._backend)
+    split = _torch_split(k, x._backend)
+    if split is not None:
+        return _getitem(_getitem(x, split[0]), split[1])
+    return _getitem(x, k)
+
+
+def _getitem(x, k):
     try:
         y = I.GetItem(k)(x)
     except IndexError as exc:
@@ -77,9 +133,17 @@ def getitem(x, key):
 
 
 def index_put(x, key, value):
-    """A copy of ``x`` with ``x[key] = value`` (the graph form of ``__setitem__``)."""
+    """A copy of ``x`` with ``x[key] = value`` (the graph form of ``__setitem__``), with
+    PyTorch's indexing rules."""
     k = _raw_key(key, x._backend)
     _check_array_keys(k, x.shape, x._backend)
+    split = _torch_split(k, x._backend)
+    if split is not None:  # put into the basic part (a view), then put that part back
+        return _index_put(x, split[0], _index_put(_getitem(x, split[0]), split[1], value))
+    return _index_put(x, k, value)
+
+
+def _index_put(x, k, value):
     if not isinstance(value, Tensor):
         value = Tensor._wrap(x._backend.asarray(value, dtype=x.dtype), x._backend)
     elif value._backend is not x._backend:
@@ -148,3 +212,80 @@ def one_hot(indices, num_classes=-1):
     with indices._backend.scope():
         out = (indices.array[..., None] == xp.arange(num_classes)).astype(np.int64)
     return Tensor._wrap(out, indices._backend)
+
+
+def _diagonal_index(xp, n, offset):
+    """(rows, cols) of the ``n`` entries of diagonal ``offset`` (above the main one if > 0)."""
+    i = xp.arange(n)
+    return i + builtins.max(-offset, 0), i + builtins.max(offset, 0)
+
+
+class DiagEmbed(Op):
+    """1-D ``x`` placed on diagonal ``offset`` of a zero matrix of ``shape``."""
+
+    __slots__ = ("offset", "shape")
+
+    def __init__(self, offset, shape):
+        self.offset, self.shape = offset, shape
+
+    def forward(self, b, x):
+        out = b.xp.zeros(self.shape, dtype=x.dtype)
+        out[_diagonal_index(b.xp, x.shape[0], self.offset)] = x
+        return out
+
+    def backward(self, gy):  # the entries came from the diagonal, so their gradient is gy's diagonal
+        return DiagPart(self.offset)(gy)
+
+
+class DiagPart(Op):
+    """Diagonal ``offset`` of a matrix, as a new 1-D array."""
+
+    __slots__ = ("offset",)
+
+    def __init__(self, offset):
+        self.offset = offset
+
+    def forward(self, b, x):
+        return x.diagonal(offset=self.offset).copy()
+
+    def backward(self, gy):  # each entry goes back to its place on the diagonal, zeros elsewhere
+        return DiagEmbed(self.offset, tuple(self.inputs[0].shape))(gy)
+
+
+def diag(input, diagonal=0, *, out=None):  # noqa: A002 - PyTorch's names
+    """``torch.diag``: a 1-D tensor (n,) gives the (n + |diagonal|, n + |diagonal|) matrix
+    with it on diagonal ``diagonal`` (above the main one if > 0, below if < 0); a 2-D tensor
+    gives that diagonal of it as a 1-D tensor (empty when the offset is outside it). The
+    gradient goes back through the other form."""
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[diag] expected a Tensor, got {type(input).__name__}")
+    if out is not None:
+        raise ArgumentError("[diag] out= is not supported; use the returned tensor")
+    if not isinstance(diagonal, numbers.Integral) or isinstance(diagonal, bool):
+        raise ArgumentTypeError(f"[diag] diagonal must be an int, got {type(diagonal).__name__}")
+    k = int(diagonal)
+    if input.ndim == 1:
+        m = input.shape[0] + builtins.abs(k)
+        return DiagEmbed(k, (m, m))(input)
+    if input.ndim == 2:
+        return DiagPart(k)(input)
+    raise ShapeError(f"[diag] expected a 1-D or 2-D tensor, got {input.ndim}-D (shape {input.shape})")
+
+
+def nonzero(input, *, out=None, as_tuple=False):  # noqa: A002
+    """``torch.nonzero``: the int64 indices (count, ndim) of the non-zero entries of
+    ``input``, in row-major order; with ``as_tuple=True`` a tuple of ndim 1-D index tensors
+    (one for a 0-d input, as PyTorch). Not differentiable. The count sizes the result, so on
+    a GPU it is read back to the host."""
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[nonzero] expected a Tensor, got {type(input).__name__}")
+    if out is not None:
+        raise ArgumentError("[nonzero] out= is not supported; use the returned tensor")
+    b, a = input._backend, input.array
+    with b.scope():
+        idx = [i.astype(np.int64, copy=False) for i in (a.reshape(1) if a.ndim == 0 else a).nonzero()]
+        if as_tuple:
+            return tuple(Tensor._wrap(i, b) for i in idx)
+        if a.ndim == 0:
+            return Tensor._wrap(b.xp.zeros((idx[0].shape[0], 0), dtype=np.int64), b)
+        return Tensor._wrap(b.xp.stack(idx, axis=1), b)

@@ -21,15 +21,34 @@ def matmul(a, b):
         )
     if a.dtype.kind == "b" or b.dtype.kind == "b":
         raise DTypeError(f"[matmul] bool operands are not supported, got {a.dtype} and {b.dtype}")
+    if a.dtype != b.dtype:  # PyTorch promotes nothing here: a float64 batch into a float32 model is a bug
+        raise DTypeError(
+            f"[matmul] expected both operands to have the same dtype, got {a.dtype} and {b.dtype}; "
+            f"convert one first, e.g. with {_cast_hint(a.dtype if str(a.dtype) == 'float32' else b.dtype)}"
+        )
     try:
         return Matmul()(a, b)
     except ValueError:
         raise ShapeError(f"[matmul] batch dims do not broadcast: {a.shape} and {b.shape}") from None
 
 
+def _cast_hint(dtype):
+    """How to convert a tensor to ``dtype``: ``.float()`` for float32, and so on."""
+    return {"float32": ".float()", "float64": ".double()", "float16": ".half()"}.get(str(dtype), f".to({dtype})")
+
+
 def _linear(x, weight, bias, relu, op):
     if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
         raise ArgumentTypeError(f"[{op}] expected tensors for x and weight")
+    if bias is not None and not isinstance(bias, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a tensor or None for bias, got {type(bias).__name__}")
+    for what, t in (("input", x), ("bias", bias)):
+        if t is not None and t.dtype != weight.dtype:  # as PyTorch refuses it
+            other = f" (or the layer with {_cast_hint(t.dtype)})" if t.dtype.kind == "f" else ""
+            raise DTypeError(
+                f"[{op}] the {what} is {t.dtype} but the weight is {weight.dtype}; convert the {what} "
+                f"with {_cast_hint(weight.dtype)}{other}"
+            )
     fused = (
         weight.ndim == 2 and x.ndim >= 1 and x.dtype == weight.dtype and x.dtype.kind == "f"
         and (bias is None or (bias.ndim == 1 and bias.dtype == x.dtype))

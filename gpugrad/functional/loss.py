@@ -27,7 +27,9 @@ def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_
     """Cross-entropy of logits (n, c) against class indices (n,) in one fused op (log-softmax
     and NLL in one pass; compiled on the CPU when built). Rows whose target is
     ``ignore_index`` count nothing. ``reduction``: 'none' (shape (n,)), 'sum', or 'mean'
-    (divided by the summed weights of the counted targets; 0 when none is counted)."""
+    (divided by the summed weights of the counted targets, as PyTorch divides: NaN when none
+    is counted). As in PyTorch, a row whose logits hold NaN or +inf has a NaN loss and
+    gradient; ignored, it adds 0 to the loss but its gradient is still NaN."""
     if not isinstance(logits, Tensor) or not isinstance(target, Tensor):
         raise DTypeError("[cross_entropy] expected tensors for logits and target")
     if logits.ndim != 2 or target.shape != (logits.shape[0],):

@@ -1,39 +1,36 @@
 """Elementwise functions: arithmetic (tensor or scalar operands), math, comparisons."""
 
-import numpy as np
-
+from .. import dtypes as _dtypes
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError
 from ..ops import elementwise as E
 from ..tensor import Tensor
-from ._util import as_tensor, broadcast_error, check_tensor, floating, scalar, weak
+from ._util import (
+    as_tensor,
+    broadcast_error,
+    check_integral,
+    check_not_bool,
+    check_tensor,
+    floating,
+    result_type,
+    scalar,
+    weak,
+)
 
 _TRUE_DIVISION = ("div",)
 
 
-def _promote(name, a, b):
-    """PyTorch's promotion where it differs from NumPy's: an integer or bool tensor meets a
-    float tensor in that tensor's dtype (NumPy: int64 with float32 gives float64), and a
-    true division of integers gives the default float dtype."""
-    ka, kb = a.dtype.kind, b.dtype.kind
-    if ka == "f" and kb != "f" and kb in "biu":
-        return a, b.to(dtype=a.dtype)
-    if kb == "f" and ka != "f" and ka in "biu":
-        return a.to(dtype=b.dtype), b
-    if name in _TRUE_DIVISION:
-        return floating(a), floating(b)
-    return a, b
-
-
-def _with_scalar(name, t, c):
-    """The tensor side of ``t <op> c``: an integer tensor meets a float scalar (or a true
-    division) in the default float dtype, as in PyTorch."""
-    if isinstance(c, float) or name in _TRUE_DIVISION:
-        return floating(t)
-    return t
+def _op_dtype(name, *operands):
+    """PyTorch's dtype for ``name`` of ``operands``: their ``result_type``, but the default
+    float dtype for a true division of integers."""
+    dt = result_type(*operands)
+    if name in _TRUE_DIVISION and dt.kind != "f":
+        return _dtypes.default_float
+    return dt
 
 
 def _binary(name, op_cls, a, b, scalar_right, scalar_left):
-    """Dispatch ``a <op> b``: two tensors, or a tensor and a Python scalar (kept weak)."""
+    """Dispatch ``a <op> b``: two tensors, or a tensor and a Python scalar (kept weak), in
+    PyTorch's result dtype (``_op_dtype``)."""
     if isinstance(a, Tensor):
         if not isinstance(b, Tensor):
             c = scalar(b)
@@ -48,14 +45,29 @@ def _binary(name, op_cls, a, b, scalar_right, scalar_left):
             b = _with_scalar(name, b, c)
             return scalar_left(weak(b.dtype, c))(b)
         a = as_tensor(a, b, name)
-    if a.dtype != b.dtype:
-        a, b = _promote(name, a, b)
-    elif name in _TRUE_DIVISION:
-        a, b = floating(a), floating(b)
+    if a.dtype != b.dtype or name in _TRUE_DIVISION:
+        dt = _op_dtype(name, a, b)
+        a, b = a.to(dt), b.to(dt)
     try:
         return op_cls()(a, b)
     except ValueError as exc:
         raise broadcast_error(name, a, b) or exc from None
+
+
+def _with_scalar(name, t, c):
+    """The tensor side of ``t <op> c`` in the op's dtype (a float tensor keeps its dtype
+    with any scalar, so it skips the promotion)."""
+    return t if t.dtype.kind == "f" else t.to(_op_dtype(name, t, c))
+
+
+def _is_bool(v):
+    return v.dtype.kind == "b" if isinstance(v, Tensor) else isinstance(scalar(v), bool)
+
+
+def _refuse_bool(name, a, b):
+    """PyTorch refuses these ops in bool (``//``, ``%``, ``**`` of two bool operands)."""
+    if _op_dtype(name, a, b).kind == "b":
+        raise DTypeError(f"[{name}] expected numeric operands, got bool")
 
 
 def add(a, b):
@@ -69,6 +81,9 @@ def add(a, b):
 
 
 def sub(a, b):
+    """a - b with broadcasting; refused for bool operands, as in PyTorch."""
+    if _is_bool(a) or _is_bool(b):
+        raise DTypeError("[sub] expected numeric operands, got bool; to invert a mask use ~ or logical_not")
     return _binary("sub", E.Sub, a, b, lambda c: E.AddScalar(-c), E.RSubScalar)
 
 
@@ -88,7 +103,13 @@ def div(a, b):
 
 
 def pow(a, b):  # noqa: A001 - the PyTorch name
-    """a ** b; either side may be a scalar."""
+    """a ** b; either side may be a scalar. As in PyTorch, an integer tensor to a float
+    scalar power is float32, and integers to negative integer scalar powers are refused."""
+    c = scalar(b)
+    if isinstance(a, Tensor) and isinstance(c, int) and c < 0 and _op_dtype("pow", a, c).kind in "biu":
+        raise ArgumentError(f"[pow] expected a non-negative exponent for an integer tensor, got {c}; use a float")
+    if isinstance(b, Tensor):
+        _refuse_bool("pow", a, b)
     return _binary("pow", E.Pow, a, b, E.PowScalar, E.RPowScalar)
 
 
@@ -98,7 +119,7 @@ def add_scaled(a, b, alpha):
 
 
 def neg(x):
-    return E.Neg()(x)
+    return E.Neg()(check_not_bool(x, "neg", "; to invert a mask use ~ or logical_not"))
 
 
 def exp(x):
@@ -107,6 +128,16 @@ def exp(x):
 
 def log(x):
     return E.Log()(floating(x))
+
+
+def log10(x):
+    """Base-10 logarithm (float32 for integer input, as PyTorch); log10(0) is -inf."""
+    return E.Log10()(floating(x))
+
+
+def log2(x):
+    """Base-2 logarithm (float32 for integer input, as PyTorch); log2(0) is -inf."""
+    return E.Log2()(floating(x))
 
 
 def log1p(x):
@@ -126,7 +157,7 @@ def rsqrt(x):
 
 
 def abs(x):  # noqa: A001
-    return E.Abs()(x)
+    return E.Abs()(check_not_bool(x, "abs"))
 
 
 def sin(x):
@@ -146,35 +177,45 @@ def square(x):
 
 
 def sign(x):
-    """-1, 0 or 1; gradient 0."""
-    return E.ZeroGrad("sign")(x)
+    """-1, 0 or 1 (a bool tensor is its own sign); gradient 0."""
+    check_tensor(x, "sign")
+    return cast(x, x.dtype) if x.dtype.kind == "b" else E.ZeroGrad("sign")(x)
+
+
+def _rounding(fn, x):
+    """floor, ceil, round, trunc: a copy of an integer tensor (as in PyTorch, whatever the
+    backend's rounding functions do with integers), refused for bool."""
+    check_not_bool(check_tensor(x, fn), fn)
+    return E.ZeroGrad(fn)(x) if x.dtype.kind == "f" else cast(x, x.dtype)
 
 
 def floor(x):
-    return E.ZeroGrad("floor")(x)
+    return _rounding("floor", x)
 
 
 def ceil(x):
-    return E.ZeroGrad("ceil")(x)
+    return _rounding("ceil", x)
 
 
 def round(x):  # noqa: A001
     """Round half to even (as NumPy and PyTorch do); gradient 0."""
-    return E.ZeroGrad("round")(x)
+    return _rounding("round", x)
 
 
 def trunc(x):
-    return E.ZeroGrad("trunc")(x)
+    return _rounding("trunc", x)
 
 
 def floor_divide(a, b):
     """a // b (floor division); gradient 0."""
+    _refuse_bool("floor_divide", a, b)
     return _binary("floor_divide", lambda: E.ZeroGrad("floor_divide"), a, b,
                    lambda c: E.ZeroGradScalar("floor_divide", c), lambda c: E.ZeroGradScalar("floor_divide", c, True))
 
 
 def remainder(a, b):
     """a % b with the sign of b (Python's and PyTorch's rule); a - b * floor(a / b)."""
+    _refuse_bool("remainder", a, b)
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         return a - b * floor_divide(a, b)
     if isinstance(a, Tensor):
@@ -184,32 +225,46 @@ def remainder(a, b):
 
 def maximum(a, b):
     """Elementwise max; a tie splits the gradient evenly between a and b."""
-    return _binary("maximum", E.Maximum, *_both_tensors(a, b, "maximum"), None, None)
+    return _extremum("maximum", E.Maximum, a, b)
 
 
 def minimum(a, b):
-    return _binary("minimum", E.Minimum, *_both_tensors(a, b, "minimum"), None, None)
+    return _extremum("minimum", E.Minimum, a, b)
 
 
-def _both_tensors(a, b, op):
-    like = a if isinstance(a, Tensor) else b
-    a = a if isinstance(a, Tensor) else _const_like(a, like, op)
-    b = b if isinstance(b, Tensor) else _const_like(b, like, op)
-    return a, b
+def _extremum(name, op_cls, a, b):
+    like = a if isinstance(a, Tensor) else check_tensor(b, name)
+    a, b = _in_result_type(like, name, a, b)
+    try:
+        return op_cls()(a, b)
+    except ValueError as exc:
+        raise broadcast_error(name, a, b) or exc from None
 
 
-def _const_like(v, like, op):
-    c = scalar(v)
-    if c is None:
-        return as_tensor(v, like, op)
-    dt = np.result_type(like.dtype, c)  # NumPy 2: a Python scalar takes the tensor's kind
-    return Tensor._wrap(like._backend.asarray(c, dtype=dt), like._backend)
+def _in_result_type(like, op, *vs):
+    """``vs`` (tensors, scalars, arrays or lists) as tensors of their ``result_type`` on
+    ``like``'s device; a scalar becomes a 0-d constant."""
+    vs = [v if isinstance(v, Tensor) or scalar(v) is not None else as_tensor(v, like, op) for v in vs]
+    dt = result_type(*vs)
+    out = []
+    for v in vs:
+        if isinstance(v, Tensor):
+            out.append(v.to(dt))
+        else:
+            with like._backend.scope():
+                out.append(Tensor._wrap(like._backend.asarray(scalar(v), dtype=dt), like._backend))
+    return out
 
 
 def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
-    """clamp(x, min, max); either bound may be None. Gradient 1 where min <= x <= max."""
+    """clamp(x, min, max); either bound may be None. Gradient 1 where min <= x <= max. The
+    result has PyTorch's promoted dtype (an integer tensor with a float bound gives float32)."""
+    check_tensor(x, "clip")
     if min is None and max is None:
         raise ArgumentError("[clip] at least one of min and max must be given")
+    dt = result_type(x, min, max)
+    if dt.kind == "b":
+        raise DTypeError("[clip] expected a numeric tensor or bounds, got bool")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         y = x
         if min is not None:
@@ -217,14 +272,15 @@ def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
         if max is not None:
             y = minimum(y, max)
         return y
-    return E.Clip(min, max)(x)
+    return E.Clip(min, max)(x.to(dt))
 
 
 clamp = clip
 
 
 def where(cond, a, b):
-    """a where cond else b (broadcast); cond must be a bool tensor; no gradient to cond."""
+    """a where cond else b (broadcast), in the promoted dtype of a and b (PyTorch's
+    ``result_type``); cond must be a bool tensor; no gradient to cond."""
     like = next((t for t in (cond, a, b) if isinstance(t, Tensor)), None)
     if like is None:
         raise ArgumentTypeError("[where] at least one argument must be a tensor")
@@ -232,20 +288,11 @@ def where(cond, a, b):
         cond = as_tensor(cond, like, "where")
     if cond.dtype.kind != "b":
         raise DTypeError(f"[where] expected a bool condition, got {cond.dtype}")
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        with like._backend.scope():
-            ref = Tensor._wrap(like._backend.xp.zeros((), dtype=_float_of(a, b)), like._backend)
-        a, b = _const_like(a, ref, "where"), _const_like(b, ref, "where")
-    else:
-        a, b = _both_tensors(a, b, "where")
+    a, b = _in_result_type(like, "where", a, b)
     try:
         return E.Where()(cond, a, b)
     except ValueError as exc:
         raise broadcast_error("where", cond, a, b) or exc from None
-
-
-def _float_of(a, b):
-    return np.result_type(a, b) if any(isinstance(v, float) for v in (a, b)) else np.dtype("int64")
 
 
 def cast(x, dtype):
@@ -253,8 +300,13 @@ def cast(x, dtype):
 
 
 def _compare(fn, reflected_fn, a, b):
+    """A comparison, made in the operands' ``result_type`` as in PyTorch (int64 16777217
+    equals float32 16777216.0 there, as both become float32); the result is bool."""
     if isinstance(b, Tensor):
         if isinstance(a, Tensor):
+            if a.dtype != b.dtype:
+                dt = result_type(a, b)
+                a, b = a.to(dt), b.to(dt)
             try:
                 return E.Compare(fn)(a, b)
             except ValueError as exc:
@@ -262,7 +314,9 @@ def _compare(fn, reflected_fn, a, b):
         a, b, fn = b, a, reflected_fn
     c = scalar(b)
     if c is not None:
-        return E.CompareScalar(fn, c)(a)
+        if isinstance(c, float) and a.dtype.kind != "f":
+            a = a.to(result_type(a, c))
+        return E.CompareScalar(fn, weak(a.dtype, c))(a)
     return _compare(fn, reflected_fn, a, as_tensor(b, a, fn))
 
 
@@ -306,8 +360,48 @@ def logical_not(x):
     return E.Compare("logical_not")(x)
 
 
+def _bitwise(name, fn, a, b):
+    """A bitwise or shift op: bit by bit on integer tensors, logical on bool tensors, refused
+    on floats, in PyTorch's result dtype (bool & 3 is int64). Shifts of bools are refused."""
+    like = a if isinstance(a, Tensor) else check_tensor(b, name)
+    a, b = (v if isinstance(v, Tensor) or scalar(v) is not None else as_tensor(v, like, name) for v in (a, b))
+    dt = result_type(a, b)
+    if dt.kind == "f" or (dt.kind == "b" and "shift" in fn):
+        raise DTypeError(f"[{name}] expected integer (or, but for shifts, bool) operands, got {_dtype_names(a, b)}")
+    return _binary(name, lambda: E.Bitwise(fn), a, b, lambda c: E.BitwiseScalar(fn, c),
+                   lambda c: E.BitwiseScalar(fn, c, True))
+
+
+def _dtype_names(*vs):
+    return " and ".join(str(v.dtype) if isinstance(v, Tensor) else type(v).__name__ for v in vs)
+
+
+def bitwise_and(a, b):
+    """a & b: bitwise on integer tensors, logical on bool tensors."""
+    return _bitwise("bitwise_and", "bitwise_and", a, b)
+
+
+def bitwise_or(a, b):
+    return _bitwise("bitwise_or", "bitwise_or", a, b)
+
+
+def bitwise_xor(a, b):
+    return _bitwise("bitwise_xor", "bitwise_xor", a, b)
+
+
+def bitwise_left_shift(a, b):
+    """a << b (0 once every bit is shifted out)."""
+    return _bitwise("bitwise_left_shift", "left_shift", a, b)
+
+
+def bitwise_right_shift(a, b):
+    """a >> b, arithmetic (the sign bit is copied in) for signed integers."""
+    return _bitwise("bitwise_right_shift", "right_shift", a, b)
+
+
 def bitwise_not(x):
-    return E.Compare("invert")(x)
+    """~x: bitwise on integer tensors, logical on bool tensors."""
+    return E.Bitwise("invert")(check_integral(check_tensor(x, "bitwise_not"), "bitwise_not"))
 
 
 def isnan(x):

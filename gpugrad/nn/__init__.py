@@ -21,9 +21,10 @@ from .activation import (
     Tanh,
 )
 from .containers import ModuleList, Sequential
-from .layers import Dropout, Embedding, Identity, Linear, LowRankLinear
-from .loss import BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, L1Loss, MSELoss, NLLLoss
+from .layers import Dropout, Embedding, Flatten, Identity, Linear, LowRankLinear, Unflatten
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module
+from .normalization import BatchNorm1d, LayerNorm
 from .parameter import Parameter
 from .sparse import SparseGrad
 
@@ -33,4 +34,5 @@ __all__ = [
     "Linear", "LogSoftmax", "LowRankLinear", "MSELoss", "Maxout", "MixtureDensityHead", "Module",
     "ModuleList", "NLLLoss", "PReLU", "Parameter", "RBF", "ReLU", "Sequential", "SiLU", "Sigmoid",
     "Softmax", "Softplus", "SparseGrad", "Tanh", "functional", "init", "utils",
+    "BatchNorm1d", "Flatten", "LayerNorm", "Unflatten", "BCELoss",
 ]  # fmt: skip

@@ -7,6 +7,8 @@ i.e. softplus((1 - 2y) z) for 0/1 targets, which never saturates or overflows.
 
 import math
 
+import numpy as np
+
 from .. import functional as F
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..functional import (  # noqa: F401 - re-exported, as torch.nn.functional does
@@ -27,7 +29,9 @@ from ..functional import (  # noqa: F401 - re-exported, as torch.nn.functional d
 )
 from ..functional._util import check_values
 from ..functional.loss import check_ignore_index
+from ..ops.base import Op
 from ..tensor import Tensor
+from .normalization import batch_norm, layer_norm  # noqa: F401 - re-exported, as torch.nn.functional does
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -75,6 +79,56 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 
+class BinaryCrossEntropy(Op):
+    """Elementwise -[y max(log p, -100) + (1 - y) max(log(1 - p), -100)] of probabilities p
+    and targets y (PyTorch's clamp keeps it finite at p = 0 and 1)."""
+
+    __slots__ = ()
+    ieee = True
+    EPS = float(np.float32(1e-12))  # PyTorch's clamp of p (1 - p): 1e-12 as a float32
+
+    def forward(self, b, p, y):
+        xp = b.xp
+        return -(y * xp.maximum(xp.log(p), -100.0) + (1.0 - y) * xp.maximum(xp.log1p(-p), -100.0))
+
+    def backward(self, gy):
+        # d/dp = (p - y) / (p (1 - p)), the denominator clamped at ~1e-12 as PyTorch's (so the
+        # gradient is finite at p = 0 and 1); d/dy = log(1 - p) - log(p) (-logit p, unclamped)
+        p, y = self.saved(0), self.saved(1)
+        gp = gy * (p - y) / ((1.0 - p) * p).clip(min=self.EPS)
+        return gp, gy * (F.log1p(-p) - F.log(p))
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa: A002 - PyTorch's names
+    """-w [y log p + (1 - y) log(1 - p)] of probabilities ``input`` (in [0, 1], e.g. after a
+    sigmoid) and targets ``target`` (in [0, 1], same shape and dtype), each log clamped at
+    -100 as PyTorch's; ``weight`` broadcasts to the input's shape. Values outside [0, 1] are
+    an error (on a GPU raised at the next read). binary_cross_entropy_with_logits is the
+    stable form for logits."""
+    op = "binary_cross_entropy"
+    _pair(input, target, op)
+    if input.dtype.kind != "f" or target.dtype != input.dtype:
+        raise DTypeError(f"[{op}] expected floating point input and target of one dtype, got {input.dtype} and "
+                         f"{target.dtype}")
+    for name, t in (("input", input), ("target", target)):  # NaN too (checked as a mask: no value to print)
+        check_values(~((t >= 0) & (t <= 1)), lambda bad: bad,
+                     f"[{op}] all elements of {name} should be between 0 and 1; the one at (flat) position "
+                     "{position} is not", ArgumentError)
+    loss = BinaryCrossEntropy()(input, target)
+    if weight is not None:
+        if not isinstance(weight, Tensor):
+            raise DTypeError(f"[{op}] expected weight to be a Tensor, got {type(weight).__name__}")
+        try:
+            fits = np.broadcast_shapes(tuple(weight.shape), tuple(input.shape)) == tuple(input.shape)
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ShapeError(f"[{op}] expected weight broadcastable to the input's shape {input.shape}, got "
+                             f"{weight.shape}")
+        loss = loss * weight
+    return _reduce(loss, reduction, op)
+
+
 def _class_last(input, target, op):
     """(N, C, d1, ...) and (N, d1, ...) -> (M, C) and (M,)."""
     if input.ndim < 1:
@@ -92,8 +146,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", la
     """Negative log likelihood of class ``target`` under log-probabilities ``input`` (N, C).
 
     ``weight`` (C,) weighs classes (the mean divides by the summed weights of the counted
-    targets, as PyTorch does); targets equal to ``ignore_index`` count nothing. A batch in
-    which every target is ignored gives 0 (PyTorch gives NaN).
+    targets, as PyTorch does, whatever that sum is: a batch in which every target is ignored
+    gives NaN, as in PyTorch); targets equal to ``ignore_index`` count nothing.
     """
     if target.dtype.kind not in "iu":
         raise DTypeError(f"[nll_loss] target must hold class indices (integers), got {target.dtype}")
@@ -113,16 +167,17 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", la
         if tuple(weight.shape) != (n_classes,):
             raise ShapeError(f"[nll_loss] weight must have shape ({n_classes},), got {weight.shape}")
         w = w * weight[safe]
-    loss = -(picked * w)
+    # an ignored row is 0 even where its input is NaN or inf (-picked, not -(picked * 0), which
+    # would make a NaN, with NumPy's warning, for an ignored -inf)
+    loss = F.where(keep, -picked if weight is None else -(picked * weight[safe]), 0.0)
     if label_smoothing:
         if not 0.0 <= label_smoothing <= 1.0:
             raise ArgumentError(f"[nll_loss] label_smoothing must be in [0, 1], got {label_smoothing}")
         per_class = logp if weight is None else logp * weight
-        smooth = -per_class.sum(1) * keep.to(logp.dtype) / n_classes
+        smooth = F.where(keep, -per_class.sum(1), 0.0) / n_classes
         loss = loss * (1.0 - label_smoothing) + smooth * label_smoothing
     if reduction == "mean":
-        total = w.sum()
-        return loss.sum() / F.where(total > 0, total, 1.0)
+        return loss.sum() / w.sum()
     if reduction == "none" and input.ndim > 2:
         return loss.reshape(target.shape)
     return _reduce(loss, reduction, "nll_loss")

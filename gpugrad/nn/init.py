@@ -92,5 +92,7 @@ def kaiming_normal_(t, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generato
 
 
 def relu_bias_(t, value=0.1):
-    """A small positive bias so ReLU units start active (the study notes' advice)."""
+    """A small positive bias so ReLU units start active (the study notes' advice). Opt-in for
+    your own layers (nn.Linear keeps PyTorch's initialisation); ``gpugrad train`` applies it
+    to the hidden layers of its MLP when their activation is ReLU."""
     return constant_(t, value)

@@ -1,10 +1,11 @@
-"""Layers with parameters: Linear, LowRankLinear, Embedding, Dropout."""
+"""Layers with parameters: Linear, LowRankLinear, Embedding, Dropout; and the shape layers
+Flatten and Unflatten."""
 
 import math
 
 from .. import creation
 from .. import functional as F
-from ..errors import ArgumentError, ArgumentTypeError, DTypeError, GpugradIndexError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, GpugradIndexError, ShapeError
 from ..random import Generator
 from . import init
 from .functional import dropout, embedding
@@ -127,3 +128,55 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+class Flatten(Module):
+    """Flattens dims ``start_dim..end_dim`` into one (by default all but the batch dim), as
+    ``torch.nn.Flatten``: (N, 1, 8, 8) -> (N, 64)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        for name, d in (("start_dim", start_dim), ("end_dim", end_dim)):
+            if not isinstance(d, int) or isinstance(d, bool):
+                raise ArgumentTypeError(f"[Flatten] {name} must be an int, got {type(d).__name__}")
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Splits dim ``dim`` into ``unflattened_size`` (one entry may be -1), as
+    ``torch.nn.Unflatten``: Unflatten(1, (1, 8, 8)) takes (N, 64) to (N, 1, 8, 8)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if not isinstance(dim, int) or isinstance(dim, bool):
+            raise ArgumentTypeError(f"[Unflatten] dim must be an int, got {type(dim).__name__}")
+        if not isinstance(unflattened_size, (tuple, list)) or not all(
+            isinstance(n, int) and not isinstance(n, bool) for n in unflattened_size
+        ):
+            raise ArgumentTypeError(f"[Unflatten] unflattened_size must be a tuple of ints, got {unflattened_size!r}")
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x):
+        if not -x.ndim <= self.dim < max(x.ndim, 1):
+            raise GpugradIndexError(
+                f"[Unflatten] dim {self.dim} is out of range for an input with {x.ndim} dims (shape {x.shape})"
+            )
+        d = self.dim % x.ndim
+        sizes = self.unflattened_size
+        known = math.prod(n for n in sizes if n != -1)
+        if sizes.count(-1) > 1 or (
+            x.shape[d] != known if -1 not in sizes else (known == 0 or x.shape[d] % known)
+        ):
+            raise ShapeError(
+                f"[Unflatten] cannot split dim {self.dim} of size {x.shape[d]} into {sizes} (input shape {x.shape})"
+            )
+        return x.reshape(x.shape[:d] + sizes + x.shape[d + 1 :])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

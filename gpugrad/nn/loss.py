@@ -20,6 +20,17 @@ class L1Loss(_Loss):
         return NF.l1_loss(input, target, self.reduction)
 
 
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities (after a sigmoid); see binary_cross_entropy."""
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        self.weight = weight
+
+    def forward(self, input, target):
+        return NF.binary_cross_entropy(input, target, self.weight, self.reduction)
+
+
 class BCEWithLogitsLoss(_Loss):
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(reduction)

@@ -1,12 +1,25 @@
 """Module: the container of parameters, buffers and sub-modules (PyTorch's nn.Module)."""
 
 from collections import OrderedDict
+from typing import NamedTuple
 
 from ..autograd.grad_mode import state as _modes
 from ..dtypes import to_dtype
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..tensor import Tensor
 from .parameter import Parameter
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``Module.load_state_dict`` returns, as PyTorch's (``_IncompatibleKeys``)."""
+
+    missing_keys: list
+    unexpected_keys: list
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
 
 
 class Module:
@@ -20,6 +33,7 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "training", True)
 
     # -- registration ---------------------------------------------------------------
@@ -51,10 +65,12 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def register_buffer(self, name, tensor):
-        """A tensor that is part of the state (saved, moved by ``to``) but not trained."""
+    def register_buffer(self, name, tensor, persistent=True):
+        """A tensor that is part of the module (moved by ``to``) but not trained; in the
+        ``state_dict`` unless ``persistent=False``."""
         self.__dict__.pop(name, None)
         self._buffers[name] = tensor
+        (self._non_persistent_buffers_set.discard if persistent else self._non_persistent_buffers_set.add)(name)
 
     def register_parameter(self, name, param):
         if param is None:
@@ -66,11 +82,19 @@ class Module:
         self._modules[name] = module
 
     # -- traversal ------------------------------------------------------------------
-    def named_modules(self, prefix=""):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(name, module) of this module and every sub-module, depth first; a module reachable
+        under two names comes once (the first) unless ``remove_duplicate=False``."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, m in self._modules.items():
             if m is not None:
-                yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+                yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
     def modules(self):
         for _, m in self.named_modules():
@@ -82,27 +106,29 @@ class Module:
     def children(self):
         return (m for _, m in self.named_children())
 
-    def named_parameters(self, prefix="", recurse=True):
+    def _named_members(self, store, prefix, recurse, remove_duplicate):
         seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for mname, m in mods:
-            for pname, p in m._parameters.items():
-                if p is not None and id(p) not in seen:
-                    seen.add(id(p))
-                    yield (f"{mname}.{pname}" if mname else pname), p
+            for name, t in getattr(m, store).items():
+                if t is not None and not (remove_duplicate and id(t) in seen):
+                    seen.add(id(t))
+                    yield (f"{mname}.{name}" if mname else name), t
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(name, parameter) per module, its own first, then its sub-modules' (each
+        parameter once unless ``remove_duplicate=False``), as PyTorch orders them."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix=""):
-        for mname, m in self.named_modules(prefix):
-            for bname, b in m._buffers.items():
-                if b is not None:
-                    yield (f"{mname}.{bname}" if mname else bname), b
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self):
-        for _, b in self.named_buffers():
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # -- modes ------------------------------------------------------------------------
@@ -127,22 +153,36 @@ class Module:
                 p.grad = p.grad * 0
 
     # -- state ------------------------------------------------------------------------
-    def state_dict(self):
-        """name -> tensor for every parameter and buffer (detached, sharing memory)."""
-        out = OrderedDict()
-        for name, p in self.named_parameters():
-            out[name] = p.detach()
-        for name, b in self.named_buffers():
-            out[name] = b.detach()
+    def _state_items(self, prefix=""):
+        """(name, tensor) of the state in PyTorch's order: per module its own parameters,
+        then its own persistent buffers, then each child's; a shared tensor under each name."""
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, p
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers_set:
+                yield prefix + name, b
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m._state_items(f"{prefix}{name}.")
+
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
+        """name -> tensor for every parameter and persistent buffer, in PyTorch's order (see
+        ``_state_items``): detached tensors sharing memory, or the objects with ``keep_vars``.
+        Written into ``destination`` (an OrderedDict) when given, with ``prefix`` on the names."""
+        out = OrderedDict() if destination is None else destination
+        for name, t in self._state_items(prefix):
+            out[name] = t if keep_vars else t.detach()
         return out
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy tensors into this module's parameters and buffers, checking names and shapes.
 
-        Returns ``(missing_keys, unexpected_keys)``; with ``strict`` either one raises.
+        Returns the named tuple ``IncompatibleKeys(missing_keys, unexpected_keys)``, as PyTorch
+        does; with ``strict`` either kind of key raises ArgumentError (a RuntimeError, as
+        PyTorch's), naming both. A shape mismatch raises ShapeError even when not ``strict``.
         """
-        own = dict(self.named_parameters())
-        own.update(self.named_buffers())
+        own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
@@ -164,7 +204,7 @@ class Module:
             for k, t in own.items():
                 if k in state_dict:
                     t.copy_(state_dict[k])
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # -- devices and dtypes ------------------------------------------------------------
     def _apply(self, fn):

@@ -1,5 +1,7 @@
 """Parameter: a leaf tensor that a Module registers and optimizers update."""
 
+import copy
+
 from ..tensor import Tensor
 
 
@@ -23,6 +25,15 @@ class Parameter(Tensor):
         self._index, self._vc, self.requires_grad = 0, data._vc, False
         if requires_grad:
             self.requires_grad_(True)
+
+    def __deepcopy__(self, memo):
+        """As PyTorch's: a Parameter with a copy of the data and ``requires_grad``, without
+        ``.grad`` (a deep-copied model starts with no gradients)."""
+        with self._backend.scope():
+            data = Tensor._wrap(copy.deepcopy(self.array, memo), self._backend)
+        new = type(self)(data, self.requires_grad)
+        memo[id(self)] = new
+        return new
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

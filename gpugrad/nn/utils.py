@@ -16,10 +16,11 @@ def _grads(parameters):
     return [p for p in parameters if p.grad is not None]
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scale all gradients so their joint norm is at most ``max_norm``; returns the norm
-    before clipping as a 0-d tensor, as PyTorch does. Everything stays on the device (no
-    read back to the host) unless ``error_if_nonfinite`` asks to check the norm."""
+    before clipping as a 0-d tensor (0 when no parameter has a gradient), as PyTorch does.
+    Everything stays on the device (no read back to the host) unless ``error_if_nonfinite``
+    asks to check the norm. ``foreach`` is accepted for PyTorch's signature (one code path)."""
     ps = _grads(parameters)
     if not ps:
         return gpugrad.zeros(())
@@ -29,7 +30,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         else:
             total = gpugrad.stack([(p.grad.abs() ** norm_type).sum() for p in ps]).sum() ** (1.0 / norm_type)
         if error_if_nonfinite and not bool(total.isfinite()):
-            raise ArgumentError(f"[clip_grad_norm_] the total gradient norm is {total.item()}")
+            raise ArgumentError(f"[clip_grad_norm_] expected a finite total norm of order {norm_type} of the "
+                                f"gradients, got {total.item()}; pass error_if_nonfinite=False to clip anyway")
         # min(max_norm / norm, 1), a device scalar: no branch on the norm's value
         coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
         for p in ps:

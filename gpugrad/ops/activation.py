@@ -46,15 +46,22 @@ class ELU(Op):
 
 
 class Sigmoid(Op):
+    """1 / (1 + exp(-x)) through e = exp(-|x|), which never overflows: 1 / (1 + e) for
+    x >= 0 and e / (1 + e) below, each accurate to a few ulps relative to the result (so
+    log(sigmoid(-20)) is -20, not log 0)."""
+
     __slots__ = ()
-    saves_output = True
 
     def forward(self, b, x):
-        return b.xp.tanh(x * 0.5) * 0.5 + 0.5  # no overflow for any x
+        xp = b.xp
+        e = xp.exp(-xp.abs(x))
+        r = 1 / (1 + e)
+        return xp.where(x >= 0, r, e * r)
 
-    def backward(self, gy):  # y (1 - y)
-        y = self.output()
-        return gy * y * (1.0 - y)
+    def backward(self, gy):  # y (1 - y) = e / (1 + e)^2, exact on both sides (1 - y is not)
+        e = F.exp(-F.abs(self.saved(0)))
+        d = e + 1.0
+        return gy * e / (d * d)
 
 
 class Tanh(Op):
@@ -147,8 +154,9 @@ class LogSoftmax(Op):
 
 
 def shift_by_max(xp, x, axis):
-    """``(x - m, m)`` with m the max along ``axis`` (kept dims; taken as 0 where it is +-inf
-    or NaN), so exp cannot overflow and rows of -inf stay -inf instead of turning NaN."""
+    """``(x - m, m)`` with m the max along ``axis`` (kept dims; taken as 0 where it is -inf),
+    so exp cannot overflow and rows of -inf stay -inf instead of turning NaN; a row holding
+    +inf or NaN comes out NaN where PyTorch's does."""
     m = x.max(axis=axis, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
-    m = xp.where(xp.isfinite(m), m, 0)
+    m = xp.where(m == -xp.inf, 0, m)
     return x - m, m

@@ -1,6 +1,8 @@
 """Elementwise arithmetic and math with broadcasting; scalar variants keep Python
 scalars "weak" (NumPy 2 promotion: ``float32 tensor * 2.0`` stays float32)."""
 
+import math
+
 from .. import functional as F
 from .base import Op
 from .shape import sum_to
@@ -61,17 +63,20 @@ class Pow(Op):
     ieee = True
 
     def forward(self, b, x0, x1):
-        return b.xp.power(x0, x1)
+        return int_power(b.xp, x0, x1)
 
     def backward(self, gy):  # d a^b = b a^(b-1) da + a^b log(a) db
         a, b = self.inputs
         aa, bb = self.saved(0), self.saved(1)
-        ga = sum_to(gy * bb * aa ** (bb - 1), a.shape) if a.requires_grad else None
-        gb = None
+        ga = gb = None
+        if a.requires_grad:  # 0 where b == 0, also at a == 0 (PyTorch's convention)
+            # (b - 1 taken at b = 1 there: 0 ** -1 = inf times b = 0 would be a NaN and a warning)
+            ga = sum_to(F.where(bb == 0, 0.0, gy * bb * aa ** (F.where(bb == 0, 1.0, bb) - 1)), a.shape)
         if b.requires_grad:
-            # a^b log a, taken as 0 where a == 0 (the limit for b > 0)
-            logs = F.where(aa > 0, F.log(F.where(aa > 0, aa, 1.0)), 0.0)
-            gb = sum_to(gy * aa**bb * logs, b.shape)
+            # 0 where a == 0 and b >= 0 (the limit of a^b log a), as in PyTorch; log(1) = 0
+            # there keeps inf and NaN out of this branch and of its own derivatives
+            safe = F.where((aa == 0) & (bb >= 0), 1.0, aa)
+            gb = sum_to(gy * safe**bb * F.log(safe), b.shape)
         return ga, gb
 
 
@@ -151,7 +156,7 @@ class PowScalar(Op):  # x ** c
         self.c = c
 
     def forward(self, b, x):
-        return b.xp.power(x, self.c)
+        return b.xp.power(x, self.c).astype(x.dtype, copy=False)  # bool ** True stays bool
 
     def backward(self, gy):  # d x^c = c x^(c-1)
         c = self.c
@@ -164,6 +169,18 @@ class PowScalar(Op):  # x ** c
         return gy * c * self.saved(0) ** (c - 1)
 
 
+def int_power(xp, a, e):
+    """``a ** e``; for integer ``e`` with negative entries, PyTorch's integer result (NumPy
+    refuses them): 1 for a base of 1, +-1 for -1, else 0 (the truncated 1 / a^-e)."""
+    if getattr(e, "dtype", None) is None or e.dtype.kind not in "iu" or not (e < 0).any():
+        return xp.power(a, e)
+    neg = e < 0
+    y = xp.power(a, xp.where(neg, 0, e))
+    one = xp.ones_like(y)
+    small = xp.where(a == 1, one, xp.where(a == -1, xp.where(e % 2 == 0, one, -one), 0 * one))
+    return xp.where(neg, small, y)
+
+
 class RPowScalar(Op):  # c ** x
     __slots__ = ("c",)
     ieee = True
@@ -173,12 +190,14 @@ class RPowScalar(Op):  # c ** x
         self.c = c
 
     def forward(self, b, x):
+        if isinstance(self.c, int) and x.dtype.kind in "iu":
+            return int_power(b.xp, b.xp.asarray(self.c, dtype=x.dtype), x)
         return b.xp.power(self.c, x)
 
-    def backward(self, gy):  # d c^x = c^x log c
-        import math
-
-        return gy * self.output() * (math.log(self.c) if self.c > 0 else float("nan"))
+    def backward(self, gy):  # d c^x = c^x log c; for c = 0: 0 where x >= 0, as in PyTorch
+        if self.c == 0:
+            return F.where(self.saved(0) >= 0, 0.0, gy * -math.inf)
+        return gy * self.output() * (math.log(self.c) if self.c > 0 else math.nan)
 
 
 class Neg(Op):
@@ -212,6 +231,28 @@ class Log(Op):
 
     def backward(self, gy):  # d log x = 1/x
         return gy / self.saved(0)
+
+
+class Log10(Op):
+    __slots__ = ()
+    ieee = True
+
+    def forward(self, b, x):
+        return b.xp.log10(x)
+
+    def backward(self, gy):  # d log10 x = 1 / (x ln 10)
+        return gy / (self.saved(0) * math.log(10.0))
+
+
+class Log2(Op):
+    __slots__ = ()
+    ieee = True
+
+    def forward(self, b, x):
+        return b.xp.log2(x)
+
+    def backward(self, gy):  # d log2 x = 1 / (x ln 2)
+        return gy / (self.saved(0) * math.log(2.0))
 
 
 class Log1p(Op):
@@ -283,6 +324,7 @@ class ZeroGrad(Op):
     """Piecewise-constant functions (sign, floor, ceil, round, trunc, //): gradient 0."""
 
     __slots__ = ("fn",)
+    ieee = True  # x // 0 is inf or NaN, silently as in PyTorch
 
     def __init__(self, fn):
         self.fn = fn
@@ -384,6 +426,12 @@ class Compare(Op):
         return getattr(b.xp, self.fn)(*xs)
 
 
+class Bitwise(Compare):
+    """Bitwise and shift ops (logical on bool tensors): integer outputs, never differentiable."""
+
+    __slots__ = ()
+
+
 class CompareScalar(Op):
     """``fn(x, c)`` (or ``fn(c, x)`` when reflected) for a NumPy function name and a scalar:
     comparisons, never differentiable."""
@@ -398,10 +446,17 @@ class CompareScalar(Op):
         return f(self.c, x) if self.reflected else f(x, self.c)
 
 
+class BitwiseScalar(CompareScalar):
+    """``fn(x, c)`` (or ``fn(c, x)``) of a bitwise or shift op and an integer or bool scalar."""
+
+    __slots__ = ()
+
+
 class ZeroGradScalar(CompareScalar):
     """A piecewise-constant ``fn(x, c)`` (floor division): gradient 0."""
 
     __slots__ = ()
+    ieee = True
 
     def backward(self, gy):
         return F.zeros_like(self.inputs[0])

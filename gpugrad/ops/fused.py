@@ -16,7 +16,10 @@ from .base import Op
 
 class SoftmaxCrossEntropy(Op):
     """Per-row loss of logits x (n, c) against class indices t (n,):
-    keep * ((1 - eps) w_t (lse - x_t) + eps / c * sum_j w_j (lse - x_j)), lse = logsumexp(x)."""
+    keep * ((1 - eps) w_t (lse - z_t) + eps / c * sum_j w_j (lse - z_j)), z = x - m for the row's
+    shift m (its largest logit) and lse = log sum_j exp(z_j): the log-probabilities z - lse in
+    PyTorch's order. ``lse`` is what forward keeps (on the CPU; the CUDA kernels keep m too);
+    m + lse is never formed, as it would round log(c) away next to a logit of 1e30."""
 
     __slots__ = ("ignore_index", "eps", "weight", "reduction", "lse", "c", "scale", "want_grad", "pregrad")
     ieee = True
@@ -37,21 +40,20 @@ class SoftmaxCrossEntropy(Op):
                 # a training step: every row's upstream gradient is the same number (the
                 # mean's 1/total or the sum's 1), so the gradient for an upstream 1 comes out
                 # of the same sweep as the loss; backward then only scales it (or not at all)
-                mean = self.reduction == "mean"
                 loss, self.lse, wt, self.pregrad = b.kernels.cross_entropy_fwd_bwd(
-                    x, t, self.weight, self.ignore_index, self.eps, 1.0, mean)
-                total = float(wt.sum()) if mean else 1.0
-                self.scale = (1.0 / total if total > 0 else 0.0) if mean else 1.0
-                return loss.sum(dtype=x.dtype) * x.dtype.type(self.scale)
-            loss, self.lse, wt = b.kernels.cross_entropy_fwd(x, t, self.weight, self.ignore_index, self.eps)
+                    x, t, self.weight, self.ignore_index, self.eps, 1.0, self.reduction == "mean")
+            else:
+                loss, self.lse, wt = b.kernels.cross_entropy_fwd(x, t, self.weight, self.ignore_index, self.eps)
         else:
             loss = self._forward_composed(b, x, t)
             wt = None
         return self._reduce(b.xp, loss, wt, t, x.dtype)
 
     def _reduce(self, xp, loss, wt, t, dtype):
-        """'none': the rows; 'sum'; 'mean': divided by the counted targets' weights (PyTorch's
-        weighted mean; an all-ignored batch gives 0). ``scale`` is d(result)/d(row)."""
+        """'none': the rows; 'sum'; 'mean': divided by the counted targets' summed weight ``wt``
+        as PyTorch divides, whatever it is: an all-ignored batch gives NaN (0 / 0), counted
+        weights summing to 0 inf or NaN, a negative sum flips the sign. ``scale`` is
+        d(result)/d(row). Runs in forward, where IEEE results raise no warning."""
         if self.reduction == "none":
             self.scale = None
             return loss
@@ -60,17 +62,17 @@ class SoftmaxCrossEntropy(Op):
             return loss.sum(dtype=dtype)
         if wt is None:
             keep = t != self.ignore_index
-            wt = self.weight[xp.where(keep, t, 0)] * keep if self.weight is not None else keep
-        total = float(wt.sum())
-        self.scale = 1.0 / total if total > 0 else 0.0
-        return (loss.sum(dtype=dtype) * self.scale).astype(dtype)
+            wt = xp.where(keep, self.weight[xp.where(keep, t, 0)], 0) if self.weight is not None else keep
+        total = wt.sum(dtype=dtype)
+        self.scale = 1 / total
+        return xp.asarray(loss.sum(dtype=dtype) / total, dtype=dtype)
 
     def _row_grad(self, gy):
         """The upstream gradient per row (a tensor of shape (n,))."""
         if self.scale is None:
             return gy
         x = self.inputs[0]
-        scale = self.scale if isinstance(self.scale, float) else x._like(self.scale.astype(x.dtype))
+        scale = self.scale if isinstance(self.scale, float) else x._like(x._backend.xp.asarray(self.scale, x.dtype))
         return (gy * scale).expand(x.shape[0])
 
     def _forward_composed(self, b, x, t):
@@ -83,28 +85,28 @@ class SoftmaxCrossEntropy(Op):
                     f"[cross_entropy] target {{value}} of row {{position}} is outside [0, {c - 1}] "
                     f"(and is not ignore_index={self.ignore_index})")
         ts = xp.where(keep, t, 0)
-        m = x.max(axis=1, keepdims=True) if x.size else xp.zeros((x.shape[0], 1), x.dtype)
-        m = xp.where(xp.isfinite(m), m, 0)
-        lse = xp.log(xp.exp(x - m).sum(axis=1)) + m[:, 0]
+        z = x - _shift(xp, x)[:, None]
+        lse = xp.log(xp.exp(z).sum(axis=1))
         self.lse = lse
-        xt = xp.take_along_axis(x, ts[:, None], axis=1)[:, 0]
+        zt = xp.take_along_axis(z, ts[:, None], axis=1)[:, 0]
         wt = (w[ts] if w is not None else xp.ones_like(lse)) * keep
-        loss = wt * (lse - xt)
-        if eps:
+        loss = wt * (lse - zt)
+        if eps:  # only then are the other classes' weights read (a NaN one of an unused class costs nothing)
             big_w = w.sum() if w is not None else c
-            ws = (x * w).sum(axis=1) if w is not None else x.sum(axis=1)
+            ws = (z * w).sum(axis=1) if w is not None else z.sum(axis=1)
             loss = (1 - eps) * loss + eps * keep * (big_w * lse - ws) / c
         # an ignored row counts nothing, also when its logits hold NaN or inf (as the kernels)
         return xp.where(keep, loss, 0).astype(x.dtype, copy=False)
 
     def backward(self, gy):
-        x, t = self.saved(0), self.inputs[1]
+        x, t = self.saved(0), self.saved(1)  # the targets are read again: changed in place, they'd change the gradient
         if self.pregrad is not None and not state.grad_enabled:
             gx, self.pregrad = self.pregrad, None  # handed out once; a second backward recomputes
             g = float(gy.array)
             return x._like(gx if g == 1.0 else gx * x.dtype.type(g)), None
         if state.grad_enabled:
-            return self._backward_graph(self._row_grad(gy), x, t), None
+            with x._backend.quiet():  # IEEE results (a mean over no weight, NaN rows) without warnings
+                return self._backward_graph(self._row_grad(gy), x, t), None
         b = x._backend
         k = b.kernels if b.kernels is not None and b.kernels.supports(x.dtype) else None
         if k is not None and k.device_reduction:  # upstream and scale are read on the device
@@ -122,38 +124,53 @@ class SoftmaxCrossEntropy(Op):
             return x._like(self._backward_composed(b.xp, x.array, t.array, gy.array)), None
 
     def _coefficients(self, xp, t, dtype):
-        c, w = self.c, self.weight
-        keep = (t != self.ignore_index).astype(dtype)
-        ts = xp.where(t != self.ignore_index, t, 0)
-        wt = w[ts] if w is not None else xp.ones(t.shape, dtype)
-        big_w = w.sum() if w is not None else c
-        return keep, ts, wt, big_w
+        """keep (0/1), the targets (0 where ignored), w_t, and the coefficient of p_j:
+        (1 - eps) w_t + eps W / c, whose smoothing part (and W) exists only with smoothing.
+        An ignored row's w_t and coefficient are 0 exactly (not class 0's weight times 0)."""
+        c, w, eps = self.c, self.weight, self.eps
+        kept = t != self.ignore_index
+        keep = kept.astype(dtype)
+        ts = xp.where(kept, t, 0)
+        wt = xp.where(kept, w[ts], 0).astype(dtype, copy=False) if w is not None else keep
+        coef = (1 - eps) * wt + eps * (w.sum() if w is not None else c) / c if eps else wt
+        return keep, ts, wt, xp.where(kept, coef, 0)
 
     def _backward_composed(self, xp, x, t, g):
         # d loss_i / d x_ij = keep ((1 - eps) w_t (p_j - [j = t]) + eps (W p_j - w_j) / c)
-        keep, ts, wt, big_w = self._coefficients(xp, t, x.dtype)
+        keep, ts, wt, coef = self._coefficients(xp, t, x.dtype)
         c, eps = self.c, self.eps
-        p = xp.exp(x - self.lse[:, None])
-        gk = g * keep
-        gx = (gk * ((1 - eps) * wt + eps * big_w / c))[:, None] * p
+        p = xp.exp((x - _shift(xp, x)[:, None]) - self.lse[:, None])
+        gk = xp.where(keep != 0, g, 0)  # not g * 0: g is inf where a mean divides by 0
+        gx = (gk * coef)[:, None] * p
         if eps:
             gx -= (gk * eps / c)[:, None] * (self.weight[None, :] if self.weight is not None else 1.0)
         rows = xp.arange(x.shape[0])
         gx[rows, ts] -= gk * (1 - eps) * wt
-        return xp.where((t != self.ignore_index)[:, None], gx, 0)  # 0 for ignored rows, NaN logits or not
+        return gx  # an ignored row: 0 p, NaN where its log-probabilities are (PyTorch's 0 - p * 0)
 
     def _backward_graph(self, gy, x, t):
         xp = x._backend.xp
-        keep, ts, wt, big_w = self._coefficients(xp, t.array, x.dtype)
+        keep, ts, wt, coef = self._coefficients(xp, t.array, x.dtype)
         c, eps = self.c, self.eps
-        gk = gy * x._like(keep)
-        gx = (gk * x._like((1 - eps) * wt + eps * big_w / c)).unsqueeze(1) * F.softmax(x, 1)
+        gk = F.where(x._like(keep != 0), gy, 0.0)  # not gy * 0: gy is inf where a mean divides by 0
+        # softmax, made NaN in a row whose log-probabilities are NaN (a +inf logit: softmax
+        # would leave the other classes at 0), as the first-order paths and PyTorch have it
+        nan_rows = x._like(0 * xp.asarray(self.lse if self.lse.ndim == 1 else self.lse[0], x.dtype)[:, None])
+        gx = (gk * x._like(coef)).unsqueeze(1) * (F.softmax(x, 1) + nan_rows)
         if eps:
             w_row = x._like(self.weight[None, :] if self.weight is not None else xp.ones((1, c), x.dtype))
             gx = gx - (gk * (eps / c)).unsqueeze(1) * w_row
         onehot = x._like((ts[:, None] == xp.arange(c)[None, :]).astype(x.dtype))
-        gx = gx - onehot * (gk * x._like((1 - eps) * wt)).unsqueeze(1)
-        return F.where(x._like((t.array != self.ignore_index)[:, None]), gx, 0.0)  # ignored rows: 0, even with NaN
+        return gx - onehot * (gk * x._like((1 - eps) * wt)).unsqueeze(1)
+
+
+def _shift(xp, x):
+    """Each row's shift: its largest logit, or 0 for a row of -inf (an empty row too). A row
+    holding +inf or NaN is shifted by that, as PyTorch's log_softmax shifts it: its lse, loss,
+    log-probabilities and gradient are NaN. The backward pass takes it again from x rather
+    than keeping it: the native kernels keep one number per row, lse."""
+    m = x.max(axis=1) if x.size else xp.zeros(x.shape[0], x.dtype)
+    return xp.where(m == -xp.inf, 0, m)
 
 
 def _rows(shape):
@@ -200,7 +217,7 @@ class Linear(Op):
         gy2 = gy.array.reshape(rows, m)
         x2 = x.array.reshape(rows, k)
         need_b = has_bias and self.inputs[2].requires_grad
-        y2 = self._out[0].reshape(rows, m) if self.relu else None
+        y2 = self.output().array.reshape(rows, m) if self.relu else None  # the ReLU mask, version-checked
         if b.kernels is not None and b.kernels.supports(gy2.dtype):  # the mask and bias sum fused around the GEMMs
             gx2, gw, gb = b.kernels.linear_backward(gy2, y2, x2, w.array, need_b, x.requires_grad, w.requires_grad)
         else:  # the composed reference

@@ -69,12 +69,17 @@ class Prod(OnceDifferentiable):
 
 
 def _prod_others(xp, a, axis):
-    ones = xp.ones_like(xp.take(a, [0], axis=axis))
-    left = xp.cumprod(a, axis=axis)
-    left = xp.concatenate([ones, xp.take(left, range(a.shape[axis] - 1), axis=axis)], axis=axis)
-    rev = xp.flip(a, axis=axis)
-    right = xp.cumprod(rev, axis=axis)
-    right = xp.concatenate([ones, xp.take(right, range(a.shape[axis] - 1), axis=axis)], axis=axis)
+    """The product of the other entries along ``axis``, for each entry (no division, so
+    exact with zeros): exclusive cumulative products from the left and from the right."""
+    def part(s):
+        key = [slice(None)] * a.ndim
+        key[axis] = s
+        return tuple(key)
+
+    ones = xp.ones_like(a[part(slice(0, 1))])
+    left = xp.concatenate([ones, xp.cumprod(a, axis=axis)[part(slice(0, -1))]], axis=axis)
+    right = xp.cumprod(xp.flip(a, axis=axis), axis=axis)
+    right = xp.concatenate([ones, right[part(slice(0, -1))]], axis=axis)
     return left * xp.flip(right, axis=axis)
 
 
@@ -122,6 +127,33 @@ class Extreme(Op):
         mask = xp.arange(x.shape[self.axis]).reshape(shape) == idx
         g = gy if self.keepdim else gy.unsqueeze(self.axis)
         return F.where(x._like(mask), g, 0.0)
+
+
+class AMax(Op):
+    """amax/amin over ``axis`` (None = all, or a tuple), and max()/min() of all elements.
+
+    As in PyTorch, the gradient is shared evenly among the elements that tie for the
+    extreme (each of k ties gets 1/k); NaN counts as the extreme and ties with NaN.
+    """
+
+    __slots__ = ("kind", "axis", "keepdim")
+    saves_output = True
+
+    def __init__(self, kind, axis, keepdim):
+        self.kind, self.axis, self.keepdim = kind, axis, keepdim
+
+    def forward(self, b, x):
+        f = b.xp.max if self.kind == "max" else b.xp.min  # NaN propagates, as in PyTorch
+        return f(x, axis=self.axis, keepdims=self.keepdim)
+
+    def backward(self, gy):
+        x = self.saved(0)
+        xp = x._backend.xp
+        a = x.array
+        y = self.output().array.reshape(_kept_shape(x.shape, self.axis))
+        hit = (a == y) | (xp.isnan(a) & xp.isnan(y))
+        share = hit / hit.sum(axis=self.axis, keepdims=True)
+        return _expand_back(gy, x.shape, self.axis) * x._like(share.astype(a.dtype, copy=False))
 
 
 class LogSumExp(Op):

@@ -168,7 +168,8 @@ class AdamW(Adam):
 
 class SparseAdam(Optimizer):
     """Adam for row-sparse gradients (``Embedding(sparse=True)``): only the rows that got a
-    gradient have their moments and values updated (the "lazy" Adam of PyTorch)."""
+    gradient have their moments and values updated (the "lazy" Adam of PyTorch), each by
+    lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps), PyTorch's formula."""
 
     sparse = True
 
@@ -189,5 +190,7 @@ class SparseAdam(Optimizer):
         v_rows = state["exp_avg_sq"][rows] * b2 + vals * vals * (1 - b2)
         state["exp_avg"][rows] = m_rows
         state["exp_avg_sq"][rows] = v_rows
-        denom = v_rows.sqrt() * (1.0 / math.sqrt(1 - b2**t)) + group["eps"]
-        p[rows] = p[rows] - m_rows / denom * (group["lr"] / (1 - b1**t))
+        # PyTorch's SparseAdam: eps is added to sqrt(v) before the bias correction, which
+        # goes into the step size (unlike Adam, whose eps is added to the corrected sqrt(v))
+        denom = v_rows.sqrt() + group["eps"]
+        p[rows] = p[rows] - m_rows / denom * (group["lr"] * math.sqrt(1 - b2**t) / (1 - b1**t))

@@ -138,6 +138,12 @@ def index_key(key, dev, sources, shape):
     return (tuple(out) if isinstance(key, tuple) else out[0]), advanced, mask
 
 
+def _stable_kind(kind):
+    if kind not in (None, "stable"):
+        raise NotImplementedError(f"kind={kind!r} is not supported (CuPy sorts are stable)")
+    return "stable"
+
+
 def _compute(name):
     """A method that runs a kernel: the array must be on the current device."""
 
@@ -402,11 +408,20 @@ class ndarray:
 
     reshape, ravel, squeeze, swapaxes, transpose, diagonal = (
         _view(n) for n in ("reshape", "ravel", "squeeze", "swapaxes", "transpose", "diagonal"))
-    (all, any, argmax, argmin, argsort, clip, conj, conjugate, cumprod, cumsum, dot, flatten, max, mean, min, prod,
-     repeat, round, sort, std, sum, trace, var) = (
-        _compute(n) for n in ("all", "any", "argmax", "argmin", "argsort", "clip", "conj", "conjugate", "cumprod",
-                              "cumsum", "dot", "flatten", "max", "mean", "min", "prod", "repeat", "round", "sort",
+    (all, any, argmax, argmin, clip, conj, conjugate, cumprod, cumsum, dot, flatten, max, mean, min, prod,
+     repeat, round, std, sum, trace, var) = (
+        _compute(n) for n in ("all", "any", "argmax", "argmin", "clip", "conj", "conjugate", "cumprod",
+                              "cumsum", "dot", "flatten", "max", "mean", "min", "prod", "repeat", "round",
                               "std", "sum", "trace", "var"))
+    _argsort, _sort = _compute("argsort"), _compute("sort")
+
+    # CuPy's sorts are always stable and take no other kind= (its docs: "kind: Default is None,
+    # which is equivalent to 'stable'. Unlike in NumPy any other options are not accepted")
+    def argsort(self, axis=-1, kind=None):
+        return self._argsort(axis=axis, kind=_stable_kind(kind))
+
+    def sort(self, axis=-1, kind=None):
+        return self._sort(axis=axis, kind=_stable_kind(kind))
 
     # -- NumPy interoperation, as CuPy: NumPy's functions and ufuncs run CuPy's ------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

@@ -125,6 +125,7 @@ setup(
         "tqdm>=4.60",  # progress bars of gpugrad train and downloads
         "mnist1d>=0.0.2",  # the authors' MNIST-1D generator (runs locally; brings scipy, matplotlib)
         "matplotlib>=3.5",  # gpugrad train --plot
+        "threadpoolctl>=3.1",  # set_num_threads for the BLAS under NumPy
     ],
     entry_points={"console_scripts": ["gpugrad = gpugrad.cli:main"]},
     extras_require={

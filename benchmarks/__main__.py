@@ -25,6 +25,7 @@ sys.path.insert(0, HERE)
 DEFAULT_OUT = "gpugrad-bench-results"
 
 import bench_cross_entropy  # noqa: E402
+import bench_data_loader  # noqa: E402
 import bench_e2e  # noqa: E402
 import bench_gpu  # noqa: E402
 import bench_linear_backward  # noqa: E402
@@ -33,7 +34,7 @@ import bench_overhead  # noqa: E402
 import harness  # noqa: E402
 
 SUITES = {"overhead": bench_overhead, "cross_entropy": bench_cross_entropy, "linear_backward": bench_linear_backward,
-          "mlp_step": bench_mlp_step, "e2e": bench_e2e, "gpu": bench_gpu}
+          "mlp_step": bench_mlp_step, "e2e": bench_e2e, "data_loader": bench_data_loader, "gpu": bench_gpu}
 GPU_SUITES = {"gpu"}
 QUICK = {
     "overhead": ["--number", "200", "--repeats", "3"],
@@ -41,6 +42,7 @@ QUICK = {
     "linear_backward": ["--rounds", "1", "--repeats", "3", "--batches", "128", "--widths", "256"],
     "mlp_step": ["--rounds", "1", "--repeats", "2", "--batches", "32", "128"],
     "e2e": ["--target", "0.4", "--max-epochs", "5"],
+    "data_loader": ["--items", "32", "--repeats", "2", "--rounds", "1"],
     "gpu": ["--repeats", "3", "--ce-shapes", "4096x10", "--batches", "128", "--widths", "256", "--mlp-batches", "256"],
 }
 

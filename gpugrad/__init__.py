@@ -15,6 +15,10 @@ __version__ = "0.1.0"
 from .tensor import Tensor  # noqa: E402 - first: it wires the ops into the class
 from . import autograd, cuda, errors  # noqa: E402
 from .autograd import enable_grad, no_grad, set_grad_enabled  # noqa: E402
+from .autograd import is_grad_enabled  # noqa: E402 - issue 17 (math helper)
+from .autograd.grad_mode import inference_mode, is_inference_mode_enabled  # noqa: E402 - issue 17 (math helper)
+from .backend.threads import get_num_threads, set_num_threads  # noqa: E402 - issue 17 (math helper)
+from .creation import Size, bernoulli, normal  # noqa: E402 - issue 17 (math helper)
 from .backend import Device as device  # noqa: E402
 from .backend import get_default_device, set_default_device  # noqa: E402
 from .creation import (  # noqa: E402

@@ -1,7 +1,8 @@
 """Creation functions: tensor, zeros, ones, full, arange, linspace, eye, rand, randn,
-randint, randperm, the ``*_like`` forms, from_numpy and DLPack, and multinomial (draws from
-given weights). ``device=None`` is the default device; float data defaults to float32 and
-integer data to int64, as in PyTorch.
+randint, randperm, the ``*_like`` forms, from_numpy and DLPack, multinomial (draws from
+given weights), bernoulli and normal, ``Size`` and the ``Tensor.new_*`` methods.
+``device=None`` is the default device; float data defaults to float32 and integer data to
+int64, as in PyTorch.
 
 They take PyTorch's keywords (keyword-only, as there, except the older positional dtype and
 device of linspace and eye): ``dtype``, ``device``, ``requires_grad``, ``generator`` where
@@ -13,7 +14,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .backend import Backend, get_backend
-from .errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
+from .errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, ShapeError
 from .functional._util import shape_arg
 from .random import default_generator, stream_of
 from .tensor import Tensor, _from_data
@@ -356,3 +357,154 @@ def get_rng_state():
 
 def set_rng_state(state):
     default_generator.set_state(state)
+
+
+# -- issue 17: Size, bernoulli, normal, Tensor.new_* -------------------------------------------
+class Size(tuple):
+    """A shape, as ``torch.Size``: a tuple of ints (equal to the plain tuple of the same
+    sizes) with ``numel()``. ``Tensor.shape`` stays a plain tuple (it is read on every op)."""
+
+    __slots__ = ()
+
+    def __new__(cls, sizes=()):
+        sizes = tuple(sizes)
+        for n in sizes:
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+                raise ArgumentTypeError(f"[Size] expected ints, got {type(n).__name__} in {sizes!r}")
+        return super().__new__(cls, (int(n) for n in sizes))
+
+    def numel(self):
+        """The number of elements of a tensor of this shape (1 for ``Size([])``)."""
+        return int(np.prod(self, dtype=np.int64))
+
+    def __getitem__(self, key):
+        out = super().__getitem__(key)
+        return Size(out) if isinstance(key, slice) else out
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+    def __repr__(self):
+        return f"gpugrad.Size({list(self)!r})"
+
+    def __reduce__(self):
+        return Size, (tuple(self),)
+
+
+def _in_graph(values, backend, *params):
+    """``values`` (an array of ``backend``) as a tensor drawn from the tensors ``params``:
+    in the graph with gradient 0 to them, as PyTorch's bernoulli and normal."""
+    from .ops.elementwise import Sampled
+
+    params = [p for p in params if isinstance(p, Tensor)]
+    return Sampled(values)(*params) if params else Tensor._wrap(values, backend)
+
+
+def bernoulli(input, p=None, *, generator=None, out=None):  # noqa: A002
+    """0 or 1 in ``input``'s dtype and shape: 1 with probability ``input`` (floating point
+    probabilities in [0, 1]) or, given ``p``, with probability ``p`` for every element. From
+    ``generator`` or the device's default generator."""
+    op = "bernoulli"
+    _defaults_only(op, out)
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
+    b = input._backend
+    stream = stream_of(generator, b, op)
+    if p is None:
+        if input.dtype.kind != "f":
+            raise DTypeError(f"[{op}] expected floating point probabilities, got {input.dtype}; call .float() first")
+        from .functional._util import check_values
+
+        check_values(input, lambda a: ~((a >= 0) & (a <= 1)),
+                     f"[{op}] expected probabilities in [0, 1], got one outside (or NaN) at flat index {{position}}",
+                     ArgumentError)
+        probs = input.array
+    else:
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.number)):
+            raise ArgumentTypeError(f"[{op}] expected p to be a number, got {type(p).__name__}")
+        if not 0 <= p <= 1:
+            raise ArgumentError(f"[{op}] expected p in [0, 1], got {p}")
+        probs = float(p)
+    with b.scope():
+        u = b.rand(input.shape, _dt.float64 if input.dtype == _dt.float64 else _dt.float32, stream)
+        values = (u < probs).astype(input.dtype)
+    return _in_graph(values, b, input)
+
+
+def _check_std(std, op):
+    if isinstance(std, Tensor):
+        from .functional._util import check_values
+
+        check_values(std, lambda a: ~(a >= 0), f"[{op}] expected every std >= 0, got a negative (or NaN) one at "
+                     "flat index {position}", ArgumentError)
+    elif not std >= 0:
+        raise ArgumentError(f"[{op}] expected std >= 0, got {std}")
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+           requires_grad=False, pin_memory=False):
+    """Normal draws, as ``torch.normal``: ``normal(mean, std)`` with a tensor mean and/or std
+    (floating point; the result has their broadcast shape and the dtype of mean, or of std
+    when mean is a number; gradient 0 to them, as PyTorch), or ``normal(mean, std, size)``
+    with numbers (``dtype``, ``device``, ``requires_grad`` as in ``randn``). From
+    ``generator`` or the device's default generator; std must be >= 0."""
+    op = "normal"
+    _defaults_only(op, out, layout, pin_memory)
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    for name, v in (("mean", mean), ("std", std)):
+        if not isinstance(v, Tensor) and (isinstance(v, bool) or not isinstance(v, (int, float, np.number))):
+            raise ArgumentTypeError(f"[{op}] expected {name} to be a Tensor or a number, got {type(v).__name__}")
+    if not tensors:
+        if size is None:
+            raise ArgumentTypeError(f"[{op}] with a number mean and std, expected a size, got none")
+        _check_std(std, op)
+        return _make(lambda b, s, d: b.randn(s, _float_only(d, op), stream_of(generator, b, op)) * std + mean,
+                     (size,), dtype, device, requires_grad, op)
+    if size is not None or dtype is not None or device is not None or requires_grad:
+        raise ArgumentTypeError(f"[{op}] with a tensor mean or std, expected no size, dtype, device or "
+                                "requires_grad (the result follows the tensors), got some")
+    for t in tensors:
+        if t.dtype.kind != "f":
+            raise DTypeError(f"[{op}] expected floating point mean and std, got {t.dtype}; call .float() first")
+    b = tensors[0]._backend
+    if any(t._backend is not b for t in tensors):
+        raise DeviceError(f"[{op}] expected mean and std on one device, got {mean.device} and {std.device}")
+    dt = (mean if isinstance(mean, Tensor) else std).dtype
+    try:
+        shape = np.broadcast_shapes(*(t.shape for t in tensors))
+    except ValueError:
+        raise ShapeError(f"[{op}] expected broadcastable mean and std, got shapes "
+                         f"{' and '.join(str(tuple(t.shape)) for t in tensors)}") from None
+    _check_std(std, op)
+    stream = stream_of(generator, b, op)
+    m, s = (v.array if isinstance(v, Tensor) else v for v in (mean, std))
+    with b.scope():
+        values = (b.randn(shape, dt, stream) * s + m).astype(dt, copy=False)
+    return _in_graph(values, b, mean, std)
+
+
+def _new(fn, op):
+    def new(self, *sizes, size=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+        return fn(*sizes, size=size, dtype=dtype or self.dtype, device=device or self._backend, layout=layout,
+                  requires_grad=requires_grad, pin_memory=pin_memory)
+
+    new.__name__ = new.__qualname__ = op
+    new.__doc__ = f"``{fn.__name__}`` with this tensor's dtype and device (unless given)."
+    return new
+
+
+new_zeros = _new(zeros, "new_zeros")
+new_ones = _new(ones, "new_ones")
+new_empty = _new(empty, "new_empty")
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    """``full`` with this tensor's dtype and device (unless given)."""
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self._backend, layout=layout,
+                requires_grad=requires_grad, pin_memory=pin_memory)
+
+
+def new_tensor(self, data, dtype=None, device=None, requires_grad=False, *, pin_memory=False):
+    """``tensor(data)`` (a copy) with this tensor's dtype and device (unless given)."""
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad,
+                  pin_memory=pin_memory)

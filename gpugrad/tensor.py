@@ -453,7 +453,9 @@ class Tensor:
     def mul_(self, other):
         return self._inplace(F.mul, other, fast=_fast("multiply"))
 
-    def div_(self, other):
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is not None:
+            return self._inplace(lambda x, o: F.div(x, o, rounding_mode=rounding_mode), other, name="div")
         return self._inplace(F.div, other, fast=_fast("true_divide"))
 
     def pow_(self, exponent):
@@ -463,9 +465,57 @@ class Tensor:
         return self._inplace(F.neg, fast=lambda xp, a: xp.negative(a, out=a))
 
     def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
-        return self._inplace(F.clip, min, max)
+        return self._inplace(F.clip, min, max, name="clamp")
 
     clip_ = clamp_
+
+    def clamp_min_(self, min):  # noqa: A002
+        return self._inplace(F.clip, min, None, name="clamp_min")
+
+    def clamp_max_(self, max):  # noqa: A002
+        return self._inplace(F.clip, None, max, name="clamp_max")
+
+    # elementwise functions in place (issue 17): the out-of-place op, written back into self
+    # with the version-counter rules of ``_inplace``; a result of another dtype kind (exp_ of
+    # an integer tensor) is refused, as in PyTorch
+    def relu_(self):
+        return self._inplace(F.relu)
+
+    def sigmoid_(self):
+        return self._inplace(F.sigmoid)
+
+    def tanh_(self):
+        return self._inplace(F.tanh)
+
+    def exp_(self):
+        return self._inplace(F.exp)
+
+    def log_(self):
+        return self._inplace(F.log)
+
+    def sqrt_(self):
+        return self._inplace(F.sqrt)
+
+    def abs_(self):
+        return self._inplace(F.abs)
+
+    def floor_(self):
+        return self._inplace(F.floor)
+
+    def ceil_(self):
+        return self._inplace(F.ceil)
+
+    def round_(self):
+        return self._inplace(F.round)
+
+    def trunc_(self):
+        return self._inplace(F.trunc)
+
+    def reciprocal_(self):
+        return self._inplace(F.reciprocal)
+
+    def sign_(self):
+        return self._inplace(F.sign)
 
     def zero_(self):
         return self.fill_(0)

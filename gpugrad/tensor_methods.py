@@ -1,6 +1,7 @@
 """The Tensor methods that are one-line calls into ``gpugrad.functional``: operators,
 math, reductions, shape and indexing. ``install`` attaches them to the class."""
 
+from . import creation as _creation  # issue 17 (math helper): Tensor.new_*, bernoulli
 from . import functional as F
 from .functional import math as _math
 
@@ -134,6 +135,44 @@ METHODS.update({
     "equal": F.equal, "isclose": F.isclose, "allclose": F.allclose,
     "is_contiguous": _is_contiguous, "nelement": _nelement,
     "diag": F.diag, "nonzero": F.nonzero, "log2": F.log2, "log10": F.log10, "multinomial": F.multinomial,
+})  # fmt: skip
+
+METHODS.update({  # issue 17 (reduce helper): reductions, scans, sorting, selection
+    "cumsum": F.cumsum, "cumprod": F.cumprod, "cummax": F.cummax, "cummin": F.cummin,
+    "logcumsumexp": F.logcumsumexp, "median": F.median, "count_nonzero": F.count_nonzero, "aminmax": F.aminmax,
+    "kthvalue": F.kthvalue, "unique": F.unique, "bincount": F.bincount, "argwhere": F.argwhere, "mode": F.mode,
+})  # fmt: skip
+METHODS.update({  # issue 17 (reduce helper): shape
+    "repeat": _size_args(F.repeat), "tile": _size_args(F.tile), "repeat_interleave": F.repeat_interleave,
+    "fliplr": F.fliplr, "flipud": F.flipud, "roll": F.roll, "tril": F.tril, "triu": F.triu, "diagonal": F.diagonal,
+    "diag_embed": F.diag_embed, "unflatten": F.unflatten, "movedim": F.movedim, "moveaxis": F.moveaxis,
+    "swapdims": F.transpose, "view_as": F.view_as, "reshape_as": F.reshape_as, "expand_as": F.expand_as,
+    "type_as": F.type_as, "narrow": F.narrow, "unfold": F.unfold,
+})  # fmt: skip
+
+METHODS.update({  # issue 17 (math helper): math, comparison, creation
+    "tan": F.tan, "asin": F.asin, "acos": F.acos, "atan": F.atan, "atan2": F.atan2, "sinh": F.sinh, "cosh": F.cosh,
+    "asinh": F.asinh, "acosh": F.acosh, "atanh": F.atanh, "arcsin": F.asin, "arccos": F.acos, "arctan": F.atan,
+    "arctan2": F.atan2, "arcsinh": F.asinh, "arccosh": F.acosh, "arctanh": F.atanh, "exp2": F.exp2,
+    "logaddexp": F.logaddexp, "lerp": F.lerp, "copysign": F.copysign, "fmod": F.fmod, "divide": F.div,
+    "true_divide": F.div, "frac": F.frac, "hypot": F.hypot, "xlogy": F.xlogy, "remainder": F.remainder,
+    "floor_divide": F.floor_divide, "isneginf": F.isneginf, "isposinf": F.isposinf, "clamp_min": F.clamp_min,
+    "clamp_max": F.clamp_max, "is_floating_point": F.is_floating_point, "bernoulli": _creation.bernoulli,
+    "new_zeros": _creation.new_zeros, "new_ones": _creation.new_ones, "new_full": _creation.new_full,
+    "new_empty": _creation.new_empty, "new_tensor": _creation.new_tensor,
+})  # fmt: skip
+METHODS.update({  # issue 17 (index helper): scatter, index_*, masked_*, take, and their in-place forms
+    "scatter": F.scatter, "scatter_": F.scatter_, "scatter_add": F.scatter_add, "scatter_add_": F.scatter_add_,
+    "scatter_reduce": F.scatter_reduce, "scatter_reduce_": F.scatter_reduce_, "index_add": F.index_add,
+    "index_add_": F.index_add_, "index_copy": F.index_copy, "index_copy_": F.index_copy_, "index_fill": F.index_fill,
+    "index_fill_": F.index_fill_, "masked_fill": F.masked_fill, "masked_fill_": F.masked_fill_,
+    "masked_scatter": F.masked_scatter, "masked_scatter_": F.masked_scatter_, "masked_select": F.masked_select,
+    "take": F.take, "take_along_dim": F.take_along_dim,
+})  # fmt: skip
+
+METHODS.update({  # issue 17 (index helper): linear algebra
+    "mm": F.mm, "bmm": F.bmm, "addmm": F.addmm, "outer": F.outer, "ger": F.ger, "dot": F.dot, "vdot": F.vdot,
+    "inner": F.inner, "kron": F.kron, "cross": F.cross,
 })  # fmt: skip
 
 PROPERTIES = {"T": _T, "mT": _mT}

@@ -24,6 +24,7 @@ class Spec:
     away_from: object = None  # keep inputs at least 0.1 from these points (kinks, ties)
     bad: object = None  # (device) -> raises a gpugrad error
     error: type = gg.errors.GpugradError
+    torch: object = None  # the PyTorch form for tests/test_torch_crosscheck.py, where fn is not valid torch code
 
 
 def _erf(x):
@@ -291,3 +292,15 @@ def run_dtype_case(expr, m, device):
     except Exception as exc:  # noqa: BLE001 - the refusal itself is what is compared
         return exc
     return str(out.dtype).replace("torch.", ""), np.asarray(out.tolist(), dtype=np.float64)
+
+
+# The breadth issue's ops, one table per area (each file holds SPECS and DTYPE_CASES lists of
+# the same kinds as above); imported last, as they build on Spec and the helpers here.
+import op_specs_index  # noqa: E402
+import op_specs_math  # noqa: E402
+import op_specs_nn  # noqa: E402
+import op_specs_reduce  # noqa: E402
+
+_AREAS = (op_specs_math, op_specs_reduce, op_specs_index, op_specs_nn)
+SPECS += [s for m in _AREAS for s in m.SPECS]
+DTYPE_CASES += [c for m in _AREAS for c in m.DTYPE_CASES]

@@ -322,11 +322,14 @@ def test_every_scheduler_state_dict_deep_copies(name):
     sched = SCHEDULERS[name](opt)
     sched.step()
     saved = copy.deepcopy(sched.state_dict())
+    saved_opt = copy.deepcopy(opt.state_dict())  # the lrs the next step works from, as in PyTorch
     lrs = []
     for _ in range(3):
         sched.step()
         lrs.append(sched.get_last_lr())
-    other = SCHEDULERS[name](optim.SGD(nn.Linear(2, 1).parameters(), lr=0.05))
+    other_opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.05)
+    other = SCHEDULERS[name](other_opt)
+    other_opt.load_state_dict(saved_opt)
     other.load_state_dict(saved)
     assert [other.step() or other.get_last_lr() for _ in range(3)] == lrs
     assert pickle.loads(pickle.dumps(sched.state_dict())) == sched.state_dict()

@@ -35,7 +35,7 @@ TORCH = {
 
 
 def _torch_fn(spec):
-    return TORCH.get(spec.name, spec.fn)
+    return spec.torch or TORCH.get(spec.name, spec.fn)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])

@@ -7,6 +7,7 @@ import threading
 class _State(threading.local):
     grad_enabled = True
     anomaly = False
+    inference = False  # inside inference_mode(True)
 
     def __init__(self):
         # in anomaly mode, nn.Module.__call__ keeps here the modules being called, outermost
@@ -122,3 +123,50 @@ class detect_anomaly(_Switch):
 
 def set_detect_anomaly(mode):
     state.anomaly = bool(mode)
+
+
+class inference_mode:
+    """``inference_mode()`` (or ``inference_mode(True)``): as ``no_grad``, ops record no
+    graph; ``inference_mode(False)`` turns recording on, as PyTorch's does. A context
+    manager and a decorator (``@inference_mode`` and ``@inference_mode()``); restores the
+    previous mode on exit. gpugrad has no separate "inference tensors": results made inside
+    are ordinary tensors that do not require grad."""
+
+    def __new__(cls, mode=True):
+        self = super().__new__(cls)
+        if callable(mode):  # bare @inference_mode
+            self._mode = True
+            return self(mode)
+        return self
+
+    def __init__(self, mode=True):
+        if not callable(mode):
+            if not isinstance(mode, bool):
+                from ..errors import ArgumentTypeError
+
+                raise ArgumentTypeError(f"[inference_mode] expected mode to be a bool, got {type(mode).__name__}")
+            self._mode = mode
+        self._prev = []
+
+    def __enter__(self):
+        self._prev.append((state.grad_enabled, state.inference))
+        state.grad_enabled, state.inference = not self._mode, self._mode
+        return self
+
+    def __exit__(self, *exc):
+        state.grad_enabled, state.inference = self._prev.pop()
+        return False
+
+    def __call__(self, func):
+        mode = self._mode
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+def is_inference_mode_enabled():
+    return state.inference

@@ -1,6 +1,12 @@
-"""gpugrad.data: datasets and the DataLoader."""
+"""gpugrad.data: datasets, samplers and the DataLoader (PyTorch's ``torch.utils.data``)."""
 
 from . import datasets
-from .loader import DataLoader, Dataset, TensorDataset
+from .collate import default_collate, default_convert
+from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .loader import DataLoader
+from .samplers import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler
+from .workers import DataLoaderWorkerError, WorkerInfo, get_worker_info
 
-__all__ = ["DataLoader", "Dataset", "TensorDataset", "datasets"]
+__all__ = ["BatchSampler", "ConcatDataset", "DataLoader", "DataLoaderWorkerError", "Dataset", "RandomSampler",
+           "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler",
+           "WorkerInfo", "datasets", "default_collate", "default_convert", "get_worker_info", "random_split"]

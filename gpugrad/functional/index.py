@@ -289,3 +289,341 @@ def nonzero(input, *, out=None, as_tuple=False):  # noqa: A002
         if a.ndim == 0:
             return Tensor._wrap(b.xp.zeros((idx[0].shape[0], 0), dtype=np.int64), b)
         return Tensor._wrap(b.xp.stack(idx, axis=1), b)
+
+
+# -- scatter, index_add/copy/fill, masked_*, take (issue 17) -------------------------------------
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _check_index(index, op, ndim=None):
+    if not isinstance(index, Tensor) or index.dtype.kind not in "iu":
+        got = index.dtype if isinstance(index, Tensor) else type(index).__name__
+        raise DTypeError(f"[{op}] index must be an integer tensor, got {got}")
+    if ndim is not None and index.ndim != ndim:
+        raise ShapeError(f"[{op}] index must have the tensor's {ndim} dims, got {index.ndim} (shape {index.shape})")
+
+
+def _same_device(op, x, *others):
+    for t in others:
+        if isinstance(t, Tensor) and t._backend is not x._backend:
+            raise DeviceError(f"[{op}] expected all tensors on {x.device}, got one on {t.device}")
+
+
+def _scatter_args(op, x, dim, index, src):
+    """Checked ``(dim, index_key, src cut to index's shape)`` for the scatter family
+    (PyTorch's rules: index has x's dims, is no larger than src anywhere nor than x outside
+    ``dim``, holds values in [0, x.shape[dim]); src has x's dtype)."""
+    if not isinstance(x, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(x).__name__}")
+    d = axis(dim, x.ndim, op)
+    _check_index(index, op, x.ndim)
+    _same_device(op, x, index, src)
+    if isinstance(src, Tensor):
+        if src.dtype != x.dtype:
+            raise DTypeError(f"[{op}] expected src to have the tensor's dtype {x.dtype}, got {src.dtype}")
+        if src.ndim != x.ndim:
+            raise ShapeError(f"[{op}] src must have the tensor's {x.ndim} dims, got shape {src.shape}")
+        for i, (n, m) in enumerate(zip(index.shape, src.shape)):
+            if n > m:
+                raise ShapeError(f"[{op}] index shape {index.shape} exceeds src shape {src.shape} in dim {i}")
+        if src.shape != index.shape:
+            src = getitem(src, tuple(slice(0, n) for n in index.shape))
+    for i, (n, m) in enumerate(zip(index.shape, x.shape)):
+        if i != d and n > m:
+            raise ShapeError(f"[{op}] index shape {index.shape} exceeds the tensor's shape {x.shape} in dim {i}")
+    _check_range(index, x.shape[d] if x.ndim else 1, op)
+    return d, _scatter_key(x, d, index), src
+
+
+def _scatter_key(x, d, index):
+    """The advanced key (one array per dim) that puts ``index[i][j]`` at ``x[i][index[i][j]]`` (d=1)."""
+    b, xp = x._backend, x._backend.xp
+    if x.ndim == 0:
+        return (index.array.reshape(1),)
+    with b.scope():
+        key = []
+        for i, n in enumerate(index.shape):
+            shape = [1] * index.ndim
+            shape[i] = n
+            key.append(index.array if i == d else xp.arange(n).reshape(shape))
+    return tuple(key)
+
+
+def _scalar_tensor(value, x, op):
+    """A number or a 0-d tensor as a 0-d tensor of x's dtype (PyTorch casts the value)."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ShapeError(f"[{op}] expected a number or a 0-d value tensor, got shape {value.shape}")
+        _same_device(op, x, value)
+        return value if value.dtype == x.dtype else value.to(dtype=x.dtype)
+    if not isinstance(value, (numbers.Number, np.generic)) or isinstance(value, complex):
+        raise ArgumentTypeError(f"[{op}] expected a number or a 0-d tensor as value, got {type(value).__name__}")
+    with x._backend.scope():
+        return Tensor._wrap(x._backend.xp.asarray(value).astype(x.dtype), x._backend)
+
+
+def _flat0(x, fn):
+    """``fn`` on a 0-d ``x`` seen as shape (1,), the result back as 0-d (PyTorch treats a 0-d
+    tensor's one dim as size 1 in the scatter family)."""
+    return fn(x.reshape(1)).reshape(()) if x.ndim == 0 else fn(x)
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A002 - PyTorch's names
+    """``torch.scatter``: a copy of ``input`` with ``out[i][index[i][j]] = src[i][j]`` (dim=1),
+    or ``value`` there when ``src`` is a number (or given as ``value=``). With ``reduce='add'``
+    or ``'multiply'`` (PyTorch's older form) the values are summed or multiplied in instead.
+    Gradient: to src at the scattered positions, to input where nothing was written."""
+    op = "scatter"
+    if src is None:
+        if value is None:
+            raise ArgumentError(f"[{op}] expected src (a tensor) or value (a number)")
+        src = value
+    if reduce is not None and reduce not in ("add", "multiply"):
+        raise ArgumentError(f"[{op}] reduce must be 'add' or 'multiply', got {reduce!r}")
+    if not isinstance(src, Tensor):
+        if not isinstance(input, Tensor):
+            raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
+        v = _scalar_tensor(src, input, op)
+        if reduce is not None:
+            _check_index(index, op)
+            return scatter_reduce(input, dim, index, v.detach().expand(*index.shape),
+                                  "sum" if reduce == "add" else "prod")
+        d, key, _ = _scatter_args(op, input, dim, index, None)
+        return _flat0(input, lambda x: I.IndexPut(key)(x, v))
+    if reduce is not None:
+        return scatter_reduce(input, dim, index, src, "sum" if reduce == "add" else "prod")
+    return _scatter_src(op, input, dim, index, src)
+
+
+def _scatter_src(op, input, dim, index, src):  # noqa: A002
+    d, key, src = _scatter_args(op, input, dim, index, src)
+    return _flat0(input, lambda x: I.IndexPut(key)(x, src.reshape(-1) if input.ndim == 0 else src))
+
+
+def scatter_add(input, dim, index, src):  # noqa: A002
+    """``torch.scatter_add``: ``out[i][index[i][j]] += src[i][j]`` (dim=1) on a copy of
+    input, repeated indices adding up."""
+    return scatter_reduce(input, dim, index, src, "sum", op="scatter_add")
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, op="scatter_reduce"):  # noqa: A002
+    """``torch.scatter_reduce``: the values of src reduced (``'sum'``, ``'prod'``, ``'mean'``,
+    ``'amax'``, ``'amin'``) into a copy of input at ``index`` along ``dim``, with input's value
+    taking part unless ``include_self=False``; mean of integers rounds down as PyTorch does.
+    Gradients are PyTorch's (amax/amin share it evenly among tied values)."""
+    if reduce not in _REDUCES:
+        raise ArgumentError(f"[{op}] reduce must be one of {', '.join(_REDUCES)}, got {reduce!r}")
+    if not isinstance(src, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected src to be a Tensor, got {type(src).__name__}")
+    d, key, src = _scatter_args(op, input, dim, index, src)
+    if input.ndim == 0:
+        index, src = index.reshape(1), src.reshape(1)
+    return _flat0(input, lambda x: I.ScatterReduce(d, index, key, reduce, bool(include_self))(x, src))
+
+
+def _index_args(op, x, dim, index, source=None):
+    """``(dim, index expanded to source's shape)`` for index_add/index_copy: 1-D (or 0-d)
+    index, source shaped as x but with len(index) in ``dim``."""
+    if not isinstance(x, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(x).__name__}")
+    d = axis(dim, x.ndim, op)
+    _check_index(index, op)
+    if index.ndim > 1:
+        raise ShapeError(f"[{op}] index must be 0-d or 1-D, got shape {index.shape}")
+    if not isinstance(source, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected source to be a Tensor, got {type(source).__name__}")
+    _same_device(op, x, index, source)
+    if source.dtype != x.dtype:
+        raise DTypeError(f"[{op}] expected source to have the tensor's dtype {x.dtype}, got {source.dtype}")
+    want = x.shape[:d] + (index.numel(),) + x.shape[d + 1:] if x.ndim else (index.numel(),) * (source.ndim > 0)
+    if tuple(source.shape) != tuple(want) and not (x.ndim == 0 and source.numel() == index.numel() == 1):
+        raise ShapeError(f"[{op}] expected source of shape {tuple(want)} for {index.numel()} indices "
+                         f"in dim {d} of shape {x.shape}, got {source.shape}")
+    if x.ndim == 0:
+        return d, index.reshape(()), source.reshape(())
+    shape = [1] * x.ndim
+    shape[d] = -1
+    return d, index.reshape(shape).expand(*source.shape), source
+
+
+def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
+    """``torch.index_add``: ``out[..., index[i], ...] += alpha * source[..., i, ...]`` along
+    ``dim`` on a copy of input, repeated indices adding up."""
+    d, idx, source = _index_args("index_add", input, dim, index, source)
+    if alpha != 1:
+        if input.dtype.kind != "f" and isinstance(alpha, float) and not float(alpha).is_integer():
+            raise ArgumentTypeError(f"[index_add] a float alpha needs a float tensor, got {input.dtype}")
+        source = source * alpha
+        source = source if source.dtype == input.dtype else source.to(dtype=input.dtype)
+    return scatter_reduce(input, d, idx, source, "sum", op="index_add")
+
+
+def index_copy(input, dim, index, source):  # noqa: A002
+    """``torch.index_copy``: ``out[..., index[i], ...] = source[..., i, ...]`` along ``dim``."""
+    d, idx, source = _index_args("index_copy", input, dim, index, source)
+    return _scatter_src("index_copy", input, d, idx, source)
+
+
+def index_fill(input, dim, index, value):  # noqa: A002
+    """``torch.index_fill``: the entries at ``index`` along ``dim`` set to ``value`` (a number
+    or a 0-d tensor, which then gets the gradient of every entry it filled); negative indices
+    count from the end, as in PyTorch."""
+    op = "index_fill"
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
+    d = axis(dim, input.ndim, op)
+    _check_index(index, op)
+    if index.ndim > 1:
+        raise ShapeError(f"[{op}] index must be 0-d or 1-D, got shape {index.shape}")
+    _same_device(op, input, index)
+    v = _scalar_tensor(value, input, op)
+    n = input.shape[d] if input.ndim else 1
+    check_values(index, lambda a: (a < -n) | (a >= n),
+                 f"[{op}] index {{value}} is out of range for dim {d} of size {n}")
+    b = input._backend
+    with b.scope():  # a mask over dim d: each filled entry counts once in the value's gradient
+        mask = b.xp.zeros(n, dtype=bool)
+        mask[index.array.reshape(-1)] = True
+        mask = mask.reshape((n,) + (1,) * (input.ndim - d - 1)) if input.ndim else mask.reshape(())
+    from .math import where as _where
+
+    return _where(Tensor._wrap(mask, b), v, input)
+
+
+def masked_fill(input, mask, value):  # noqa: A002
+    """``torch.masked_fill``: ``value`` (a number or a 0-d tensor, cast to input's dtype)
+    where the bool ``mask`` (broadcast with input) is True, input elsewhere."""
+    op = "masked_fill"
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
+    _check_mask(mask, input, op)
+    from .math import where as _where
+
+    return _where(mask, _scalar_tensor(value, input, op), input)
+
+
+def _check_mask(mask, x, op):
+    if not isinstance(mask, Tensor) or mask.dtype.kind != "b":
+        got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+        raise DTypeError(f"[{op}] expected a bool tensor as mask, got {got}")
+    _same_device(op, x, mask)
+    try:
+        return np.broadcast_shapes(tuple(x.shape), tuple(mask.shape))
+    except ValueError:
+        raise ShapeError(f"[{op}] the mask of shape {mask.shape} does not broadcast with shape {x.shape}") from None
+
+
+def masked_scatter(input, mask, source):  # noqa: A002
+    """``torch.masked_scatter``: input with the entries where ``mask`` is True (broadcast
+    together) taken, in row-major order, from the first elements of ``source``. The count of
+    True values sizes the copy, so on a GPU it is read back to the host."""
+    op = "masked_scatter"
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
+    shape = _check_mask(mask, input, op)
+    if not isinstance(source, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected source to be a Tensor, got {type(source).__name__}")
+    _same_device(op, input, source)
+    if source.dtype != input.dtype:
+        raise DTypeError(f"[{op}] expected source to have the tensor's dtype {input.dtype}, got {source.dtype}")
+    x = input if tuple(input.shape) == shape else input.broadcast_to(shape)
+    with input._backend.scope():
+        m = input._backend.xp.broadcast_to(mask.array, shape)
+        count = int(m.sum())
+    if count > source.numel():
+        raise ShapeError(f"[{op}] the mask has {count} True values but source has only {source.numel()} elements")
+    return I.IndexPut(m)(x, source.reshape(-1)[:count])
+
+
+def masked_select(input, mask):  # noqa: A002
+    """``torch.masked_select``: the 1-D tensor of input's entries where ``mask`` is True
+    (both broadcast together), in row-major order."""
+    op = "masked_select"
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
+    shape = _check_mask(mask, input, op)
+    x = input if tuple(input.shape) == shape else input.broadcast_to(shape)
+    m = mask if tuple(mask.shape) == shape else mask.broadcast_to(shape)
+    return getitem(x.reshape(-1), m.reshape(-1))
+
+
+def take(input, index):  # noqa: A002
+    """``torch.take``: input seen as 1-D, indexed by ``index`` (any shape, negative values
+    count from the end); the result has index's shape."""
+    op = "take"
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
+    _check_index(index, op)
+    _same_device(op, input, index)
+    n = input.numel()
+    check_values(index, lambda a: (a < -n) | (a >= n),
+                 f"[{op}] index {{value}} is out of range for a tensor of {n} elements")
+    return getitem(input.reshape(-1), index)
+
+
+def take_along_dim(input, indices, dim=None):  # noqa: A002
+    """``torch.take_along_dim``: gather along ``dim`` after broadcasting input and indices in
+    the other dims (negative indices count from the end); with ``dim=None`` both are
+    flattened first."""
+    op = "take_along_dim"
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
+    _check_index(indices, op)
+    _same_device(op, input, indices)
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    if indices.ndim != input.ndim:
+        raise ShapeError(f"[{op}] indices must have the tensor's {input.ndim} dims, got shape {indices.shape}")
+    d = axis(dim, input.ndim, op)
+    try:
+        shape = list(np.broadcast_shapes(tuple(input.shape[:d] + (1,) + input.shape[d + 1:]),
+                                         tuple(indices.shape[:d] + (1,) + indices.shape[d + 1:])))
+    except ValueError:
+        raise ShapeError(f"[{op}] shapes {input.shape} and {indices.shape} do not broadcast outside dim {d}") from None
+    n = input.shape[d]
+    check_values(indices, lambda a: (a < -n) | (a >= n),
+                 f"[{op}] index {{value}} is out of range for dim {d} of size {n}")
+    idx = indices + n * (indices < 0).to(dtype=indices.dtype)
+    x = input.expand(*(shape[:d] + [n] + shape[d + 1:]))
+    return gather(x, d, idx.expand(*(shape[:d] + [indices.shape[d]] + shape[d + 1:])))
+
+
+_NO_ARG = object()
+
+
+def where(condition, input=_NO_ARG, other=_NO_ARG):  # noqa: A002
+    """``torch.where``: ``where(cond, x, y)`` (see functional.math.where), and the
+    one-argument form ``where(cond)``, which is ``nonzero(cond, as_tuple=True)``."""
+    from .math import where as _where
+
+    if input is _NO_ARG and other is _NO_ARG:
+        if not isinstance(condition, Tensor):
+            raise ArgumentTypeError(f"[where] expected a Tensor, got {type(condition).__name__}")
+        return nonzero(condition, as_tuple=True)
+    if input is _NO_ARG or other is _NO_ARG:
+        raise ArgumentError("[where] expected where(condition) or where(condition, input, other)")
+    return _where(condition, input, other)
+
+
+# -- in-place forms (Tensor methods) ---------------------------------------------------------------
+def _in_place(fn, name):
+    """The Tensor method ``name_``: ``fn`` written into self with the version-counter rules
+    of ``Tensor._inplace`` (keyword arguments pass through it too, so a tensor given by
+    keyword is seen by the graph)."""
+
+    def method(self, *args, **kwargs):
+        n, keys = len(args), list(kwargs)
+        return self._inplace(lambda x, *a: fn(x, *a[:n], **dict(zip(keys, a[n:]))), *args, *kwargs.values(), name=name)
+
+    method.__name__ = name + "_"
+    return method
+
+
+scatter_ = _in_place(scatter, "scatter")
+scatter_add_ = _in_place(scatter_add, "scatter_add")
+scatter_reduce_ = _in_place(scatter_reduce, "scatter_reduce")
+index_add_ = _in_place(index_add, "index_add")
+index_copy_ = _in_place(index_copy, "index_copy")
+index_fill_ = _in_place(index_fill, "index_fill")
+masked_fill_ = _in_place(masked_fill, "masked_fill")
+masked_scatter_ = _in_place(masked_scatter, "masked_scatter")

@@ -7,9 +7,11 @@ from ..tensor import Tensor
 from ._util import (
     as_tensor,
     broadcast_error,
+    check_float,
     check_integral,
     check_not_bool,
     check_tensor,
+    check_values,
     floating,
     result_type,
     scalar,
@@ -97,8 +99,12 @@ def mul(a, b):
     return _binary("mul", E.Mul, a, b, E.MulScalar, E.MulScalar)
 
 
-def div(a, b):
-    """True division a / b."""
+def div(a, b, *, rounding_mode=None):
+    """a / b. ``rounding_mode``: None (true division: float32 for integers), 'trunc' (toward
+    zero) or 'floor' (toward -inf); the rounded forms keep an integer dtype, have gradient 0
+    and refuse an integer division by zero, as in PyTorch."""
+    if rounding_mode is not None:
+        return _rounded_div(a, b, rounding_mode)
     return _binary("div", E.Div, a, b, E.DivScalar, E.RDivScalar)
 
 
@@ -173,6 +179,9 @@ def reciprocal(x):
 
 
 def square(x):
+    """x * x; int64 for a bool tensor (as pow(x, 2)), as in PyTorch."""
+    if check_tensor(x, "square").dtype.kind == "b":
+        return pow(x, 2)
     return E.PowScalar(2)(x)
 
 
@@ -207,8 +216,11 @@ def trunc(x):
 
 
 def floor_divide(a, b):
-    """a // b (floor division); gradient 0."""
+    """a // b (floor division); gradient 0. An integer division by zero is refused, as in
+    PyTorch."""
     _refuse_bool("floor_divide", a, b)
+    if _op_dtype("floor_divide", a, b).kind in "iu":
+        _check_divisor("floor_divide", b)
     return _binary("floor_divide", lambda: E.ZeroGrad("floor_divide"), a, b,
                    lambda c: E.ZeroGradScalar("floor_divide", c), lambda c: E.ZeroGradScalar("floor_divide", c, True))
 
@@ -216,6 +228,8 @@ def floor_divide(a, b):
 def remainder(a, b):
     """a % b with the sign of b (Python's and PyTorch's rule); a - b * floor(a / b)."""
     _refuse_bool("remainder", a, b)
+    if _op_dtype("remainder", a, b).kind in "iu":
+        _check_divisor("remainder", b)
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         return a - b * floor_divide(a, b)
     if isinstance(a, Tensor):
@@ -263,15 +277,17 @@ def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
     if min is None and max is None:
         raise ArgumentError("[clip] at least one of min and max must be given")
     dt = result_type(x, min, max)
-    if dt.kind == "b":
+    one_tensor_bound = (min is None or max is None) and isinstance(min if max is None else max, Tensor)
+    if dt.kind == "b" and not one_tensor_bound:  # PyTorch's clamp of bools by one bool tensor is its max/min
         raise DTypeError("[clip] expected a numeric tensor or bounds, got bool")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        y = x
-        if min is not None:
-            y = maximum(y, min)
-        if max is not None:
-            y = minimum(y, max)
-        return y
+        # tensor bounds (broadcast): the gradient goes where PyTorch sends it (see ClampTensor)
+        bounds = [v for v in (min, max) if v is not None]
+        xs = _in_result_type(x, "clip", x, *bounds)
+        try:
+            return E.ClampTensor(min is not None, max is not None)(*xs)
+        except ValueError as exc:
+            raise broadcast_error("clip", *xs) or exc from None
     return E.Clip(min, max)(x.to(dt))
 
 
@@ -436,3 +452,221 @@ def copy_from(x, src):
     # graph entry that routes the gradient to src
     return broadcast_to(s, x.shape) if s.shape != x.shape else s * 1
 
+
+
+# -- the breadth issue's math (issue 17) -----------------------------------------------------
+def _float_unary(op_cls, name, x):
+    """A float function of one tensor: integer and bool tensors give the default float
+    dtype, as in PyTorch."""
+    return op_cls()(floating(check_tensor(x, name)))
+
+
+def tan(x):
+    return _float_unary(E.Tan, "tan", x)
+
+
+def asin(x):
+    """arcsin; NaN outside [-1, 1], as in PyTorch."""
+    return _float_unary(E.Asin, "asin", x)
+
+
+def acos(x):
+    """arccos; NaN outside [-1, 1]."""
+    return _float_unary(E.Acos, "acos", x)
+
+
+def atan(x):
+    return _float_unary(E.Atan, "atan", x)
+
+
+def sinh(x):
+    return _float_unary(E.Sinh, "sinh", x)
+
+
+def cosh(x):
+    return _float_unary(E.Cosh, "cosh", x)
+
+
+def asinh(x):
+    return _float_unary(E.Asinh, "asinh", x)
+
+
+def acosh(x):
+    """arccosh; NaN below 1."""
+    return _float_unary(E.Acosh, "acosh", x)
+
+
+def atanh(x):
+    """arctanh; +-inf at +-1, NaN outside [-1, 1]."""
+    return _float_unary(E.Atanh, "atanh", x)
+
+
+def exp2(x):
+    """2 ** x (float32 for integer or bool input, as PyTorch)."""
+    return _float_unary(E.Exp2, "exp2", x)
+
+
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh  # PyTorch's aliases
+
+
+def frac(x):
+    """x - trunc(x) (sign of x); floating point tensors only, as in PyTorch; gradient 1."""
+    check_float(x, "frac")
+    return x - trunc(x)
+
+
+def _pair(name, a, b, *, scalars="", to_float=False, float_only=False):
+    """``a`` and ``b`` as tensors of their PyTorch result dtype on one device, for a binary
+    function. ``scalars`` names the sides ("a", "b") that may be Python numbers (0-d
+    constants then); ``to_float`` makes an integer or bool result the default float dtype;
+    ``float_only`` refuses it instead (as PyTorch has no integer kernel)."""
+    for side, v in (("a", a), ("b", b)):
+        if not isinstance(v, Tensor) and not (side in scalars and scalar(v) is not None):
+            what = "a Tensor or a number" if side in scalars else "a Tensor"
+            arg = "input" if side == "a" else "other"
+            raise ArgumentTypeError(f"[{name}] expected {arg} to be {what}, got {type(v).__name__}")
+    like = a if isinstance(a, Tensor) else b
+    if not isinstance(like, Tensor):
+        raise ArgumentTypeError(f"[{name}] expected at least one Tensor, got two numbers")
+    dt = result_type(a, b)
+    if dt.kind != "f":
+        if float_only:
+            raise DTypeError(f"[{name}] expected floating point operands, got {_dtype_names(a, b)}; call .float() first")
+        if to_float:
+            dt = _dtypes.default_float
+    a, b = _in_result_type(like, name, a, b)
+    return a.to(dt), b.to(dt)
+
+
+def _apply2(name, op, a, b):
+    try:
+        return op(a, b)
+    except ValueError as exc:
+        raise broadcast_error(name, a, b) or exc from None
+
+
+def atan2(input, other):  # noqa: A002 - PyTorch's argument names
+    """The angle of (other, input) in (-pi, pi]; float32 for integer tensors, as PyTorch."""
+    return _apply2("atan2", E.Atan2(), *_pair("atan2", input, other, to_float=True))
+
+
+arctan2 = atan2
+
+
+def hypot(input, other):  # noqa: A002
+    """sqrt(input^2 + other^2) without overflow; floating point tensors only, as PyTorch."""
+    return _apply2("hypot", E.Hypot(), *_pair("hypot", input, other, float_only=True))
+
+
+def logaddexp(input, other):  # noqa: A002
+    """log(exp(input) + exp(other)) without overflow; floating point tensors only."""
+    return _apply2("logaddexp", E.LogAddExp(), *_pair("logaddexp", input, other, float_only=True))
+
+
+def copysign(input, other):  # noqa: A002
+    """|input| with the sign of other (a tensor or a number; -0.0 counts as negative), float
+    (float32 for integers, as PyTorch). Gradient to input only: sign(input) sign(other)."""
+    return _apply2("copysign", E.CopySign(), *_pair("copysign", input, other, scalars="b", to_float=True))
+
+
+def xlogy(input, other):  # noqa: A002
+    """input * log(other), 0 where input == 0 (unless other is NaN), as PyTorch's xlogy;
+    either side may be a number; float32 for integer or bool operands."""
+    return _apply2("xlogy", E.XLogY(), *_pair("xlogy", input, other, scalars="ab", to_float=True))
+
+
+def _check_divisor(name, b):
+    """PyTorch refuses an integer division by zero (floor, trunc, fmod, remainder): raise
+    an ArgumentError where the integer divisor ``b`` (a tensor or a number) holds a 0. On a
+    GPU the check is raised at the next read of a result."""
+    if isinstance(b, Tensor):
+        if b.dtype.kind in "iu":
+            check_values(b, lambda v: v == 0, f"[{name}] integer division by zero (a 0 divisor at flat index "
+                         "{position}); use a float tensor for inf/NaN results", ArgumentError)
+    elif isinstance(scalar(b), int) and not isinstance(scalar(b), bool) and scalar(b) == 0:
+        raise ArgumentError(f"[{name}] integer division by zero: the divisor is 0")
+
+
+def fmod(input, other):  # noqa: A002
+    """C's fmod: input - trunc(input / other) * other, with the sign of input (remainder has
+    the sign of other); other is a tensor or a number. Integer by integer 0 is refused, as
+    in PyTorch. Gradient: 1 to input, -trunc(input / other) to other."""
+    a, b = _pair("fmod", input, other, scalars="b")
+    if a.dtype.kind == "b":
+        raise DTypeError("[fmod] expected numeric operands, got bool")
+    if a.dtype.kind in "iu":
+        _check_divisor("fmod", other)
+    return _apply2("fmod", E.Fmod(), a, b)
+
+
+def _rounded_div(input, other, rounding_mode):  # noqa: A002
+    if rounding_mode not in ("trunc", "floor"):
+        raise ArgumentError(f"[div] expected rounding_mode to be one of None, 'trunc' or 'floor', got {rounding_mode!r}")
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    a, b = _pair("div", input, other, scalars="ab")
+    if a.dtype.kind == "b":
+        raise DTypeError("[div] expected numeric operands for rounding_mode='trunc', got bool")
+    if a.dtype.kind in "iu":
+        _check_divisor("div", other)
+    return _apply2("div", E.TruncDiv(), a, b)
+
+
+divide = true_divide = div
+
+
+def isneginf(x):
+    """x == -inf (all False for integer and bool tensors)."""
+    check_tensor(x, "isneginf")
+    if x.dtype.kind != "f":
+        return isinf(x)
+    return isinf(x) & (x < 0)
+
+
+def isposinf(x):
+    """x == +inf (all False for integer and bool tensors)."""
+    check_tensor(x, "isposinf")
+    if x.dtype.kind != "f":
+        return isinf(x)
+    return isinf(x) & (x > 0)
+
+
+def clamp_min(x, min):  # noqa: A002
+    """clamp(x, min=min)."""
+    return clip(x, min=min)
+
+
+def clamp_max(x, max):  # noqa: A002
+    """clamp(x, max=max)."""
+    return clip(x, max=max)
+
+
+def lerp(input, end, weight):  # noqa: A002
+    """input + weight * (end - input); ``weight`` a number or a tensor (broadcast). As in
+    PyTorch: floating point only, end (and a weight tensor with dims) of input's dtype."""
+    check_float(input, "lerp")
+    check_tensor(end, "lerp")
+    if end.dtype != input.dtype:
+        raise DTypeError(f"[lerp] expected end of dtype {input.dtype} (input's), got {end.dtype}")
+    if isinstance(weight, Tensor):
+        if weight.dtype != input.dtype:
+            if weight.ndim:
+                raise DTypeError(f"[lerp] expected weight of dtype {input.dtype} (input's), got {weight.dtype}")
+            weight = weight.to(input.dtype)
+    elif scalar(weight) is None or isinstance(weight, bool):
+        raise ArgumentTypeError(f"[lerp] expected weight to be a number or a Tensor, got {type(weight).__name__}")
+    ts = [t for t in (input, end, weight) if isinstance(t, Tensor)]
+    err = broadcast_error("lerp", *ts)
+    if err is not None:
+        raise err
+    return input + weight * (end - input)
+
+
+def is_floating_point(x):
+    """True for a float16/32/64 tensor."""
+    return check_tensor(x, "is_floating_point").dtype.kind == "f"
+
+
+def numel(x):
+    """The number of elements of ``x``."""
+    return check_tensor(x, "numel").numel()

@@ -1,6 +1,8 @@
 """Vector norms: ``norm`` (``torch.norm`` / ``Tensor.norm``) and ``vector_norm``
-(``torch.linalg.vector_norm``), over all elements or over ``dim``, with PyTorch's
-gradient, including its value 0 where the norm is 0 (where sqrt would give NaN)."""
+(``torch.linalg.vector_norm``); matrix norms: ``matrix_norm`` (``torch.linalg.matrix_norm``,
+without the SVD-based ones) and ``linalg_norm`` (``torch.linalg.norm``). Vector norms go
+over all elements or over ``dim``, with PyTorch's gradient, including its value 0 where the
+norm is 0 (where sqrt would give NaN)."""
 
 import math
 import numbers
@@ -116,3 +118,61 @@ def _norm(x, p, dim, keepdim, dtype, op):
 
         return sum(ne(x, 0), ax, keepdim).to(x.dtype)
     return PNorm(p, ax, keepdim)(x)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):  # noqa: A002 - PyTorch's names
+    """``torch.linalg.matrix_norm`` of the matrices in dims ``dim`` of ``A``: ``"fro"``
+    (Frobenius), ``1``/``-1`` (largest/smallest column sum of |A|), ``inf``/``-inf``
+    (largest/smallest row sum). The spectral and nuclear norms (``2``, ``-2``, ``"nuc"``)
+    need an SVD, which gpugrad does not have: they are refused."""
+    op = "linalg.matrix_norm"
+    check_tensor(A, op)
+    if dtype is not None:
+        A = A.to(dtype)
+    if A.dtype.kind != "f":
+        raise DTypeError(f"[{op}] expected a floating point tensor, got {A.dtype}; call .float() first")
+    if A.ndim < 2:
+        raise ShapeError(f"[{op}] expected a tensor with at least 2 dims, got shape {A.shape}")
+    if not isinstance(dim, (tuple, list)) or len(dim) != 2:
+        raise ArgumentError(f"[{op}] dim must be a pair of dims, got {dim!r}")
+    d0, d1 = axes((dim[0],), A.ndim, op)[0], axes((dim[1],), A.ndim, op)[0]
+    if d0 == d1:
+        raise ArgumentError(f"[{op}] dim must name two different dims, got {tuple(dim)}")
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim)
+    if ord == "nuc" or (isinstance(ord, numbers.Real) and not isinstance(ord, bool) and abs(ord) == 2):
+        raise ArgumentError(f"[{op}] ord={ord!r} needs singular values, which gpugrad does not compute; "
+                            "'fro', 1, -1, inf and -inf are supported")
+    if not isinstance(ord, numbers.Real) or isinstance(ord, bool) or abs(ord) not in (1, math.inf):
+        raise ArgumentError(f"[{op}] expected ord 'fro', 1, -1, inf or -inf, got {ord!r}")
+    from . import abs as _abs
+    from . import amax, amin, sum
+
+    if A.shape[d0] == 0 or A.shape[d1] == 0:
+        raise ShapeError(f"[{op}] cannot take the {ord} norm of empty matrices (shape {A.shape})")
+    summed, over = (d0, d1) if abs(ord) == 1 else (d1, d0)  # 1: sum down columns, inf: along rows
+    s = sum(_abs(A), summed, keepdim=True)
+    out = (amax if ord > 0 else amin)(s, over, keepdim=True)
+    return out if keepdim else out.squeeze((d0, d1))
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
+    """``torch.linalg.norm``: a vector norm when ``dim`` is an int, or when ``ord`` and ``dim``
+    are both None (the 2-norm of all elements); a matrix norm when ``dim`` is a pair, or
+    when ``dim`` is None and ``A`` is 2-D (with ``ord``: a 1-D ``A`` takes a vector norm)."""
+    op = "linalg.norm"
+    check_tensor(A, op)
+    if isinstance(dim, list):
+        dim = tuple(dim)
+    if isinstance(dim, tuple) and len(dim) == 2:
+        return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
+    if isinstance(dim, tuple) and len(dim) != 1:
+        raise ArgumentError(f"[{op}] dim must be an int or a pair of dims, got {dim}")
+    if dim is None and ord is not None:
+        if A.ndim == 2:
+            return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+        if A.ndim != 1:
+            raise ShapeError(f"[{op}] with ord and no dim expected a 1-D or 2-D tensor, got shape {A.shape}")
+    if isinstance(ord, str):
+        raise ArgumentError(f"[{op}] ord={ord!r} is a matrix norm; it needs a 2-D tensor or a pair of dims")
+    return _norm(A, 2 if ord is None else ord, dim, keepdim, dtype, op)

@@ -1,7 +1,9 @@
 """Reductions: sum, mean, var, std, prod, max/min (values and indices), amax/amin,
-argmax/argmin, logsumexp, all/any. Each takes ``dim`` or NumPy's ``axis`` (and ``keepdim``
-or ``keepdims``) as PyTorch does; a 0-d tensor takes dim 0 or -1. Dtypes are PyTorch's:
-sums and products of integers or bools are int64, mean/var/std need floats."""
+argmax/argmin, logsumexp, all/any, std_mean/var_mean, median, count_nonzero, aminmax; and
+the scans cumsum, cumprod, cummax/cummin, logcumsumexp. Each takes ``dim`` or NumPy's
+``axis`` (and ``keepdim`` or ``keepdims``) as PyTorch does; a 0-d tensor takes dim 0 or -1.
+Dtypes are PyTorch's: sums and products of integers or bools are int64, mean/var/std need
+floats."""
 
 import builtins
 from typing import NamedTuple
@@ -19,6 +21,27 @@ class MaxResult(NamedTuple):
 
     values: Tensor
     indices: Tensor
+
+
+class CumMaxResult(NamedTuple):
+    """What ``cummax``/``cummin`` return (``return_types.cummax``): ``values``, ``indices``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+class MedianResult(NamedTuple):
+    """What ``median`` with a dim returns (``return_types.median``): ``values``, ``indices``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+class AMinMaxResult(NamedTuple):
+    """What ``aminmax`` returns (``return_types.aminmax``): the fields ``min`` and ``max``."""
+
+    min: Tensor
+    max: Tensor
 
 
 def _accumulating(x, dtype, op):
@@ -201,4 +224,222 @@ def any(x, dim=None, keepdim=False):  # noqa: A001
     return _logical("any", x, dim, keepdim)
 
 
+# -- reductions of the breadth issue ---------------------------------------------------------
+
+
+@numpy_names
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim``, as ``torch.var_mean`` (the arguments of ``var``)."""
+    check_float(x, "var_mean")
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+@numpy_names
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim``, as ``torch.std_mean`` (the arguments of ``std``)."""
+    check_float(x, "std_mean")
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+@numpy_names
+def count_nonzero(x, dim=None):
+    """The int64 count of non-zero entries over ``dim`` (an int, a tuple or all)."""
+    check_tensor(x, "count_nonzero")
+    ax = axes(dim, x.ndim, "count_nonzero")
+    xp = x._backend.xp
+    with x._backend.scope():
+        out = (x.array != 0).sum(axis=ax).astype("int64", copy=False)
+        return Tensor._wrap(xp.asarray(out), x._backend)
+
+
+def aminmax(x, *, dim=None, keepdim=False):
+    """``(min, max)`` over ``dim`` (one int or all), as named tuple; the gradient of each is
+    shared evenly among ties, as ``amin``/``amax`` (and PyTorch)."""
+    check_tensor(x, "aminmax")
+    if dim is not None and not isinstance(dim, int):
+        raise ArgumentTypeError(f"[aminmax] dim must be an int or None, got {type(dim).__name__}")
+    return AMinMaxResult(_amax("min", x, dim, keepdim), _amax("max", x, dim, keepdim))
+
+
+def median(x, dim=None, keepdim=False):
+    """The median; for an even count the lower of the two middle values, as PyTorch. Without
+    a dim, a tensor whose gradient is shared evenly among the entries equal to it; with
+    ``dim``, ``(values, indices)`` whose gradient goes to the returned index. NaN anywhere in
+    a slice makes its median NaN (the first NaN's index)."""
+    check_tensor(x, "median")
+    if x.dtype.kind == "b":
+        raise DTypeError("[median] expected a numeric tensor, got bool (as PyTorch)")
+    if dim is None:
+        if keepdim:
+            raise ArgumentTypeError("[median] keepdim needs a dim")
+        _not_empty("median", x, None)
+        flat = x.reshape(-1)
+        with _no_grad():
+            idx = _median_index(flat, 0)
+        xp = x._backend.xp
+        with x._backend.scope():
+            value = flat.array[idx.array]
+            hit = (flat.array == value) | (xp.isnan(flat.array) & xp.isnan(value))
+            share = (hit / hit.sum()).astype(x.dtype, copy=False) if x.dtype.kind == "f" else None
+            y = x._like(xp.asarray(value))
+        if share is None or not (x.requires_grad and _grad_enabled()):
+            return y
+        # the value exactly, with the gradient of sum(x * share): 1/k at each of the k ties
+        s = sum(x * x._like(share.reshape(x.shape)))
+        return y + (s - s.detach())
+    d = axis(dim, x.ndim, "median")
+    _not_empty("median", x, (d,) if x.ndim else None)
+    if x.ndim == 0:
+        return MedianResult(x.clone(), x._like(x._backend.xp.zeros((), dtype="int64")))
+    with _no_grad():
+        idx = _median_index(x, d).unsqueeze(d)
+    from .index import gather
+
+    values, indices = gather(x, d, idx), idx
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return MedianResult(values, indices)
+
+
+def _median_index(x, d):
+    """The int64 index along ``d`` of the lower middle entry in sorted order (NaN: the first NaN)."""
+    from .sort import argsort
+
+    order = argsort(x, d)
+    n = x.shape[d]
+    key = (slice(None),) * d + ((n - 1) // 2,)
+    idx = order[key]
+    if x.dtype.kind == "f":
+        xp = x._backend.xp
+        with x._backend.scope():
+            nan = xp.isnan(x.array)
+            first_nan = xp.argmax(nan, axis=d)
+            idx = x._like(xp.where(nan.any(axis=d), first_nan, idx.array).astype("int64", copy=False))
+    return idx
+
+
+# -- scans --------------------------------------------------------------------------------------
+
+
+def _scan_input(x, dim, dtype, op):
+    """(x as 1-d when 0-d, the dim, whether it was 0-d); ``dtype`` casts first (PyTorch's
+    ``dtype=``); integers and bools sum and multiply in int64."""
+    x = _accumulating(x, dtype, op)
+    d = axis(dim, x.ndim, op)
+    return (x.reshape(1) if x.ndim == 0 else x), d, x.ndim == 0
+
+
+def _back(y, scalar):
+    return y.reshape(()) if scalar else y
+
+
+def cumsum(x, dim, *, dtype=None):
+    """Cumulative sum along ``dim``; integer and bool tensors give int64 (``dtype`` casts
+    first). Differentiable any number of times (the gradient is a reversed cumsum)."""
+    x, d, scalar = _scan_input(x, dim, dtype, "cumsum")
+    return _back(R.CumSum(d)(x), scalar)
+
+
+def cumprod(x, dim, *, dtype=None):
+    """Cumulative product along ``dim``; integer and bool tensors give int64. The gradient
+    is exact with zeros in ``x`` (no division) and differentiable again: when a gradient is
+    needed the scan is built of products of shifted copies (log2(n) steps)."""
+    x, d, scalar = _scan_input(x, dim, dtype, "cumprod")
+    if x.requires_grad and _grad_enabled():
+        return _back(_doubling_scan(x, d, lambda a, b: a * b), scalar)
+    with x._backend.scope():
+        return _back(x._like(x._backend.xp.cumprod(x.array, axis=d, dtype=x.dtype)), scalar)
+
+
+def logcumsumexp(x, dim):
+    """``log(cumsum(exp(x)))`` along ``dim``, computed stably (a log-add-exp scan, so neither
+    large nor very negative entries lose the others); float tensors only, as PyTorch."""
+    check_float(x, "logcumsumexp")
+    d = axis(dim, x.ndim, "logcumsumexp")
+    scalar = x.ndim == 0
+    return _back(_doubling_scan(x.reshape(1) if scalar else x, d, _logaddexp), scalar)
+
+
+def _logaddexp(a, b):
+    """log(exp(a) + exp(b)) without overflow; -inf with -inf gives -inf (the difference
+    taken only where a != b, so no inf - inf is computed, nor reaches the gradient)."""
+    from .math import abs, exp, log1p, maximum, where
+
+    same = a == b
+    diff = where(same, 0.0, a) - where(same, 0.0, b)
+    return maximum(a, b) + log1p(exp(-abs(diff)))
+
+
+def _doubling_scan(x, d, combine):
+    """The inclusive scan of ``x`` along ``d`` under the associative ``combine``, of gpugrad
+    ops (Hillis-Steele: entry i combines with entry i - s for s = 1, 2, 4, ...), so its
+    gradient is the exact gradient of the composition."""
+    from .shape import cat
+
+    n, s, y = x.shape[d], 1, x
+    lead = (slice(None),) * d
+    while s < n:
+        y = cat([y[lead + (slice(0, s),)], combine(y[lead + (slice(s, None),)], y[lead + (slice(0, n - s),)])], d)
+        s *= 2
+    return y
+
+
+def cummax(x, dim):
+    """``(values, indices)``: the running maximum along ``dim`` and where it was taken (the
+    latest of equal values, as PyTorch; once NaN appears it stays, with the NaN's index).
+    The gradient goes to those indices."""
+    return _cum_extreme("max", x, dim)
+
+
+def cummin(x, dim):
+    """``(values, indices)``: the running minimum along ``dim``; as ``cummax``."""
+    return _cum_extreme("min", x, dim)
+
+
+def _cum_extreme(kind, x, dim):
+    op = "cum" + kind
+    check_tensor(x, op)
+    d = axis(dim, x.ndim, op)
+    b, xp = x._backend, x._backend.xp
+    if x.ndim == 0:
+        return CumMaxResult(x.clone(), x._like(xp.zeros((), dtype="int64")))
+    n = x.shape[d]
+    if n == 0:
+        return CumMaxResult(x.clone(), x._like(xp.zeros(x.shape, dtype="int64")))
+    lead = (slice(None),) * d
+    better = xp.maximum if kind == "max" else xp.minimum
+    with b.scope():
+        a = x.array
+        run = _array_scan(xp, a, d, better)  # NaN propagates through maximum/minimum
+        prev = xp.concatenate([run[lead + (slice(0, 1),)], run[lead + (slice(0, n - 1),)]], axis=d)
+        record = a >= prev if kind == "max" else a <= prev
+        if a.dtype.kind == "f":
+            record = (record | xp.isnan(a)) & ~xp.isnan(prev)
+        shape = [1] * a.ndim
+        shape[d] = n
+        pos = xp.arange(n, dtype="int64").reshape(shape)
+        record = record | (pos == 0)
+        idx = _array_scan(xp, xp.where(record, pos, 0), d, xp.maximum)  # the latest record so far
+        indices = x._like(idx.astype("int64", copy=False))
+    from .index import gather
+
+    return CumMaxResult(gather(x, d, indices), indices)
+
+
+def _array_scan(xp, a, d, combine):
+    """The inclusive scan of backend array ``a`` along ``d`` under ``combine`` (a ufunc)."""
+    n, s = a.shape[d], 1
+    lead = (slice(None),) * d
+    while s < n:
+        a = xp.concatenate([a[lead + (slice(0, s),)], combine(a[lead + (slice(s, None),)], a[lead + (slice(0, n - s),)])],
+                           axis=d)
+        s *= 2
+    return a
+
+
+from ..autograd.grad_mode import is_grad_enabled as _grad_enabled  # noqa: E402
 from ..autograd.grad_mode import no_grad as _no_grad  # noqa: E402

@@ -1,5 +1,6 @@
-"""Ordering: ``sort``, ``argsort``, ``topk`` (values and indices as named tuples, like
-PyTorch's ``return_types``) and ``flip``. Orders are stable on every backend (ties keep
+"""Ordering: ``sort``, ``argsort``, ``topk``, ``kthvalue`` (values and indices as named
+tuples, like PyTorch's ``return_types``), ``flip``; selection: ``unique``, ``bincount``,
+``argwhere``, ``searchsorted``. Orders are stable on every backend (ties keep
 index order) and NaN counts as the largest value, as in PyTorch. The values are gathered
 from the input, so their gradient goes back to the selected entries."""
 
@@ -8,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import ArgumentError, ArgumentTypeError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._util import axis, check_tensor
 
@@ -109,3 +110,193 @@ def flip(input, dims):  # noqa: A002
         return input.clone()
     key = tuple(slice(None, None, -1) if i in ds else slice(None) for i in range(input.ndim))
     return input[key].contiguous()
+
+
+class KthValueResult(NamedTuple):
+    """What ``kthvalue`` returns, like ``torch.return_types.kthvalue``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):  # noqa: A002
+    """``(values, indices)`` of the ``k``-th smallest entry (k counts from 1) along ``dim``;
+    of equal values the later one in the stable order. The gradient goes to the index."""
+    d = _dim(input, dim, "kthvalue")
+    if not isinstance(k, numbers.Integral) or isinstance(k, bool):
+        raise ArgumentTypeError(f"[kthvalue] k must be an int, got {type(k).__name__}")
+    n = input.shape[d] if input.ndim else 1
+    if not 1 <= k <= n:
+        raise ArgumentError(f"[kthvalue] k must be in 1..{n} (the size of dim {dim}), got {k}")
+    with input._backend.scope():
+        idx = _order(input.reshape(-1) if input.ndim == 0 else input, d, False)
+        idx = idx[(slice(None),) * d + (slice(k - 1, k),)] if input.ndim else idx[:1]
+    values, indices = _take(input, d, idx)
+    if input.ndim and not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    elif input.ndim == 0:
+        values, indices = values.reshape(()), indices.reshape(())
+    return KthValueResult(values, indices)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    """The distinct values of ``input`` (flattened), ascending (also for ``sorted=False``,
+    which PyTorch leaves open); with ``return_inverse`` the int64 index of each entry's value
+    (input's shape), with ``return_counts`` how often each value occurs. NaNs stay distinct,
+    as in PyTorch. Not differentiable. The count sizes the result, so on a GPU it is read
+    back to the host."""
+    check_tensor(input, "unique")
+    if dim is not None:
+        raise ArgumentError(f"[unique] only dim=None (the flattened tensor) is supported, got dim={dim}")
+    b = input._backend
+    with b.scope():
+        res = b.xp.unique(input.array.reshape(-1), return_inverse=bool(return_inverse),
+                          return_counts=bool(return_counts), equal_nan=False)
+        if not (return_inverse or return_counts):
+            return input._like(res)
+        out = [input._like(res[0])]
+        if return_inverse:
+            out.append(input._like(res[1].reshape(input.shape).astype("int64", copy=False)))
+        if return_counts:
+            out.append(input._like(res[-1].astype("int64", copy=False)))
+    return tuple(out)
+
+
+def bincount(input, weights=None, minlength=0):  # noqa: A002
+    """How often each value 0, 1, ... occurs in the 1-D non-negative integer ``input`` (at
+    least ``minlength`` bins); with ``weights`` the sum of their weights per bin, float32
+    for float32 weights and float64 otherwise, as PyTorch. Not differentiable. The bin count
+    sizes the result, so on a GPU it is read back to the host."""
+    check_tensor(input, "bincount")
+    if input.dtype.kind not in "iu" or input.ndim != 1:
+        raise DTypeError(f"[bincount] expected a 1-D integer tensor, got {input.ndim}-D {input.dtype}")
+    if not isinstance(minlength, numbers.Integral) or isinstance(minlength, bool) or minlength < 0:
+        raise ArgumentError(f"[bincount] minlength must be a non-negative int, got {minlength!r}")
+    if weights is not None:
+        check_tensor(weights, "bincount")
+        if weights.shape != input.shape:
+            raise ShapeError(f"[bincount] weights must have input's shape {input.shape}, got {weights.shape}")
+    b, xp = input._backend, input._backend.xp
+    with b.scope():
+        a = input.array
+        if a.size and bool((a < 0).any()):
+            raise ArgumentError(f"[bincount] expected non-negative values, got {int(a.min())}")
+        w = None
+        if weights is not None:
+            w = weights.array.astype("float32" if weights.dtype == np.float32 else "float64", copy=False)
+        if a.size == 0:  # NumPy needs a non-empty input for its dtype rules: zeros of the result dtype
+            return input._like(xp.zeros(int(minlength), dtype="int64" if w is None else w.dtype))
+        out = xp.bincount(a, weights=w, minlength=int(minlength))
+        return input._like(out.astype("int64" if w is None else w.dtype, copy=False))
+
+
+def argwhere(input):  # noqa: A002
+    """The int64 indices (count, ndim) of the non-zero entries, as ``nonzero(input)``."""
+    from .index import nonzero
+
+    check_tensor(input, "argwhere")
+    return nonzero(input)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):  # noqa: A002
+    """Where each of ``input`` would go in ``sorted_sequence`` (ascending along its last dim)
+    to keep it sorted: the first such index (``right=True`` or ``side="right"``: the last).
+    A 1-D sequence serves every value; an N-D one holds one sequence per row, matching
+    ``input``'s leading dims. ``input`` may be a number. int64 (int32 with ``out_int32``).
+    ``sorter`` holds the indices that sort an unsorted sequence."""
+    op = "searchsorted"
+    check_tensor(sorted_sequence, op)
+    if side is not None:
+        if side not in ("left", "right"):
+            raise ArgumentError(f"[{op}] side must be 'left' or 'right', got {side!r}")
+        if right and side == "left":
+            raise ArgumentError(f"[{op}] side='left' and right=True contradict each other")
+        right = side == "right"
+    if sorted_sequence.ndim == 0:
+        raise ShapeError(f"[{op}] expected a sequence with at least 1 dim, got a 0-d tensor")
+    scalar = not isinstance(input, Tensor)
+    if scalar:
+        if not isinstance(input, numbers.Real):
+            raise ArgumentTypeError(f"[{op}] expected a tensor or a number of values, got {type(input).__name__}")
+        if sorted_sequence.ndim != 1:
+            raise ShapeError(f"[{op}] a number needs a 1-D sequence, got shape {sorted_sequence.shape}")
+        from ..creation import tensor
+
+        input = tensor([input], device=sorted_sequence.device)  # noqa: A001
+    seq = sorted_sequence
+    if sorter is not None:
+        from .index import gather
+
+        check_tensor(sorter, op)
+        if sorter.shape != seq.shape or sorter.dtype.kind not in "iu":
+            raise ShapeError(f"[{op}] sorter must be an integer tensor of the sequence's shape {seq.shape}, "
+                             f"got {sorter.dtype} {sorter.shape}")
+        seq = gather(seq.detach(), -1, sorter)
+    if seq.ndim > 1 and (input.ndim != seq.ndim or input.shape[:-1] != seq.shape[:-1]):
+        raise ShapeError(f"[{op}] an N-D sequence of shape {seq.shape} needs values with the same leading dims, "
+                         f"got shape {input.shape}")
+    if seq._backend is not input._backend:
+        from ..errors import DeviceError
+
+        raise DeviceError(f"[{op}] expected the sequence and the values on one device, got {seq.device} and "
+                          f"{input.device}")
+    b, xp = seq._backend, seq._backend.xp
+    side_name = "right" if right else "left"
+    with b.scope():
+        s, v = seq.array, input.array
+        if s.ndim == 1:
+            out = xp.searchsorted(s, v, side=side_name)
+        else:  # rows: count the entries before each value (<, or <= for the right side)
+            before = s[..., None, :] <= v[..., :, None] if right else s[..., None, :] < v[..., :, None]
+            out = before.sum(axis=-1)
+        out = out.astype("int32" if out_int32 else "int64", copy=False)
+        res = seq._like(xp.asarray(out))
+    return res.reshape(()) if scalar else res
+
+
+class ModeResult(NamedTuple):
+    """What ``mode`` returns, like ``torch.return_types.mode``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def mode(input, dim=-1, keepdim=False):  # noqa: A002
+    """``(values, indices)``: the most frequent value along ``dim`` (of equally frequent
+    ones the smallest, as PyTorch) and the index of its last occurrence. NaNs count as one
+    value. The gradient goes to the index."""
+    d = _dim(input, dim, "mode")
+    if input.ndim and input.shape[d] == 0:
+        raise ShapeError(f"[mode] cannot take the mode of an empty dim {d} (shape {input.shape})")
+    x = input.reshape(1) if input.ndim == 0 else input
+    b, xp = x._backend, x._backend.xp
+    n = x.shape[d]
+    with b.scope():
+        order = _order(x, d, False)  # stable: equal values keep index order
+        s = xp.take_along_axis(x.array, order, axis=d)
+        lead = (slice(None),) * d
+        prev, cur = s[lead + (slice(0, n - 1),)], s[lead + (slice(1, n),)]
+        same = prev == cur
+        if s.dtype.kind == "f":
+            same = same | (xp.isnan(prev) & xp.isnan(cur))
+        first = xp.ones_like(s[lead + (slice(0, 1),)], dtype=bool)
+        start = xp.concatenate([first, ~same], axis=d)  # where a run of equal values begins
+        end = xp.concatenate([~same, first], axis=d)  # where one ends
+        shape = [1] * x.ndim
+        shape[d] = n
+        pos = xp.arange(n, dtype="int64").reshape(shape)
+        run_start = xp.where(start, pos, 0)
+        step = 1
+        while step < n:  # the latest run start so far (a running max)
+            run_start = xp.concatenate([run_start[lead + (slice(0, step),)], xp.maximum(
+                run_start[lead + (slice(step, n),)], run_start[lead + (slice(0, n - step),)])], axis=d)
+            step *= 2
+        count = xp.where(end, pos - run_start + 1, -1)
+        best = xp.expand_dims(xp.argmax(count, axis=d), d)  # the first (smallest) of the most frequent runs
+        idx = xp.take_along_axis(order, best, axis=d).astype("int64", copy=False)  # its last occurrence
+    values, indices = _take(x, d, idx)
+    if input.ndim == 0:
+        return ModeResult(values.reshape(()), indices.reshape(()))
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return ModeResult(values, indices)

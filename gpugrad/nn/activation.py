@@ -2,6 +2,7 @@
 
 from .. import creation
 from ..errors import ArgumentError
+from ..functional import activation as F
 from . import functional as NF
 from . import init
 from .layers import Linear
@@ -161,3 +162,110 @@ class MixtureDensityHead(Module):
         n = x.shape[0]
         return (self.logits(x), self.means(x).reshape(n, self.k, self.d),
                 self.log_std(x).clamp(-7.0, 7.0).reshape(n, self.k, self.d))
+
+
+class _Inplace(Module):
+    """An activation with PyTorch's ``inplace`` flag (which writes the result into the input)."""
+
+    fn = None
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return type(self).fn(x, inplace=self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class SELU(_Inplace):
+    """scale * elu(x, alpha) with the self-normalizing constants."""
+
+    fn = staticmethod(F.selu)
+
+
+class ReLU6(_Inplace):
+    """min(max(0, x), 6)."""
+
+    fn = staticmethod(F.relu6)
+
+
+class Hardsigmoid(_Inplace):
+    """relu6(x + 3) / 6."""
+
+    fn = staticmethod(F.hardsigmoid)
+
+
+class Hardswish(_Inplace):
+    """x * relu6(x + 3) / 6."""
+
+    fn = staticmethod(F.hardswish)
+
+
+class Mish(_Inplace):
+    """x * tanh(softplus(x))."""
+
+    fn = staticmethod(F.mish)
+
+
+class CELU(Module):
+    """max(0, x) + min(0, alpha (exp(x / alpha) - 1))."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, x):
+        return F.celu(x, self.alpha, self.inplace)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class Threshold(Module):
+    """x where x > threshold, else value."""
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, x):
+        return F.threshold(x, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")
+
+
+LogSigmoid = _simple("LogSigmoid", F.logsigmoid, "log(sigmoid(x)), computed without overflow.")
+Softsign = _simple("Softsign", F.softsign, "x / (1 + |x|).")
+Tanhshrink = _simple("Tanhshrink", F.tanhshrink, "x - tanh(x).")
+
+
+class Softmin(Module):
+    """softmax(-x) along ``dim``."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmin(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class GLU(Module):
+    """a * sigmoid(b) of the two halves of the input along ``dim``."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.glu(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"

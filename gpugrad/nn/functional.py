@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..errors import ArgumentError, DTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, GpugradIndexError, ShapeError
 from ..functional import (  # noqa: F401 - re-exported, as torch.nn.functional does
     elu,
     gelu,
@@ -19,7 +19,6 @@ from ..functional import (  # noqa: F401 - re-exported, as torch.nn.functional d
     linear,
     log_softmax,
     one_hot,
-    pad,
     relu,
     sigmoid,
     silu,
@@ -28,10 +27,25 @@ from ..functional import (  # noqa: F401 - re-exported, as torch.nn.functional d
     tanh,
 )
 from ..functional._util import check_values
+from ..functional.activation import (  # noqa: F401 - re-exported, as torch.nn.functional does
+    celu,
+    glu,
+    hardsigmoid,
+    hardswish,
+    logsigmoid,
+    mish,
+    relu6,
+    selu,
+    softmin,
+    softsign,
+    tanhshrink,
+    threshold,
+)
 from ..functional.loss import check_ignore_index
+from ..functional.norms import vector_norm
 from ..ops.base import Op
 from ..tensor import Tensor
-from .normalization import batch_norm, layer_norm  # noqa: F401 - re-exported, as torch.nn.functional does
+from .normalization import batch_norm, group_norm, layer_norm, rms_norm  # noqa: F401 - re-exported, as torch.nn.functional does
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -283,13 +297,19 @@ def maxout(x, pieces):
     return x.reshape(tuple(x.shape[:-1]) + (n // pieces, pieces)).amax(-1)
 
 
-def embedding(idx, weight, padding_idx=None, sparse=False):
-    """Rows of ``weight`` at integer ``idx`` (any shape); ``padding_idx`` rows get no gradient."""
+def embedding(idx, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` at integer ``idx`` (any shape); ``padding_idx`` rows get no gradient.
+    With ``max_norm``, the looked-up rows whose ``norm_type``-norm exceeds it are first scaled
+    down to norm max_norm in ``weight`` itself (in place, outside the graph, as PyTorch's)."""
     from .sparse import SparseEmbedding
 
+    if scale_grad_by_freq:
+        raise ArgumentError("[embedding] scale_grad_by_freq=True is not supported")
     n = weight.shape[0]
     check_values(idx, lambda a: (a < -n) | (a >= n),
                  f"[embedding] indices must lie in [0, {n - 1}], got {{value}} at position {{position}}")
+    if max_norm is not None:
+        embedding_renorm_(weight, idx, max_norm, norm_type)
     if sparse and weight.requires_grad:
         out = SparseEmbedding(idx)(weight)
     else:
@@ -298,3 +318,418 @@ def embedding(idx, weight, padding_idx=None, sparse=False):
         # same values, but no gradient reaches the padding row
         out = F.where((idx != padding_idx).unsqueeze(-1), out, out.detach())
     return out
+
+
+# -- issue 17: more of torch.nn.functional's losses ---------------------------------------------
+def _tensors(op, *ts):
+    if not all(isinstance(t, Tensor) for t in ts):
+        raise ArgumentTypeError(f"[{op}] expected tensors, got " + ", ".join(type(t).__name__ for t in ts))
+
+
+def _three(a, b, c, op):
+    """Refuse non-tensors and shapes that do not broadcast together (margin/embedding losses)."""
+    _tensors(op, a, b, c)
+    try:
+        np.broadcast_shapes(tuple(a.shape), tuple(b.shape), tuple(c.shape))
+    except ValueError:
+        raise ShapeError(f"[{op}] expected broadcastable shapes, got {a.shape}, {b.shape} and {c.shape}") from None
+
+
+def _float_pair(input, target, op):  # noqa: A002 - PyTorch's names
+    _pair(input, target, op)
+    if input.dtype.kind != "f":
+        raise DTypeError(f"[{op}] expected a floating point input, got {input.dtype}")
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):  # noqa: A002
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target); beta = 0 is L1."""
+    _float_pair(input, target, "smooth_l1_loss")
+    if beta < 0:
+        raise ArgumentError(f"[smooth_l1_loss] expected beta >= 0, got {beta}")
+    z = (input - target).abs()
+    if beta == 0:
+        return _reduce(z, reduction, "smooth_l1_loss")
+    return _reduce(F.where(z < beta, z * z * (0.5 / beta), z - 0.5 * beta), reduction, "smooth_l1_loss")
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):  # noqa: A002
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): smooth_l1_loss times delta."""
+    _float_pair(input, target, "huber_loss")
+    if not delta > 0:
+        raise ArgumentError(f"[huber_loss] expected delta > 0, got {delta}")
+    z = (input - target).abs()
+    return _reduce(F.where(z < delta, z * z * 0.5, (z - 0.5 * delta) * delta), reduction, "huber_loss")
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):  # noqa: A002
+    """KL(target || exp(input)) pointwise, with ``input`` log-probabilities: target (log target
+    - input), 0 where target is 0 (or exp(target) (target - input) with ``log_target``).
+    ``reduction='batchmean'`` divides the sum by the batch size (the true KL divergence)."""
+    _float_pair(input, target, "kl_div")
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        # 0 log 0 = 0 (with no NaN in the gradient); a negative target gives NaN, as PyTorch's xlogy
+        loss = target * (F.where(target == 0, 1.0, target).log() - input)
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return _reduce(loss, reduction, "kl_div")
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,  # noqa: A002
+                     reduction="mean"):
+    """Poisson NLL of ``target`` with rate exp(input) (``log_input``) or input: exp(x) - t x, or
+    x - t log(x + eps); ``full`` adds Stirling's t log t - t + 0.5 log(2 pi t) where t > 1."""
+    _float_pair(input, target, "poisson_nll_loss")
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        big = target > 1
+        t = F.where(big, target, 2.0)
+        stirling = t * t.log() - t + 0.5 * (2 * math.pi * t).log()
+        loss = loss + F.where(big, stirling, 0.0)
+    return _reduce(loss, reduction, "poisson_nll_loss")
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -y (x1 - x2) + margin): y = 1 asks x1 to rank above x2, y = -1 below."""
+    _three(input1, input2, target, "margin_ranking_loss")
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0.0), reduction, "margin_ranking_loss")
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+    """x where y = 1, max(0, margin - x) where y = -1 (x a distance, y in {1, -1})."""
+    _three(input, target, target, "hinge_embedding_loss")
+    loss = F.where(target != 1, (margin - input).clamp(min=0.0), 0.0) + F.where(target != -1, input, 0.0)
+    return _reduce(loss, reduction, "hinge_embedding_loss")
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+    """log(1 + exp(-y x)), through softplus (no overflow)."""
+    _float_pair(input, target, "soft_margin_loss")
+    return _reduce(softplus(-target * input), reduction, "soft_margin_loss")
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+    """-mean over classes (last dim) of y log sigmoid(x) + (1 - y) log sigmoid(-x), times weight."""
+    _float_pair(input, target, "multilabel_soft_margin_loss")
+    loss = -(target * logsigmoid(input) + (1.0 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss.sum(-1) / input.shape[-1] if input.ndim else loss, reduction, "multilabel_soft_margin_loss")
+
+
+_COS_EPS = 1e-12  # PyTorch's guard in cosine_embedding_loss
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1; rows of (N, D)
+    inputs with (N,) targets, or (D,) inputs with a 0-d target."""
+    op = "cosine_embedding_loss"
+    _tensors(op, input1, input2, target)
+    if input1.shape != input2.shape or input1.ndim not in (1, 2) or target.ndim != input1.ndim - 1 or (
+            target.ndim and target.shape[0] != input1.shape[0]):
+        raise ShapeError(f"[{op}] expected inputs (N, D) with target (N,), or (D,) with a 0-d target; got "
+                         f"{input1.shape}, {input2.shape} and {target.shape}")
+    dot = (input1 * input2).sum(-1)
+    cos = dot / (((input1 * input1).sum(-1) + _COS_EPS) * ((input2 * input2).sum(-1) + _COS_EPS)).sqrt()
+    loss = F.where(target == 1, 1.0 - cos, 0.0) + F.where(target == -1, (cos - margin).clamp(min=0.0), 0.0)
+    return _reduce(loss, reduction, op)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    """max(0, d(a, p) - d(a, n) + margin) with d the p-norm pairwise distance; ``swap`` uses
+    min(d(a, n), d(p, n)) as the negative distance."""
+    op = "triplet_margin_loss"
+    _three(anchor, positive, negative, op)
+    nd = {anchor.ndim, positive.ndim, negative.ndim}
+    if len(nd) != 1 or nd.pop() not in (1, 2):
+        raise ShapeError(f"[{op}] expected anchor, positive and negative all (N, D) or all (D,), got "
+                         f"{anchor.shape}, {positive.shape} and {negative.shape}")
+    if margin <= 0:
+        raise ArgumentError(f"[{op}] expected margin > 0, got {margin}")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = F.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + d_pos - d_neg).clamp(min=0.0), reduction, op)
+
+
+# -- distances, normalize ---------------------------------------------------------------------
+def _check_p(p, op):
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise ArgumentTypeError(f"[{op}] expected a number p, got {type(p).__name__}")
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p along the last dim (inputs broadcast): (N, D), (N, D) -> (N,)."""
+    op = "pairwise_distance"
+    _three(x1, x2, x2, op)
+    _check_p(p, op)
+    if x1.dtype.kind != "f" or x2.dtype.kind != "f":
+        raise DTypeError(f"[{op}] expected floating point inputs, got {x1.dtype} and {x2.dtype}")
+    return vector_norm(x1 - x2 + eps, p, max(x1.ndim, x2.ndim) - 1, keepdim)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """x1 . x2 / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (inputs broadcast)."""
+    op = "cosine_similarity"
+    _three(x1, x2, x2, op)
+    if x1.dtype.kind != "f" or x2.dtype.kind != "f":
+        raise DTypeError(f"[{op}] expected floating point inputs, got {x1.dtype} and {x2.dtype}")
+    ndim = max(x1.ndim, x2.ndim)
+    if not -ndim <= dim < max(ndim, 1):
+        raise GpugradIndexError(f"[{op}] dim {dim} is out of range for inputs of shapes {x1.shape} and {x2.shape}")
+    n1 = vector_norm(x1, 2, dim, keepdim=True).clamp(min=eps)
+    n2 = vector_norm(x2, 2, dim, keepdim=True).clamp(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
+    """input / max(||input||_p, eps) along ``dim``: unit rows (dim=1) for p = 2."""
+    op = "normalize"
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
+    _check_p(p, op)
+    if input.dtype.kind != "f":
+        raise DTypeError(f"[{op}] expected a floating point tensor, got {input.dtype}")
+    if out is not None:
+        raise ArgumentError(f"[{op}] out= is not supported; assign the result instead")
+    if not -input.ndim <= dim < max(input.ndim, 1):
+        raise GpugradIndexError(f"[{op}] dim {dim} is out of range for an input of shape {input.shape}")
+    return input / vector_norm(input, p, dim, keepdim=True).clamp(min=eps)
+
+
+# -- pad (every mode) and attention --------------------------------------------------------------
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_index(n, left, right, mode):
+    """Indices into a dim of size ``n`` from -left to n + right (reflected, clipped or wrapped)."""
+    j = np.arange(-left, n + right)
+    if mode == "reflect":
+        return np.where(j < 0, -j, np.where(j >= n, 2 * (n - 1) - j, j))
+    if mode == "replicate":
+        return np.clip(j, 0, n - 1)
+    return j % n  # circular
+
+
+def pad(input, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's names
+    """Pads the last len(pad) // 2 dims, PyTorch's order: (left, right) of the last dim, then
+    of the one before it, ... ``mode`` 'constant' (with ``value``, default 0) pads any dims;
+    'reflect' (mirror without the edge), 'replicate' (the edge repeated) and 'circular'
+    (wrap around) pad the last 1, 2 or 3 dims of (N, C, ...) or (C, ...) input, as PyTorch's.
+    Negative padding crops, in every mode."""
+    op = "pad"
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
+    if mode not in _PAD_MODES:
+        raise ArgumentError(f"[{op}] mode must be one of {_PAD_MODES}, got {mode!r}")
+    if not isinstance(pad, (tuple, list)) or not all(isinstance(p, int) and not isinstance(p, bool) for p in pad):
+        raise ArgumentTypeError(f"[{op}] expected a tuple of ints for pad, got {pad!r}")
+    k = len(pad) // 2
+    if len(pad) % 2 or k > input.ndim:
+        raise ShapeError(f"[{op}] expected (left, right) pairs for at most {input.ndim} dims, got {len(pad)} values")
+    if mode != "constant":
+        if value is not None:
+            raise ArgumentError(f"[{op}] mode {mode!r} takes no value (only 'constant' does), got value={value}")
+        if k not in (1, 2, 3) or input.ndim not in (k + 1, k + 2):
+            raise ShapeError(f"[{op}] mode {mode!r} pads the last 1, 2 or 3 dims of a (N, C, ...) or (C, ...) "
+                             f"input: padding size {len(pad)} needs a {k + 1}-d or {k + 2}-d input, got shape "
+                             f"{input.shape}")
+    # 'constant' and 'circular' crop the negative sides first, then pad (PyTorch's order);
+    # 'reflect' and 'replicate' index the input itself, from -left to n + right
+    crop = [slice(None)] * input.ndim
+    width = [(0, 0)] * input.ndim
+    for i in range(k):
+        d, (left, right) = input.ndim - 1 - i, pad[2 * i : 2 * i + 2]
+        n = input.shape[d]
+        if n + left + right < 0 or (mode != "constant" and n + min(left, 0) + min(right, 0) <= 0):
+            raise ShapeError(f"[{op}] padding ({left}, {right}) of dim {d} (size {n}) leaves no entries "
+                             f"(input shape {input.shape})")
+        if mode == "reflect" and max(left, right) >= n:
+            raise ShapeError(f"[{op}] reflect padding must be below the size of the dim, got ({left}, {right}) for "
+                             f"dim {d} of size {n} (input shape {input.shape})")
+        if mode == "circular" and max(left, right) > n:
+            raise ShapeError(f"[{op}] circular padding must be at most the size of the dim (one wrap), got "
+                             f"({left}, {right}) for dim {d} of size {n} (input shape {input.shape})")
+        if mode in ("constant", "circular"):
+            crop[d] = slice(max(-left, 0), n - max(-right, 0))
+            width[d] = (max(left, 0), max(right, 0))
+        else:
+            width[d] = (left, right)
+    x = input[tuple(crop)] if any(s != slice(None) for s in crop) else input
+    if mode == "constant":
+        if all(w == (0, 0) for w in width):
+            return x
+        return F.pad(x, [p for i in range(k) for p in width[input.ndim - 1 - i]], value=0.0 if value is None else value)
+    for d, (left, right) in enumerate(width):
+        if left or right:
+            idx = _pad_index(x.shape[d], left, right, mode)
+            idx = Tensor(idx, dtype=idx.dtype, device=x.device)
+            x = x[(slice(None),) * d + (idx,)]
+    return x
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False, *, generator=None):
+    """softmax(q k^T * scale + mask) v over (..., L, E) queries, (..., S, E) keys and (..., S, Ev)
+    values -> (..., L, Ev); scale defaults to 1 / sqrt(E). ``attn_mask`` is a bool mask (True:
+    attend) or an additive float bias, broadcast to (..., L, S); ``is_causal`` masks the
+    future (query i sees keys <= i). Composed of matmul and softmax (PyTorch's reference
+    math), so every device runs it and its gradients are the composed ones; ``dropout_p``
+    drops attention weights (always, as PyTorch's: pass 0 in eval)."""
+    op = "scaled_dot_product_attention"
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):
+            raise ArgumentTypeError(f"[{op}] expected {name} to be a Tensor, got {type(t).__name__}")
+        if t.ndim < 2 or t.dtype.kind != "f":
+            raise ShapeError(f"[{op}] expected floating point {name} with >= 2 dims, got {t.dtype} {t.shape}")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ShapeError(f"[{op}] expected query (..., L, E), key (..., S, E), value (..., S, Ev), got "
+                         f"{query.shape}, {key.shape} and {value.shape}")
+    if enable_gqa:
+        raise ArgumentError(f"[{op}] enable_gqa=True is not supported; repeat key and value over the head dim")
+    if is_causal and attn_mask is not None:
+        raise ArgumentError(f"[{op}] pass either attn_mask or is_causal=True, not both")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ArgumentError(f"[{op}] dropout_p must be in [0, 1], got {dropout_p}")
+    L, S = query.shape[-2], key.shape[-2]
+    s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = (query @ key.transpose(-2, -1)) * s
+    if is_causal:
+        attn_mask = Tensor(np.tril(np.ones((L, S), dtype=bool)), dtype=bool, device=query.device)
+    if attn_mask is not None:
+        if not isinstance(attn_mask, Tensor):
+            raise ArgumentTypeError(f"[{op}] expected attn_mask to be a Tensor, got {type(attn_mask).__name__}")
+        try:
+            np.broadcast_shapes(tuple(attn_mask.shape), tuple(scores.shape))
+        except ValueError:
+            raise ShapeError(f"[{op}] expected attn_mask broadcastable to {scores.shape}, got {attn_mask.shape}") from None
+        if attn_mask.dtype.kind == "b":
+            scores = F.where(attn_mask, scores, -math.inf)
+        elif attn_mask.dtype.kind == "f":
+            scores = scores + attn_mask
+        else:
+            raise DTypeError(f"[{op}] expected a bool or floating point attn_mask, got {attn_mask.dtype}")
+    weights = softmax(scores, -1)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p, True, generator=generator)
+    return weights @ value
+
+
+def embedding_renorm_(weight, idx, max_norm, norm_type=2.0):
+    """Scale the rows of ``weight`` at ``idx`` whose p-norm exceeds ``max_norm`` to norm
+    max_norm (times max_norm / (norm + 1e-7), PyTorch's formula), in place, outside the graph."""
+    from ..autograd import no_grad
+
+    flat = idx.reshape(-1)
+    with no_grad():
+        rows = weight[flat]
+        norms = vector_norm(rows, norm_type, 1, keepdim=True)
+        scale = F.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).to(weight.dtype)
+        weight[flat] = rows * scale  # a repeated index writes the same row twice
+    return weight
+
+
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,  # noqa: A002
+                  mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sums, means or maxes of bags of embedding rows, without the (bags, length, dim) lookup
+    of ``embedding``: ``input`` (B, L) holds B bags of L indices, or ``input`` (N,) holds the
+    bags one after another, bag i starting at ``offsets[i]`` (offsets[0] = 0; with
+    ``include_last_offset`` the last offset is the end). ``per_sample_weights`` (mode 'sum'
+    only) weigh each index; ``padding_idx`` entries are left out (of the mean's count too).
+    An empty bag gives zeros. -> (B, embedding_dim)."""
+    op = "embedding_bag"
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise ArgumentTypeError(f"[{op}] expected tensors for input and weight")
+    if input.dtype.kind not in "iu":
+        raise DTypeError(f"[{op}] expected integer indices, got {input.dtype}")
+    if mode not in _BAG_MODES:
+        raise ArgumentError(f"[{op}] mode must be one of {_BAG_MODES}, got {mode!r}")
+    if sparse or scale_grad_by_freq:
+        raise ArgumentError(f"[{op}] sparse=True and scale_grad_by_freq=True are not supported")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise ArgumentError(f"[{op}] per_sample_weights are only supported for mode='sum', got mode={mode!r}")
+        if not isinstance(per_sample_weights, Tensor) or per_sample_weights.shape != input.shape:
+            raise ShapeError(f"[{op}] expected per_sample_weights of the input's shape {input.shape}, got "
+                             f"{getattr(per_sample_weights, 'shape', type(per_sample_weights).__name__)}")
+    n, dim = weight.shape
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise GpugradIndexError(f"[{op}] padding_idx {padding_idx} is out of range for {n} rows")
+        padding_idx %= n
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ArgumentError(f"[{op}] offsets must be None for 2-D input (each row is a bag), got offsets")
+        nbags = input.shape[0]
+        member = None  # row i of input is bag i
+    elif input.ndim == 1:
+        if not isinstance(offsets, Tensor) or offsets.ndim != 1 or offsets.dtype.kind not in "iu":
+            raise ShapeError(f"[{op}] 1-D input needs 1-D integer offsets (where each bag starts), got "
+                             f"{getattr(offsets, 'shape', offsets)!r}")
+        check_values(offsets[:1], lambda a: a != 0, f"[{op}] offsets[0] has to be 0, got {{value}}", ArgumentError)
+        starts = offsets[:-1] if include_last_offset else offsets
+        ends = offsets[1:] if include_last_offset else F.cat([offsets[1:], offsets.new_full((1,), input.shape[0])])
+        pos = Tensor(np.arange(input.shape[0]), dtype="int64", device=input.device)
+        member = (pos >= starts.unsqueeze(1)) & (pos < ends.unsqueeze(1))  # (bags, N): index j in bag i
+        nbags = member.shape[0]
+    else:
+        raise ShapeError(f"[{op}] expected 1-D input with offsets or 2-D input (bags, length), got {input.shape}")
+    rows = embedding(input, weight, max_norm=max_norm, norm_type=norm_type)  # (..., dim)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.unsqueeze(-1)
+    if input.numel() == 0:
+        return weight.new_zeros((nbags, dim))
+    m = member if member is not None else input == input  # (bags, N) or (bags, L)
+    if padding_idx is not None:
+        m = m & (input != padding_idx)
+    spread = rows if member is None else rows.unsqueeze(0)  # (bags, N or L, dim) by broadcasting
+    if mode == "max":
+        out = F.where(m.unsqueeze(-1), spread, -math.inf).amax(1)
+        return F.where(m.any(1, keepdim=True), out, 0.0)  # an empty bag gives zeros
+    mf = m.to(rows.dtype)
+    total = mf @ rows if member is not None else (rows * mf.unsqueeze(-1)).sum(1)
+    if mode == "sum":
+        return total
+    return total / mf.sum(1, keepdim=True).clamp(min=1.0)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y_o = x1^T W_o x2 + b_o over the last dims: x1 (..., in1), x2 (..., in2), weight
+    (out, in1, in2), bias (out,) -> (..., out); through one matmul."""
+    op = "bilinear"
+    _tensors(op, input1, input2, weight)
+    if weight.ndim != 3 or input1.shape[-1:] != weight.shape[1:2] or input2.shape[-1:] != weight.shape[2:] or \
+            input1.shape[:-1] != input2.shape[:-1]:
+        raise ShapeError(f"[{op}] expected input1 (..., in1), input2 (..., in2) with the same leading dims and weight "
+                         f"(out, in1, in2), got {input1.shape}, {input2.shape} and {weight.shape}")
+    out, in1, in2 = weight.shape
+    z = input1 @ weight.permute(1, 0, 2).reshape(in1, out * in2)  # (..., out * in2)
+    y = (z.reshape(tuple(input1.shape[:-1]) + (out, in2)) * input2.unsqueeze(-2)).sum(-1)
+    return y + bias if bias is not None else y
+
+
+_ALPHA = 1.7580993408473766  # -SELU's scale * alpha: SELU's lower limit, negated
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False, *, generator=None):  # noqa: A002
+    """Dropout for SELU networks: dropped entries are set to SELU's saturation value and an
+    affine map keeps the mean and variance of standard-normal input. The identity unless
+    ``training``; ``generator`` as in ``dropout``."""
+    if not 0 <= p <= 1:
+        raise ArgumentError(f"[alpha_dropout] p must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0.0
+    from ..creation import rand_like
+
+    keep = (rand_like(input, generator=generator) >= p).to(input.dtype)
+    a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
+    y = input * keep * a + (keep - 1.0) * (_ALPHA * a) + _ALPHA * a * p
+    return input.copy_(y) if inplace else y

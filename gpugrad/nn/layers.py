@@ -1,5 +1,5 @@
-"""Layers with parameters: Linear, LowRankLinear, Embedding, Dropout; and the shape layers
-Flatten and Unflatten."""
+"""Layers with parameters: Linear, LowRankLinear, Bilinear, Embedding, EmbeddingBag; Dropout
+and AlphaDropout; and the shape layers Flatten and Unflatten."""
 
 import math
 
@@ -8,7 +8,7 @@ from .. import functional as F
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, GpugradIndexError, ShapeError
 from ..random import Generator
 from . import init
-from .functional import dropout, embedding
+from .functional import alpha_dropout, bilinear, dropout, embedding, embedding_bag
 from .module import Module
 from .parameter import Parameter
 
@@ -72,10 +72,15 @@ class Embedding(Module):
     for :class:`~gpugrad.optim.SparseAdam`.
     """
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, sparse=False, _weight=None,
-                 freeze=False, device=None, dtype=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None,
+                 freeze=None):
         super().__init__()
+        if scale_grad_by_freq:
+            raise ArgumentError("[Embedding] scale_grad_by_freq=True is not supported")
+        freeze = _freeze if freeze is None else freeze
         self.num_embeddings, self.embedding_dim, self.sparse = num_embeddings, embedding_dim, sparse
+        self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise GpugradIndexError(f"[Embedding] padding_idx {padding_idx} out of range for {num_embeddings} rows")
@@ -92,19 +97,97 @@ class Embedding(Module):
         self.weight = Parameter(w, requires_grad=not freeze)
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, sparse=False):
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, sparse=False):
         """An Embedding holding ``embeddings`` (rows x dim); frozen unless ``freeze=False``."""
         rows, dim = embeddings.shape
-        return cls(rows, dim, padding_idx, sparse, _weight=embeddings, freeze=freeze)
+        return cls(rows, dim, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse, _weight=embeddings,
+                   _freeze=freeze)
 
     def forward(self, idx):
         if idx.dtype.kind not in "iu":
             raise DTypeError(f"[Embedding] indices must be integers, got {idx.dtype}")
-        return embedding(idx, self.weight, self.padding_idx, self.sparse)
+        return embedding(idx, self.weight, self.padding_idx, self.max_norm, self.norm_type, sparse=self.sparse)
 
     def extra_repr(self):
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
-        return f"{self.num_embeddings}, {self.embedding_dim}{pad}" + (", sparse=True" if self.sparse else "")
+        norm = "" if self.max_norm is None else f", max_norm={self.max_norm}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}{norm}" + (", sparse=True" if self.sparse else "")
+
+
+class EmbeddingBag(Module):
+    """Sums, means or maxes of bags of embedding rows (see ``nn.functional.embedding_bag``):
+    ``forward(input, offsets=None, per_sample_weights=None)`` -> (bags, embedding_dim).
+    The weight starts N(0, 1), as PyTorch's."""
+
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                 mode="mean", sparse=False, _weight=None, include_last_offset=False, padding_idx=None, device=None,
+                 dtype=None):
+        super().__init__()
+        if mode not in ("sum", "mean", "max"):
+            raise ArgumentError(f"[EmbeddingBag] mode must be 'sum', 'mean' or 'max', got {mode!r}")
+        if sparse or scale_grad_by_freq:
+            raise ArgumentError("[EmbeddingBag] sparse=True and scale_grad_by_freq=True are not supported")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise GpugradIndexError(f"[EmbeddingBag] padding_idx {padding_idx} out of range for {num_embeddings} "
+                                        "rows")
+            padding_idx %= num_embeddings
+        self.num_embeddings, self.embedding_dim, self.mode = num_embeddings, embedding_dim, mode
+        self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse = max_norm, norm_type, False, False
+        self.include_last_offset, self.padding_idx = include_last_offset, padding_idx
+        if _weight is None:
+            w = creation.randn(num_embeddings, embedding_dim, device=device, dtype=dtype)
+            if padding_idx is not None:
+                w[padding_idx] = 0.0
+        else:
+            w = _weight.detach()
+            if tuple(w.shape) != (num_embeddings, embedding_dim):
+                raise ShapeError(f"[EmbeddingBag] weight shape {w.shape} != ({num_embeddings}, {embedding_dim})")
+        self.weight = Parameter(w)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                        mode="mean", sparse=False, include_last_offset=False, padding_idx=None):
+        rows, dim = embeddings.shape
+        bag = cls(rows, dim, max_norm, norm_type, scale_grad_by_freq, mode, sparse, embeddings, include_last_offset,
+                  padding_idx)
+        bag.weight.requires_grad_(not freeze)
+        return bag
+
+    def forward(self, input, offsets=None, per_sample_weights=None):  # noqa: A002 - PyTorch's names
+        return embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, mode=self.mode,
+                             per_sample_weights=per_sample_weights, include_last_offset=self.include_last_offset,
+                             padding_idx=self.padding_idx)
+
+    def extra_repr(self):
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}{pad}"
+
+
+class Bilinear(Module):
+    """y = x1^T A x2 + b with A of shape (out_features, in1_features, in2_features); PyTorch's
+    init U(-1/sqrt(in1), 1/sqrt(in1)) for A and b."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight = Parameter(creation.empty(out_features, in1_features, in2_features, device=device, dtype=dtype))
+        self.bias = Parameter(creation.empty(out_features, device=device, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1.0 / math.sqrt(self.in1_features) if self.in1_features else 0.0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class Dropout(Module):
@@ -128,6 +211,24 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+class AlphaDropout(Module):
+    """Dropout that keeps SELU activations' mean and variance (see ``alpha_dropout``)."""
+
+    def __init__(self, p=0.5, inplace=False, *, generator=None):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ArgumentError(f"[AlphaDropout] p must be in [0, 1], got {p}")
+        if generator is not None and not isinstance(generator, Generator):
+            raise ArgumentTypeError(f"[AlphaDropout] expected a gpugrad.Generator, got {type(generator).__name__}")
+        self.p, self.inplace, self.generator = p, inplace, generator
+
+    def forward(self, x):
+        return alpha_dropout(x, self.p, self.training, self.inplace, generator=self.generator)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Flatten(Module):

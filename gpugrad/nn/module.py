@@ -6,8 +6,13 @@ from typing import NamedTuple
 from ..autograd.grad_mode import state as _modes
 from ..dtypes import to_dtype
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
+from ..ops.base import Op
 from ..tensor import Tensor
 from .parameter import Parameter
+
+
+class SubmoduleError(ArgumentError, AttributeError):
+    """A path that names no sub-module (an AttributeError, as PyTorch's)."""
 
 
 class IncompatibleKeys(NamedTuple):
@@ -35,6 +40,9 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
 
     # -- registration ---------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -105,6 +113,18 @@ class Module:
 
     def children(self):
         return (m for _, m in self.named_children())
+
+    def get_submodule(self, target):
+        """The sub-module at dotted path ``target`` ("" is this module), as PyTorch's."""
+        m = self
+        for i, name in enumerate(target.split(".") if target else ()):
+            sub = m._modules.get(name) if isinstance(m, Module) else None
+            if sub is None:
+                where = ".".join(target.split(".")[:i]) or type(self).__name__
+                raise SubmoduleError(f"[get_submodule] {where} has no sub-module {name!r} (looking up {target!r}); "
+                                     f"it has {list(m._modules)}")
+            m = sub
+        return m
 
     def _named_members(self, store, prefix, recurse, remove_duplicate):
         seen = set()
@@ -262,9 +282,18 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"[{type(self).__name__}] has no forward()")
 
+    def _has_hooks(self):
+        d = self.__dict__
+        return bool(d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks"))
+
     def __call__(self, *args, **kwargs):
+        if self._has_hooks():
+            return self._call_with_hooks(args, kwargs)
         if not _modes.anomaly:
             return self.forward(*args, **kwargs)
+        return self._call_forward(args, kwargs)
+
+    def _call_forward(self, args, kwargs):
         # anomaly mode: the ops made inside record the modules being called, so that a
         # NaN is reported with the layer it comes from (named only when one is reported)
         calls = _modes.modules
@@ -273,6 +302,66 @@ class Module:
             return self.forward(*args, **kwargs)
         finally:
             calls.pop()
+
+    # -- hooks (PyTorch's) -------------------------------------------------------------------
+    def _add_hook(self, store, hook, prepend, op, **flags):
+        if not callable(hook):
+            raise ArgumentTypeError(f"[{op}] expected a callable hook, got {type(hook).__name__}")
+        if store not in self.__dict__:  # a module unpickled from before hooks existed
+            object.__setattr__(self, store, OrderedDict())
+        hooks = self.__dict__[store]
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = (hook, flags)
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` (or ``hook(module, args, kwargs)`` with ``with_kwargs``) runs
+        before ``forward``; it may return new args (a tuple, or one value), or with
+        ``with_kwargs`` a new ``(args, kwargs)``. Returns a handle whose ``remove()`` drops it."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, "register_forward_pre_hook",
+                              with_kwargs=with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+        ``with_kwargs``) runs after ``forward``; a value it returns replaces the output."""
+        return self._add_hook("_forward_hooks", hook, prepend, "register_forward_hook", with_kwargs=with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to
+        the module's tensor inputs have been computed (grad_input: one entry per positional
+        argument, None for non-tensors and inputs that need no gradient; grad_output: one per
+        output tensor). A tuple it returns replaces grad_input."""
+        return self._add_hook("_backward_hooks", hook, prepend, "register_full_backward_hook")
+
+    def _call_with_hooks(self, args, kwargs):
+        d = self.__dict__
+        for hook, flags in list(d.get("_forward_pre_hooks", {}).values()):
+            if flags["with_kwargs"]:
+                r = hook(self, args, kwargs)
+                if r is not None:
+                    if not (isinstance(r, tuple) and len(r) == 2):
+                        raise ArgumentTypeError(f"[forward_pre_hook] with_kwargs=True hooks return (args, kwargs) "
+                                                f"or None, got {type(r).__name__}")
+                    args, kwargs = r
+            else:
+                r = hook(self, args)
+                if r is not None:
+                    args = r if isinstance(r, tuple) else (r,)
+        bw = list(d.get("_backward_hooks", {}).values())
+        state = None
+        if bw and _modes.grad_enabled:
+            state = _BackwardHookState(self, [h for h, _ in bw], args)
+            args = state.wrap_inputs(args)
+        out = self._call_forward(args, kwargs) if _modes.anomaly else self.forward(*args, **kwargs)
+        for hook, flags in list(d.get("_forward_hooks", {}).values()):
+            r = hook(self, args, kwargs, out) if flags["with_kwargs"] else hook(self, args, out)
+            if r is not None:
+                out = r
+        if state is not None:
+            out = state.wrap_outputs(out)
+        return out
 
     def extra_repr(self):
         return ""
@@ -286,6 +375,101 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class RemovableHandle:
+    """What the ``register_*_hook`` methods return: ``remove()`` unregisters the hook (also
+    on leaving a ``with`` block)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self.hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class _HookIdentity(Op):
+    """Passes its inputs through; its backward hands the gradients to ``on_grad``, which may
+    replace them (how a module's full backward hooks see grad_input and grad_output)."""
+
+    __slots__ = ("on_grad", "n_out")
+
+    def __init__(self, on_grad, n):
+        self.on_grad, self.n_out = on_grad, n
+
+    def forward(self, b, *xs):
+        return xs[0] if self.n_out == 1 else tuple(xs)
+
+    def backward(self, *gys):
+        return tuple(self.on_grad(gys))
+
+
+class _BackwardHookState:
+    """One call of a module with full backward hooks: the output side records grad_output,
+    the input side calls the hooks with grad_input (or the output side does, with grad_input
+    all None, when no input needs a gradient)."""
+
+    def __init__(self, module, hooks, args):
+        self.module, self.hooks, self.n_args = module, hooks, len(args)
+        self.grad_output = None
+        self.slots = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+
+    def wrap_inputs(self, args):
+        if not self.slots:
+            return args
+        ins = [args[i] for i in self.slots]
+        outs = _HookIdentity(self._on_input_grads, len(ins))(*ins)
+        args = list(args)
+        for i, t in zip(self.slots, outs if len(ins) > 1 else (outs,)):
+            args[i] = t
+        return tuple(args)
+
+    def wrap_outputs(self, out):
+        single = isinstance(out, Tensor)
+        outs = (out,) if single else tuple(out) if isinstance(out, (tuple, list)) else None
+        idx = [] if outs is None else [i for i, t in enumerate(outs) if isinstance(t, Tensor) and t.requires_grad]
+        if not idx:
+            return out
+        wrapped = _HookIdentity(self._on_output_grads, len(idx))(*[outs[i] for i in idx])
+        outs = list(outs)
+        for i, t in zip(idx, wrapped if len(idx) > 1 else (wrapped,)):
+            outs[i] = t
+        return outs[0] if single else type(out)(outs)
+
+    def _on_output_grads(self, gys):
+        self.grad_output = tuple(gys)
+        if not self.slots:  # nothing flows to the inputs: call the hooks now
+            self._run_hooks([None] * self.n_args)
+        return gys
+
+    def _on_input_grads(self, gxs):
+        grad_input = [None] * self.n_args
+        for i, g in zip(self.slots, gxs):
+            grad_input[i] = g
+        grad_input = self._run_hooks(grad_input)
+        return [grad_input[i] for i in self.slots]
+
+    def _run_hooks(self, grad_input):
+        grad_input = tuple(grad_input)
+        for hook in self.hooks:
+            r = hook(self.module, grad_input, self.grad_output or ())
+            if r is not None:
+                r = tuple(r) if isinstance(r, (tuple, list)) else (r,)
+                if len(r) != len(grad_input):
+                    raise ArgumentError(f"[full_backward_hook] expected the hook to return {len(grad_input)} "
+                                        f"gradients (one per input), got {len(r)}")
+                grad_input = r
+        return grad_input
 
 
 def check_module(m, op):

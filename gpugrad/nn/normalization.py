@@ -1,12 +1,14 @@
-"""Normalization layers: BatchNorm1d and LayerNorm, with PyTorch's arguments, defaults,
-buffers and state_dict names. Both are composed of gpugrad ops (mean, subtraction,
-rsqrt), so they run on every device and their gradients are the composed ones."""
+"""Normalization layers: BatchNorm1d, LayerNorm, RMSNorm and GroupNorm, with PyTorch's
+arguments, defaults, buffers and state_dict names. All are composed of gpugrad ops (mean,
+subtraction, rsqrt), so they run on every device and their gradients are the composed ones."""
 
 import numbers
 
+import numpy as np
+
 from .. import creation
 from ..autograd import no_grad
-from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..tensor import Tensor
 from .module import Module
 from .parameter import Parameter
@@ -198,3 +200,96 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002 - PyTorch's names
+    """``torch.nn.functional.rms_norm``: x / sqrt(mean(x^2) + eps) over the last dims (which
+    must equal ``normalized_shape``), times ``weight``; eps defaults to the dtype's epsilon."""
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[rms_norm] expected a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise DTypeError(f"[rms_norm] expected a floating point tensor, got {input.dtype}")
+    shape = _shape(normalized_shape, "rms_norm")
+    k = len(shape)
+    if input.ndim < k or tuple(input.shape[input.ndim - k :]) != shape:
+        raise ShapeError(f"[rms_norm] expected input with shape [*, {', '.join(map(str, shape))}], got {input.shape}")
+    if eps is None:
+        eps = float(np.finfo(input.dtype).eps)
+    dims = tuple(range(input.ndim - k, input.ndim))
+    y = input * ((input * input).mean(dim=dims, keepdim=True) + eps).rsqrt() if k else input
+    return y * weight if weight is not None else y
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    """``torch.nn.functional.group_norm``: the C channels of (N, C, ...) input in
+    ``num_groups`` groups, each normalized over its channels and the other dims, then a
+    per-channel ``weight`` and ``bias``."""
+    if not isinstance(input, Tensor):
+        raise ArgumentTypeError(f"[group_norm] expected a Tensor, got {type(input).__name__}")
+    if input.ndim < 2 or input.shape[1] % num_groups:
+        raise ShapeError(f"[group_norm] expected input (N, C, ...) with C divisible by num_groups={num_groups}, got "
+                         f"{input.shape}")
+    n, c = input.shape[0], input.shape[1]
+    y, _, _ = _normalize(input.reshape(n, num_groups, -1), (2,), eps)
+    y = y.reshape(input.shape)
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalization over the last dims (``normalized_shape``) with a learned
+    elementwise ``weight`` (ones) when ``elementwise_affine``; no mean is subtracted."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
+        super().__init__()
+        self.normalized_shape = _shape(normalized_shape, "RMSNorm")
+        if eps is not None and (not isinstance(eps, numbers.Real) or not eps >= 0):
+            raise ArgumentError(f"[RMSNorm] eps must be None or a number >= 0, got {eps!r}")
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(creation.ones(self.normalized_shape, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            with no_grad():
+                self.weight.fill_(1)
+
+    def forward(self, x):
+        return rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class GroupNorm(Module):
+    """Group normalization of (N, C, ...) input: ``num_groups`` groups of channels, with a
+    learned per-channel ``weight`` and ``bias`` when ``affine``; the same in training and eval."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ArgumentError(f"[GroupNorm] num_channels must be divisible by num_groups, got {num_channels} and "
+                                f"{num_groups}")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        if affine:
+            self.weight = Parameter(creation.ones(num_channels, device=device, dtype=dtype))
+            self.bias = Parameter(creation.zeros(num_channels, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        if not isinstance(x, Tensor):
+            raise ArgumentTypeError(f"[GroupNorm] expected a Tensor, got {type(x).__name__}")
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ShapeError(f"[GroupNorm] expected input (N, {self.num_channels}, ...), got {x.shape}")
+        return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

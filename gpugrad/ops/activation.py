@@ -93,6 +93,19 @@ class Softplus(Op):
         return F.where(z > self.threshold, gy, gy * F.sigmoid(z))
 
 
+class LogSigmoid(Op):
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): finite for any x (no log of 0)."""
+
+    __slots__ = ()
+
+    def forward(self, b, x):
+        xp = b.xp
+        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):  # d/dx log sigmoid(x) = sigmoid(-x)
+        return gy * F.sigmoid(-self.saved(0))
+
+
 class Hardtanh(Op):
     __slots__ = ("lo", "hi")
 

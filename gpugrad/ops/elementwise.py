@@ -462,3 +462,250 @@ class ZeroGradScalar(CompareScalar):
         return F.zeros_like(self.inputs[0])
 
 
+
+
+# -- the breadth issue's math: trigonometric and hyperbolic functions and their inverses,
+# exp2, and the binary atan2 / hypot / logaddexp / copysign / fmod / xlogy --------------------
+class _Unary(Op):
+    """A one-input NumPy ufunc named ``fn``; subclasses give the backward."""
+
+    __slots__ = ()
+    fn = ""
+
+    def forward(self, b, x):
+        return getattr(b.xp, self.fn)(x)
+
+
+class Tan(_Unary):
+    __slots__ = ()
+    fn, saves_output = "tan", True
+
+    def backward(self, gy):  # d tan x = 1 + tan^2 x
+        y = self.output()
+        return gy * (1.0 + y * y)
+
+
+class Asin(_Unary):
+    __slots__ = ()
+    fn, ieee = "arcsin", True  # NaN outside [-1, 1]
+
+    def backward(self, gy):  # d asin x = 1 / sqrt(1 - x^2)
+        x = self.saved(0)
+        return gy / F.sqrt(1.0 - x * x)
+
+
+class Acos(_Unary):
+    __slots__ = ()
+    fn, ieee = "arccos", True
+
+    def backward(self, gy):  # d acos x = -1 / sqrt(1 - x^2)
+        x = self.saved(0)
+        return -gy / F.sqrt(1.0 - x * x)
+
+
+class Atan(_Unary):
+    __slots__ = ()
+    fn = "arctan"
+
+    def backward(self, gy):  # d atan x = 1 / (1 + x^2)
+        x = self.saved(0)
+        return gy / (1.0 + x * x)
+
+
+class Sinh(_Unary):
+    __slots__ = ()
+    fn, ieee = "sinh", True  # overflows to inf
+
+    def backward(self, gy):  # d sinh x = cosh x
+        return gy * F.cosh(self.saved(0))
+
+
+class Cosh(_Unary):
+    __slots__ = ()
+    fn, ieee = "cosh", True
+
+    def backward(self, gy):  # d cosh x = sinh x
+        return gy * F.sinh(self.saved(0))
+
+
+class Asinh(_Unary):
+    __slots__ = ()
+    fn = "arcsinh"
+
+    def backward(self, gy):  # d asinh x = 1 / sqrt(x^2 + 1)
+        x = self.saved(0)
+        return gy / F.sqrt(x * x + 1.0)
+
+
+class Acosh(_Unary):
+    __slots__ = ()
+    fn, ieee = "arccosh", True  # NaN below 1
+
+    def backward(self, gy):  # d acosh x = 1 / sqrt(x^2 - 1)
+        x = self.saved(0)
+        return gy / F.sqrt(x * x - 1.0)
+
+
+class Atanh(_Unary):
+    __slots__ = ()
+    fn, ieee = "arctanh", True  # +-inf at +-1, NaN outside
+
+    def backward(self, gy):  # d atanh x = 1 / (1 - x^2)
+        x = self.saved(0)
+        return gy / (1.0 - x * x)
+
+
+class Exp2(_Unary):
+    __slots__ = ()
+    fn, ieee, saves_output = "exp2", True, True
+
+    def backward(self, gy):  # d 2^x = 2^x ln 2
+        return gy * self.output() * math.log(2.0)
+
+
+class _Binary(Op):
+    """A two-input NumPy ufunc named ``fn`` on operands of one dtype (broadcast)."""
+
+    __slots__ = ()
+    fn = ""
+
+    def forward(self, b, x0, x1):
+        return getattr(b.xp, self.fn)(x0, x1)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga, gb = self.grads(gy, a.requires_grad, b.requires_grad)
+        return (sum_to(ga, a.shape) if a.requires_grad else None,
+                sum_to(gb, b.shape) if b.requires_grad else None)
+
+
+class Atan2(_Binary):
+    __slots__ = ()
+    fn = "arctan2"
+
+    def grads(self, gy, need_a, need_b):  # d atan2(a, b) = (b da - a db) / (a^2 + b^2)
+        a, b = self.saved(0), self.saved(1)
+        r = gy / (a * a + b * b)
+        return (r * b if need_a else None), (-r * a if need_b else None)
+
+
+class Hypot(_Binary):
+    __slots__ = ()
+    fn, saves_output = "hypot", True
+
+    def grads(self, gy, need_a, need_b):  # d hypot(a, b) = (a da + b db) / hypot(a, b)
+        r = gy / self.output()
+        return (r * self.saved(0) if need_a else None), (r * self.saved(1) if need_b else None)
+
+
+class LogAddExp(_Binary):
+    __slots__ = ()
+    fn, ieee, saves_output = "logaddexp", True, True
+
+    def grads(self, gy, need_a, need_b):  # d log(e^a + e^b) = e^(a - y) da + e^(b - y) db
+        y = self.output()
+        return (gy * F.exp(self.saved(0) - y) if need_a else None), (gy * F.exp(self.saved(1) - y) if need_b else None)
+
+
+class CopySign(_Binary):
+    __slots__ = ()
+    fn, saves_output = "copysign", True
+
+    def grads(self, gy, need_a, need_b):  # d |a| sign(b) = y / a da (0 at a = 0, as PyTorch); none to b
+        a = self.saved(0)
+        ratio = F.where(a == 0, 0.0, self.output() / F.where(a == 0, 1.0, a))
+        return (gy * ratio if need_a else None), (F.zeros_like(self.inputs[1]) if need_b else None)
+
+
+class Fmod(_Binary):
+    __slots__ = ()
+    fn, ieee = "fmod", True  # x fmod 0 is NaN
+
+    def grads(self, gy, need_a, need_b):  # a - trunc(a / b) b: da = 1, db = -trunc(a / b)
+        gb = None
+        if need_b:
+            gb = -gy * F.trunc(self.saved(0) / self.saved(1))
+        return (gy if need_a else None), gb
+
+
+class XLogY(_Binary):
+    """x log y, 0 where x == 0 (unless y is NaN), as PyTorch's xlogy."""
+
+    __slots__ = ()
+    ieee = True
+
+    def forward(self, b, x, y):
+        xp = b.xp
+        out = x * xp.log(y)
+        return xp.where((x == 0) & ~xp.isnan(y), xp.zeros((), dtype=out.dtype), out)
+
+    def grads(self, gy, need_x, need_y):  # d x log y = log y dx (0 where y == 0, as PyTorch) + x / y dy
+        x, y = self.saved(0), self.saved(1)
+        gx = gy * F.xlogy((y != 0).to(y.dtype), y) if need_x else None
+        return gx, (gy * x / y if need_y else None)
+
+
+class ClampTensor(Op):
+    """clamp(x, lo, hi) with tensor bounds (one of them may be None): min(max(x, lo), hi).
+    The gradient goes as PyTorch sends it: to x where lo <= x <= hi, to lo where x < lo (and
+    lo < hi), to hi where x > hi (or hi < lo)."""
+
+    __slots__ = ("has_lo", "has_hi")
+
+    def __init__(self, has_lo, has_hi):
+        self.has_lo, self.has_hi = has_lo, has_hi
+
+    def forward(self, b, x, *bounds):
+        it = iter(bounds)
+        y = b.xp.maximum(x, next(it)) if self.has_lo else x
+        return b.xp.minimum(y, next(it)) if self.has_hi else y
+
+    def backward(self, gy):
+        x = self.saved(0)
+        lo = self.saved(1) if self.has_lo else None
+        hi = self.saved(1 + self.has_lo) if self.has_hi else None
+        keep = take_lo = take_hi = None
+        if lo is not None:
+            keep = x >= lo
+            take_lo = x < lo if hi is None else (x < lo) & (lo < hi)
+        if hi is not None:
+            keep = x <= hi if keep is None else keep & (x <= hi)
+            take_hi = x > hi if lo is None else (x > hi) | (hi < lo)
+        grads = [sum_to(F.where(keep, gy, 0.0), x.shape) if x.requires_grad else None]
+        for t, take in ((lo, take_lo), (hi, take_hi)):
+            if t is not None:
+                grads.append(sum_to(F.where(take, gy, 0.0), t.shape) if t.requires_grad else None)
+        return tuple(grads)
+
+
+class Sampled(Op):
+    """A draw (bernoulli, normal) from tensors of parameters: ``forward`` returns the values
+    drawn already; as in PyTorch the result is in the graph with gradient 0 to the parameters
+    (these draws are not reparameterized)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values):
+        self.values = values
+
+    def forward(self, b, *xs):
+        return self.values
+
+    def backward(self, gy):
+        return tuple(F.zeros_like(x) if x.requires_grad else None for x in self.inputs)
+
+
+class TruncDiv(ZeroGrad):
+    """a / b rounded toward zero (``div(rounding_mode='trunc')``): exact for integers (a
+    minus its fmod is a multiple of b); gradient 0."""
+
+    __slots__ = ()
+
+    def __init__(self):
+        super().__init__("trunc_divide")
+
+    def forward(self, b, x0, x1):
+        xp = b.xp
+        if x0.dtype.kind == "f":
+            return xp.trunc(x0 / x1)
+        return (x0 - xp.fmod(x0, x1)) // x1

@@ -175,3 +175,18 @@ class LogSumExp(Op):
         shape = _kept_shape(x.shape, self.axis)
         return gy.reshape(shape) * (x - self.output().reshape(shape)).exp()
 
+
+
+class CumSum(Op):
+    """Cumulative sum along ``axis`` (the input already in the result dtype)."""
+
+    __slots__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, b, x):
+        return b.xp.cumsum(x, axis=self.axis, dtype=x.dtype)
+
+    def backward(self, gy):  # d y_j / d x_i = 1 for j >= i: the reversed cumsum of gy
+        return F.flip(CumSum(self.axis)(F.flip(gy, self.axis)), self.axis)

@@ -1,41 +1,86 @@
-"""Learning-rate schedules (PyTorch's closed forms). ``step()`` once per epoch, or per
-batch for CyclicLR and OneCycleLR."""
+"""Learning-rate schedules with PyTorch's rules. ``step()`` once per epoch, or per batch
+for CyclicLR and OneCycleLR.
+
+As in PyTorch, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, ConstantLR,
+PolynomialLR and MultiplicativeLR step from each group's current lr (their "chainable"
+form), so two of them stepped on one optimizer (or in a ChainedScheduler) compose;
+``step(epoch)`` jumps to ``epoch`` by the closed form. LambdaLR, CyclicLR, OneCycleLR and
+CosineAnnealingWarmRestarts set the lr from ``base_lrs`` alone."""
 
 import bisect
 import math
+import numbers
+import types
 
-from ..errors import ArgumentError
+from ..errors import ArgumentError, ArgumentTypeError
+from .optimizer import Optimizer
 
 
 class LRScheduler:
+    _is_initial = False  # True during the step the constructor makes
+
     def __init__(self, optimizer, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise ArgumentTypeError(f"[{type(self).__name__}] expected an Optimizer, got {type(optimizer).__name__}")
         self.optimizer = optimizer
         for g in optimizer.param_groups:
             g.setdefault("initial_lr", g["lr"])
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
-        self.step()
+        self._initial_step()
+
+    def _initial_step(self):
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def lr_at(self, base_lr, epoch):
+        """The closed form: the lr at ``epoch`` of a group whose initial lr is ``base_lr``."""
         raise NotImplementedError
 
     def get_lr(self):
+        """The lrs for ``last_epoch`` (just advanced): the closed form unless a schedule steps
+        from the current lrs."""
         return [self.lr_at(b, self.last_epoch) for b in self.base_lrs]
 
-    def step(self):
-        self.last_epoch += 1
-        lrs = self.get_lr()
+    def _group_lrs(self):
+        return [g["lr"] for g in self.optimizer.param_groups]
+
+    def step(self, epoch=None):
+        """Advance one epoch (or go to ``epoch``, by the closed form where there is one)."""
+        self._step_count += 1
+        if epoch is None:
+            self.last_epoch += 1
+            lrs = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            lrs = [self.lr_at(b, epoch) for b in self.base_lrs] if self._has_closed_form() else self.get_lr()
         for g, lr in zip(self.optimizer.param_groups, lrs):
             g["lr"] = lr
-        self._last_lr = lrs
+        self._last_lr = self._group_lrs()
+
+    def _restart(self):
+        """Epoch 0 again, by the closed form where there is one (SequentialLR at a milestone)."""
+        self.step(0)
+
+    def _has_closed_form(self):
+        return type(self).lr_at is not LRScheduler.lr_at
 
     def get_last_lr(self):
         return list(self._last_lr)
 
+    _transient = ("optimizer", "_is_initial", "_step_count")  # not saved by state_dict
+
     def state_dict(self):
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer" and not callable(v)}
+        """Everything but the optimizer (and functions, which do not pickle)."""
+        return {k: v for k, v in self.__dict__.items() if k not in self._transient and not callable(v)}
 
     def load_state_dict(self, state):
+        """Take the saved state. As in PyTorch, the optimizer's lrs (which the next step works
+        from) are not touched: they come back with the optimizer's own ``load_state_dict``."""
         self.__dict__.update(state)
 
 
@@ -51,6 +96,11 @@ class StepLR(LRScheduler):
     def lr_at(self, base, epoch):
         return base * self.gamma ** (epoch // self.step_size)
 
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._group_lrs()
+        return [lr * self.gamma for lr in self._group_lrs()]
+
 
 class MultiStepLR(LRScheduler):
     """lr = base * gamma ** (number of milestones passed)."""
@@ -62,6 +112,10 @@ class MultiStepLR(LRScheduler):
     def lr_at(self, base, epoch):
         return base * self.gamma ** bisect.bisect_right(self.milestones, epoch)
 
+    def get_lr(self):
+        times = self.milestones.count(self.last_epoch)  # a milestone given twice decays twice
+        return [lr * self.gamma**times if times else lr for lr in self._group_lrs()]
+
 
 class ExponentialLR(LRScheduler):
     def __init__(self, optimizer, gamma, last_epoch=-1):
@@ -70,6 +124,9 @@ class ExponentialLR(LRScheduler):
 
     def lr_at(self, base, epoch):
         return base * self.gamma**epoch
+
+    def get_lr(self):
+        return self._group_lrs() if self._is_initial else [lr * self.gamma for lr in self._group_lrs()]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -83,6 +140,17 @@ class CosineAnnealingLR(LRScheduler):
 
     def lr_at(self, base, epoch):
         return self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
+    def get_lr(self):
+        e, T, lo = self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return self._group_lrs()
+        if self._step_count == 1 and e > 0:  # made with last_epoch >= 0
+            return [self.lr_at(b, e) for b in self.base_lrs]
+        if (e - 1 - T) % (2 * T) == 0:  # past the trough (cos of the ratio below is 0/0)
+            return [lr + (b - lo) * (1 - math.cos(math.pi / T)) / 2 for b, lr in zip(self.base_lrs, self._group_lrs())]
+        ratio = (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
+        return [ratio * (lr - lo) + lo for lr in self._group_lrs()]
 
 
 class LambdaLR(LRScheduler):
@@ -109,6 +177,235 @@ class LinearLR(LRScheduler):
     def lr_at(self, base, epoch):
         frac = min(epoch, self.total_iters) / self.total_iters if self.total_iters else 1.0
         return base * (self.start_factor + (self.end_factor - self.start_factor) * frac)
+
+    def get_lr(self):
+        e, a, b = self.last_epoch, self.start_factor, self.end_factor
+        if e == 0:
+            return [lr * a for lr in self._group_lrs()]
+        if self._is_initial or e > self.total_iters:
+            return self._group_lrs()
+        return [lr * (1.0 + (b - a) / (self.total_iters * a + (e - 1) * (b - a))) for lr in self._group_lrs()]
+
+
+class ConstantLR(LRScheduler):
+    """lr = base * factor until total_iters epochs have passed, then base."""
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        if not 0 <= factor <= 1:
+            raise ArgumentError(f"[ConstantLR] expected factor in [0, 1], got {factor!r}")
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base, epoch):
+        return base * (self.factor + (epoch >= self.total_iters) * (1 - self.factor))
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._group_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._group_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._group_lrs()]
+
+
+class PolynomialLR(LRScheduler):
+    """lr = base * (1 - min(epoch, total_iters) / total_iters) ** power: down to 0 at
+    total_iters, then 0."""
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        if isinstance(total_iters, bool) or not isinstance(total_iters, numbers.Integral) or total_iters < 1:
+            raise ArgumentError(f"[PolynomialLR] expected total_iters to be an int >= 1, got {total_iters!r}")
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base, epoch):
+        return base * (1.0 - min(self.total_iters, epoch) / self.total_iters) ** self.power
+
+    def get_lr(self):
+        e, n = self.last_epoch, self.total_iters
+        if self._is_initial or e > n:
+            return self._group_lrs()
+        decay = ((1.0 - e / n) / (1.0 - (e - 1) / n)) ** self.power
+        return [lr * decay for lr in self._group_lrs()]
+
+
+def _lambdas(op, lr_lambda, n):
+    """One function per param group (``lr_lambda`` one function or a list of n)."""
+    fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+    if len(fns) != n:
+        raise ArgumentError(f"[{op}] expected {n} lr_lambdas (one per param group), got {len(fns)}")
+    for fn in fns:
+        if not callable(fn):
+            raise ArgumentTypeError(f"[{op}] expected lr_lambda to be a function, got {type(fn).__name__}")
+    return fns
+
+
+class MultiplicativeLR(LRScheduler):
+    """Each epoch multiplies each group's lr by ``lr_lambda(epoch)`` (one function, or one
+    per group)."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        self.lr_lambdas = _lambdas("MultiplicativeLR", lr_lambda, len(optimizer.param_groups))
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial:
+            return self._group_lrs()
+        return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._group_lrs())]
+
+    def state_dict(self):
+        """As PyTorch: the functions are not saved, but the attributes of callable objects are."""
+        sd = {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
+        sd["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+                            for fn in self.lr_lambdas]  # fmt: skip
+        return sd
+
+    def load_state_dict(self, state):
+        state = dict(state)
+        saved = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))
+        super().load_state_dict(state)
+        for fn, attrs in zip(self.lr_lambdas, saved):
+            if attrs is not None:
+                fn.__dict__.update(attrs)
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR (Loshchilov & Hutter): cosine from base to eta_min over T_i epochs, then a
+    restart, with T_0 the first period and T_{i+1} = T_mult T_i. ``step(epoch)`` takes a
+    float epoch (a fraction of the way through, for per-batch steps)."""
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        if isinstance(T_0, bool) or not isinstance(T_0, numbers.Integral) or T_0 <= 0:
+            raise ArgumentError(f"[CosineAnnealingWarmRestarts] expected T_0 to be an int >= 1, got {T_0!r}")
+        if isinstance(T_mult, bool) or not isinstance(T_mult, numbers.Integral) or T_mult < 1:
+            raise ArgumentError(f"[CosineAnnealingWarmRestarts] expected T_mult to be an int >= 1, got {T_mult!r}")
+        if isinstance(eta_min, bool) or not isinstance(eta_min, numbers.Real):
+            raise ArgumentTypeError(f"[CosineAnnealingWarmRestarts] expected eta_min to be a number, got {eta_min!r}")
+        self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for b in self.base_lrs]  # fmt: skip
+
+    def step(self, epoch=None):
+        """The next epoch, or ``epoch`` (a number >= 0, fractions allowed)."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        else:
+            if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real) or not epoch >= 0:
+                raise ArgumentError(f"[CosineAnnealingWarmRestarts] expected a number epoch >= 0, got {epoch!r}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:  # the restart n the epoch falls in: T_0 (T_mult^n - 1) / (T_mult - 1) <= epoch
+                    n = int(math.log((epoch / self.T_0 * (self.T_mult - 1) + 1), self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self._step_count = getattr(self, "_step_count", 0) + 1
+        self.last_epoch = math.floor(epoch)
+        for g, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            g["lr"] = lr
+        self._last_lr = self._group_lrs()
+
+
+class _Composite(LRScheduler):
+    """What SequentialLR and ChainedScheduler share: checking the schedules and saving
+    theirs in their own state_dict."""
+
+    def _check_schedulers(self, schedulers, optimizer):
+        op = type(self).__name__
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ArgumentError(f"[{op}] expected at least one scheduler, got none")
+        optimizer = optimizer if optimizer is not None else getattr(schedulers[0], "optimizer", None)
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise ArgumentError(f"[{op}] expected schedulers stepped without arguments, got ReduceLROnPlateau "
+                                    f"(it needs the metric) at index {i}")
+            if not isinstance(s, LRScheduler):
+                raise ArgumentTypeError(f"[{op}] expected a learning-rate scheduler at index {i}, "
+                                        f"got {type(s).__name__}")
+            if s.optimizer is not optimizer:
+                raise ArgumentError(f"[{op}] expected every scheduler to belong to the same optimizer, got "
+                                    f"{type(s).__name__} at index {i} with another {type(s.optimizer).__name__}")
+        return schedulers, optimizer
+
+    def state_dict(self):
+        sd = {k: v for k, v in self.__dict__.items() if k not in self._transient and k != "_schedulers"}
+        sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return sd
+
+    def load_state_dict(self, state):
+        state = dict(state)
+        saved = state.pop("_schedulers")
+        if not isinstance(saved, list) or len(saved) != len(self._schedulers):
+            got = len(saved) if isinstance(saved, list) else type(saved).__name__
+            raise ArgumentError(f"[{type(self).__name__}.load_state_dict] expected the states of "
+                                f"{len(self._schedulers)} schedulers, got {got}")
+        for s, st in zip(self._schedulers, saved):
+            s.load_state_dict(st)
+        super().load_state_dict(state)  # the lrs last set, over what the schedules put back
+
+
+class SequentialLR(_Composite):
+    """``schedulers[i]`` runs from ``milestones[i - 1]`` (restarting at its epoch 0 there)
+    to ``milestones[i]``: a warm-up, then a decay."""
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        self._schedulers, self.optimizer = self._check_schedulers(schedulers, optimizer)
+        milestones = list(milestones)
+        if len(milestones) != len(self._schedulers) - 1:
+            raise ArgumentError(f"[SequentialLR] expected {len(self._schedulers) - 1} milestones (one fewer than the "
+                                f"schedulers), got {len(milestones)}")
+        self._milestones = milestones
+        self.last_epoch = last_epoch + 1
+        for g in optimizer.param_groups:  # undo the schedules' first steps: the first one starts afresh
+            g["lr"] = g["initial_lr"]
+        self._undo(self)
+        first = self._schedulers[bisect.bisect_right(milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def _undo(self, sched):
+        for s in sched._schedulers:
+            if hasattr(s, "_schedulers"):
+                self._undo(s)
+            else:
+                s.last_epoch -= 1
+
+    def step(self):
+        self.last_epoch += 1
+        i = bisect.bisect_right(self._milestones, self.last_epoch)
+        sched = self._schedulers[i]
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            sched._restart()
+        else:
+            sched.step()
+        self._last_lr = sched.get_last_lr()
+
+
+class ChainedScheduler(_Composite):
+    """Steps every scheduler in turn each epoch; the chainable ones each act on the lr the
+    one before left, so their factors multiply."""
+
+    def __init__(self, schedulers, optimizer=None):
+        self._schedulers, self.optimizer = self._check_schedulers(schedulers, optimizer)
+        self._last_lr = self._group_lrs()
+
+    def step(self):
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = self._group_lrs()
 
 
 def _per_group(op, name, value, n):
@@ -318,4 +615,6 @@ class ReduceLROnPlateau:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state):
-        self.__dict__.update(state)
+        """As LRScheduler.load_state_dict: the saved state only (the optimizer's lrs come back
+        with its own load_state_dict)."""
+        LRScheduler.load_state_dict(self, state)

@@ -48,8 +48,17 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check(self, group):
+        op = type(self).__name__
         if group.get("lr", 0) < 0:
-            raise ArgumentError(f"[{type(self).__name__}] lr must be >= 0, got {group['lr']}")
+            raise ArgumentError(f"[{op}] lr must be >= 0, got {group['lr']}")
+        # PyTorch's implementation switches: gpugrad picks its own path (fused kernel or
+        # array ops) whatever foreach/fused say, but cannot give what these two promise
+        if group.get("capturable"):
+            raise ArgumentError(f"[{op}] expected capturable=False, got True: gpugrad has no CUDA graphs to capture "
+                                "an optimizer step in")
+        if group.get("differentiable"):
+            raise ArgumentError(f"[{op}] expected differentiable=False, got True: gpugrad does not record the "
+                                "optimizer step in the autograd graph")
 
     def zero_grad(self, set_to_none=True):
         for g in self.param_groups:
@@ -116,9 +125,11 @@ class Optimizer:
         them, parameters by position). All of it is checked before anything changes: every
         state tensor must have its parameter's shape and a floating dtype (it is cast to the
         parameter's ``moment_dtype`` and moved to its device, as PyTorch casts floating state
-        to the parameter's dtype and device), ``step`` must be an int >= 0 (no other state
-        is a plain value), every hyper-parameter of the kind of this optimizer's own (a
-        number finite and >= 0, betas also < 1)."""
+        to the parameter's dtype and device), ``step`` must be an int >= 0, the plain-number
+        state an optimizer names in ``_scalar_state`` a finite number >= 0 (LBFGS checks its
+        own kinds of state), every hyper-parameter of the kind of this optimizer's own (a
+        number finite and >= 0, betas also < 1; foreach/fused None or a bool) and the groups
+        as they would be must pass the constructor's checks (``_check``)."""
         op = f"{type(self).__name__}.load_state_dict"
         if not (isinstance(state_dict, dict) and isinstance(state_dict.get("param_groups"), list)
                 and isinstance(state_dict.get("state"), dict)):  # fmt: skip
@@ -150,10 +161,22 @@ class Optimizer:
                 raise ArgumentError(f"[{op}] state for unknown parameter {k!r}")
             if not isinstance(st, dict):
                 raise ArgumentTypeError(f"[{op}] expected the state of parameter {k} to be a dict, got {_shown(st)}")
-            new_state[p] = {key: _state(op, f"state {key!r} of parameter {k}", p, key, v) for key, v in st.items()}
+            new_state[p] = {key: self._load_state(op, f"state {key!r} of parameter {k}", p, key, v)
+                            for key, v in st.items()}  # fmt: skip
+        for hyper, own in zip(hypers, self.param_groups):
+            self._check({**own, **hyper})
         self.state = new_state
         for hyper, own in zip(hypers, self.param_groups):
             own.update(hyper)
+
+    _scalar_state = ()  # names of per-parameter state that is a plain number (NAdam's mu_product)
+
+    def _load_state(self, op, where, p, key, v):
+        """One saved state entry of parameter ``p``, checked (and cast) as ``load_state_dict``
+        keeps it; optimizers with state of another kind extend it."""
+        if key in self._scalar_state:
+            return float(_number(op, where, v))
+        return _state(op, where, p, key, v)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -176,10 +199,24 @@ def _number(op, where, v, below_one=False):
     return v
 
 
+_CHOICES = {  # hyper-parameters that are None or one of a few values
+    "foreach": (None, True, False), "fused": (None, True, False), "line_search_fn": (None, "strong_wolfe"),
+}
+_COUNTS = ("max_iter", "max_eval", "history_size")  # LBFGS's whole numbers
+
+
 def _hyper(op, group, key, v, like):
     """A saved hyper-parameter ``v``, checked against the kind of this group's value ``like``
     (None for a key the group lacks, such as the initial_lr of a scheduler: a number)."""
     where = f"hyper-parameter {key!r} of group {group}"
+    if key in _CHOICES:
+        if not any(v is c or (type(v) is type(c) and v == c) for c in _CHOICES[key]):
+            raise ArgumentTypeError(f"[{op}] expected {where} to be one of {_CHOICES[key]}, got {v!r}")
+        return v
+    if key in _COUNTS:
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+            raise ArgumentTypeError(f"[{op}] expected {where} to be an int >= 0, got {v!r}")
+        return int(v)
     if isinstance(like, bool):
         if not isinstance(v, bool):
             raise ArgumentTypeError(f"[{op}] expected {where} to be a bool, got {v!r}")

@@ -217,6 +217,7 @@ def build_module():
         "Device": Device, "Event": Event, "Stream": Stream, "Function": Function, "MemoryPointer": _mem.MemoryPointer,
         "MemoryPool": _mem.MemoryPool, "get_current_stream": get_current_stream, "get_elapsed_time": get_elapsed_time,
         "set_allocator": _mem.set_allocator, "get_allocator": _mem.get_allocator, "alloc": _mem.alloc,
+        "alloc_pinned_memory": _mem.alloc_pinned_memory, "PinnedMemoryPointer": _mem.PinnedMemoryPointer,
         "get_device_id": _mem.get_device_id, "runtime": runtime, "nvrtc": nvrtc,
         "is_available": lambda: True,
     }.items():

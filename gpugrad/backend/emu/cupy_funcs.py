@@ -132,7 +132,8 @@ _UFUNC_NAMES = ("add subtract multiply divide true_divide floor_divide remainder
                 "exp expm1 log log1p log2 log10 sqrt square sin cos tan tanh sinh cosh arcsin arccos arctan arctan2 "
                 "sign maximum minimum fmax fmin isfinite isnan isinf equal not_equal less less_equal greater "
                 "greater_equal logical_and logical_or logical_not logical_xor bitwise_and bitwise_or bitwise_xor "
-                "invert left_shift right_shift floor ceil trunc rint reciprocal matmul").split()
+                "invert left_shift right_shift floor ceil trunc rint reciprocal matmul "
+                "arcsinh arccosh arctanh exp2 copysign fmod hypot logaddexp").split()
 _SCATTER_OF = {"add": "add", "subtract": "sub", "maximum": "max", "minimum": "min"}
 ufuncs = {n: ufunc(f"cupy_{n}", getattr(np, n), getattr(np, n).nin, scatter_op=_SCATTER_OF.get(n))
           for n in _UFUNC_NAMES}
@@ -335,6 +336,8 @@ functions.update({n: _function(n) for n in _KERNELS.split()})
 functions.update(unique=_function("unique", read=True),
                  concatenate=_arrays_only("concatenate", _function("concatenate")),
                  stack=_arrays_only("stack", _function("stack")))
+functions.update(searchsorted=_function("searchsorted"), bincount=_function("bincount", read=True))  # CuPy reads max back
+functions.update(round=_function("round"), around=_function("around"))  # cupy.round(a, decimals=0, out=None)
 functions.update(where=where, nonzero=nonzero, take=take, take_along_axis=take_along_axis, clip=clip,
                  may_share_memory=may_share_memory, copyto=copyto, array=array, asarray=asarray,
                  ascontiguousarray=ascontiguousarray, empty=empty, zeros=zeros, ones=ones, full=full,

@@ -285,6 +285,21 @@ def get_allocator():
     return _allocator[0]
 
 
+class PinnedMemoryPointer(bytearray):
+    """Page-locked host memory as CuPy's ``alloc_pinned_memory`` returns it: a buffer of its
+    size for ``numpy.ndarray(shape, dtype, buffer=...)``. Here it is ordinary host memory
+    (the emulated device reads host memory anyway); its type says that it was asked pinned."""
+
+    @property
+    def ptr(self):
+        return np.frombuffer(self, np.uint8).ctypes.data if len(self) else 0
+
+
+def alloc_pinned_memory(size):
+    """``size`` bytes of (emulated) page-locked host memory."""
+    return PinnedMemoryPointer(int(size))
+
+
 def alloc(size):
     """``size`` bytes on the current device from the current allocator."""
     mp = _allocator[0](size)

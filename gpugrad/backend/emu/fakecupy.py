@@ -63,9 +63,24 @@ cupy = _module("cupy", "The CuPy stand-in of gpugrad's CUDA emulation (see gpugr
     "get_default_memory_pool": _mem.get_default_memory_pool, "cuda": cuda, "random": random,
 })
 
+def _empty_pinned(shape, dtype=float, order="C"):
+    """cupyx.empty_pinned: a NumPy array on (emulated) page-locked host memory."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    dtype = np.dtype(dtype)
+    mem = _mem.alloc_pinned_memory(int(np.prod(shape, dtype=np.int64)) * dtype.itemsize)
+    return np.ndarray(shape, dtype, mem, order=order)
+
+
+def _zeros_pinned(shape, dtype=float, order="C"):
+    """cupyx.zeros_pinned: as empty_pinned, filled with zeros."""
+    out = _empty_pinned(shape, dtype, order)
+    out.fill(0)
+    return out
+
+
 special = _module("cupyx.scipy.special", "Special functions on the emulated device.", {"erf": cupy_funcs.erf})
 cupyx = _module("cupyx", "cupyx of the CuPy stand-in.", {
     "scatter_add": cupy_funcs.scatter_add, "allow_synchronize": _mem.allow_synchronize,
-    "DeviceSynchronized": _mem.DeviceSynchronized,
+    "DeviceSynchronized": _mem.DeviceSynchronized, "empty_pinned": _empty_pinned, "zeros_pinned": _zeros_pinned,
     "scipy": _module("cupyx.scipy", "SciPy routines on the emulated device.", {"special": special}),
 })

@@ -421,15 +421,21 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, op="sca
     return _flat0(input, lambda x: I.ScatterReduce(d, index, key, reduce, bool(include_self))(x, src))
 
 
-def _index_args(op, x, dim, index, source=None):
-    """``(dim, index expanded to source's shape)`` for index_add/index_copy: 1-D (or 0-d)
-    index, source shaped as x but with len(index) in ``dim``."""
+def _index_dim(op, x, dim, index):
+    """The dim of an index_* op, after checking x is a tensor and index a 0-d or 1-D index."""
     if not isinstance(x, Tensor):
         raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(x).__name__}")
     d = axis(dim, x.ndim, op)
     _check_index(index, op)
     if index.ndim > 1:
         raise ShapeError(f"[{op}] index must be 0-d or 1-D, got shape {index.shape}")
+    return d
+
+
+def _index_args(op, x, dim, index, source=None):
+    """``(dim, index expanded to source's shape)`` for index_add/index_copy: 1-D (or 0-d)
+    index, source shaped as x but with len(index) in ``dim``."""
+    d = _index_dim(op, x, dim, index)
     if not isinstance(source, Tensor):
         raise ArgumentTypeError(f"[{op}] expected source to be a Tensor, got {type(source).__name__}")
     _same_device(op, x, index, source)
@@ -469,12 +475,7 @@ def index_fill(input, dim, index, value):  # noqa: A002
     or a 0-d tensor, which then gets the gradient of every entry it filled); negative indices
     count from the end, as in PyTorch."""
     op = "index_fill"
-    if not isinstance(input, Tensor):
-        raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
-    d = axis(dim, input.ndim, op)
-    _check_index(index, op)
-    if index.ndim > 1:
-        raise ShapeError(f"[{op}] index must be 0-d or 1-D, got shape {index.shape}")
+    d = _index_dim(op, input, dim, index)
     _same_device(op, input, index)
     v = _scalar_tensor(value, input, op)
     n = input.shape[d] if input.ndim else 1

@@ -76,21 +76,24 @@ def argsort(input, dim=-1, descending=False, stable=False):  # noqa: A002
     return sort(input, dim, descending, stable).indices
 
 
+def _first_in_order(input, dim, k, low, descending, op):
+    """``(dim, the backend indices of the first k entries along it in sorted order)`` after
+    checking ``k`` is an int in ``low..n``; a 0-d input counts as one entry."""
+    d = _dim(input, dim, op)
+    if not isinstance(k, numbers.Integral) or isinstance(k, bool):
+        raise ArgumentTypeError(f"[{op}] k must be an int, got {type(k).__name__}")
+    n = input.shape[d] if input.ndim else 1
+    if not low <= k <= n:
+        raise ArgumentError(f"[{op}] k must be in {low}..{n} (the size of dim {dim}), got {k}")
+    with input._backend.scope():
+        idx = _order(input.reshape(-1) if input.ndim == 0 else input, d, descending)
+        return d, idx[(slice(None),) * d + (slice(0, k),)] if input.ndim else idx[:k]
+
+
 def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     """``(values, indices)`` of the ``k`` largest (``largest=False``: smallest) entries
     along ``dim``, in order (also when ``sorted=False``, which PyTorch leaves open)."""
-    d = _dim(input, dim, "topk")
-    if not isinstance(k, numbers.Integral) or isinstance(k, bool):
-        raise ArgumentTypeError(f"[topk] k must be an int, got {type(k).__name__}")
-    n = input.shape[d] if input.ndim else 1
-    if not 0 <= k <= n:
-        raise ArgumentError(f"[topk] k must be in 0..{n} (the size of dim {dim}), got {k}")
-    with input._backend.scope():
-        idx = _order(input.reshape(-1) if input.ndim == 0 else input, d, bool(largest))
-        if input.ndim:
-            idx = idx[(slice(None),) * d + (slice(0, k),)]
-        else:
-            idx = idx[:k]
+    d, idx = _first_in_order(input, dim, k, 0, bool(largest), "topk")
     if input.ndim == 0 and k == 0:
         return TopKResult(input.reshape(-1)[:0], input._like(idx.astype("int64")))
     return TopKResult(*_take(input, d, idx))
@@ -122,15 +125,8 @@ class KthValueResult(NamedTuple):
 def kthvalue(input, k, dim=-1, keepdim=False):  # noqa: A002
     """``(values, indices)`` of the ``k``-th smallest entry (k counts from 1) along ``dim``;
     of equal values the later one in the stable order. The gradient goes to the index."""
-    d = _dim(input, dim, "kthvalue")
-    if not isinstance(k, numbers.Integral) or isinstance(k, bool):
-        raise ArgumentTypeError(f"[kthvalue] k must be an int, got {type(k).__name__}")
-    n = input.shape[d] if input.ndim else 1
-    if not 1 <= k <= n:
-        raise ArgumentError(f"[kthvalue] k must be in 1..{n} (the size of dim {dim}), got {k}")
-    with input._backend.scope():
-        idx = _order(input.reshape(-1) if input.ndim == 0 else input, d, False)
-        idx = idx[(slice(None),) * d + (slice(k - 1, k),)] if input.ndim else idx[:1]
+    d, idx = _first_in_order(input, dim, k, 1, False, "kthvalue")
+    idx = idx[(slice(None),) * d + (slice(k - 1, k),)] if input.ndim else idx[k - 1:k]
     values, indices = _take(input, d, idx)
     if input.ndim and not keepdim:
         values, indices = values.squeeze(d), indices.squeeze(d)

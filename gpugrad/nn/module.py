@@ -287,7 +287,8 @@ class Module:
         return bool(d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks"))
 
     def __call__(self, *args, **kwargs):
-        if self._has_hooks():
+        d = self.__dict__  # _has_hooks, inlined: this runs for every layer of every step
+        if d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks"):
             return self._call_with_hooks(args, kwargs)
         if not _modes.anomaly:
             return self.forward(*args, **kwargs)

@@ -438,7 +438,10 @@ def test_workers_end_with_the_main_process(tmp_path, mode):
 
 
 # -- pinned memory ------------------------------------------------------------------------------
+@pytest.mark.gpu
+@pytest.mark.skipif(not gg.cuda.is_available(), reason="pinned memory is CUDA's (no CUDA, nor its emulation, here)")
 def test_pin_memory(device):
+    """Pinning needs CUDA (real or emulated); without it, the warning test below holds."""
     from gpugrad.data.pinned import is_pinned
 
     ds = TensorDataset(gg.arange(6).float(), gg.arange(6))

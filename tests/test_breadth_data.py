@@ -37,7 +37,7 @@ from gpugrad.data import (
     get_worker_info,
     random_split,
 )
-from gpugrad.errors import ArgumentError, ArgumentTypeError, GpugradIndexError
+from gpugrad.errors import ArgumentError, ArgumentTypeError, DeviceError, GpugradIndexError
 
 Point = collections.namedtuple("Point", "x y")
 
@@ -310,18 +310,54 @@ def test_workers_give_the_batches_in_order_seeded(device):
     assert all(_gone(p) for p in pids)  # not persistent: gone after the pass
 
 
+class OnDevice(Dataset):
+    """Makes its samples on a named device (in a worker forked from a CUDA process: refused)."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return gg.full((1,), float(i), device=self.device)
+
+
 def test_worker_tensors_default_to_the_cpu(device):
+    from gpugrad.data import workers
+
     gg.set_default_device(device)
-    try:  # fork: the worker inherits the default device, and must not use the parent's CUDA
-        got = _rows(DataLoader(Squares(4), batch_size=2, num_workers=1, multiprocessing_context="fork"))
+    try:  # fork (as PyTorch, also with a CUDA device in use): new tensors in the worker are the CPU's
+        assert workers.default_context().get_start_method() == "fork"
+        got = _rows(DataLoader(Squares(4), batch_size=2, num_workers=1))
+        assert [b["dev"] for b in got] == [["cpu", "cpu"]] * 2 and [b["sq"] for b in got] == [[0, 1], [4, 9]]
+        if device != "cpu":
+            gg.zeros(1, device=device)  # this process has a CUDA device started
+            # a forked worker must not touch the CUDA driver its parent started: asking is refused, naming the way out
+            with pytest.raises(DeviceError, match=r"worker 0 failed on dataset index 0: DeviceError: \[DataLoader\] "
+                               r"worker 0: this worker process was forked from a process that uses CUDA.*"
+                               r"DataLoader\(device=...\).*multiprocessing_context='spawn'"):
+                list(DataLoader(OnDevice(device), batch_size=1, num_workers=1))
+            # the way out it names: the batches are made on the CPU and moved in the main process
+            moved = list(DataLoader(OnDevice("cpu"), batch_size=1, num_workers=1, device=device))
+            assert [b.device for b in moved] == [device] * 2 and [b.tolist() for b in moved] == [[[0.0]], [[1.0]]]
     finally:
         gg.set_default_device(None)
-    assert [b["dev"] for b in got] == [["cpu", "cpu"]] * 2
-    if device != "cpu":  # a CUDA device in use: the default start method is no longer fork
-        from gpugrad.data import workers
 
-        assert workers.default_context().get_start_method() in ("forkserver", "spawn")
-        assert [b["sq"] for b in _rows(DataLoader(Squares(4), batch_size=2, num_workers=1))] == [[0, 1], [4, 9]]
+
+def test_workers_fork_with_other_threads_running(device):
+    # PyTorch forks on Linux whatever other threads run (a tqdm monitor, a queue's feeder
+    # thread): a script's own Dataset class (not importable by a fresh interpreter) works
+    gg.zeros(1, device=device)
+    stop = threading.Event()
+    helper = threading.Thread(target=stop.wait, daemon=True)
+    helper.start()
+    try:
+        local = type("LocalSquares", (Squares,), {})  # a class no other interpreter could import
+        assert [b["sq"] for b in _rows(DataLoader(local(4), batch_size=2, num_workers=1))] == [[0, 1], [4, 9]]
+    finally:
+        stop.set()
+        helper.join()
 
 
 def test_persistent_workers_and_early_exit(device):

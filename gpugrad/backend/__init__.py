@@ -27,6 +27,10 @@ __all__ = [
 
 _backends = {}
 _default = None
+# set in a DataLoader worker forked from a process that had started a CUDA device: the
+# CUDA driver cannot be used in such a child, so asking for a CUDA backend is refused with
+# this reason rather than failing inside the driver
+_cuda_refused = None
 
 _ENV = "GPUGRAD_DEVICE"
 
@@ -38,6 +42,8 @@ def get_backend(device=None):
     if isinstance(device, Backend):
         return device
     dev = device if isinstance(device, Device) else Device(device)
+    if _cuda_refused is not None and dev.type != "cpu":
+        raise DeviceError(_cuda_refused)
     backend = _backends.get(dev)
     if backend is None:
         backend = CpuBackend() if dev.type == "cpu" else _cuda.CudaBackend(dev.index)

@@ -6,17 +6,20 @@ robin, at most ``prefetch_factor`` per worker, and yields the batches in the sam
 order whatever order they finish in. Waiting on the result pipes together with the
 processes' sentinels means a worker that dies is noticed at once, not after a timeout.
 
-Start method (``multiprocessing_context=None``): ``fork`` on Linux when it is safe, as
-PyTorch's default there: it starts in milliseconds and needs no pickling of the dataset
-(lambdas and local classes work). It is not safe when this process has other threads (a
-lock one of them holds stays locked forever in the child) or has started a CUDA device
-(the child inherits a CUDA context it must not use, and a dataset that makes tensors on
-the default device would use it); then the default is ``forkserver`` (Python 3.14's
-default on Linux for the same reason), or ``spawn`` where there is no forkserver. A
-program that set ``spawn`` or ``forkserver`` with ``multiprocessing.set_start_method`` gets
-the method it set. Those
-start a fresh interpreter, so the dataset, ``collate_fn`` and ``worker_init_fn`` must
-pickle (defined at module level).
+Start method (``multiprocessing_context=None``): ``fork`` on Linux, as PyTorch's default
+there: it starts in milliseconds and needs no pickling of the dataset, so the Dataset
+class, lambda ``collate_fn`` or local ``worker_init_fn`` of a script without an
+``if __name__ == "__main__":`` guard, or of a notebook cell, work as they do with PyTorch.
+Other Python threads do not change that (a tqdm monitor, a queue's feeder thread: PyTorch
+forks with them too; Python 3.12+ warns about it). Nor does a CUDA device this process
+uses: the worker only reads the dataset and collates on the CPU (its default device is
+the CPU), and a forked child cannot use the CUDA driver its parent started, so there
+asking for a CUDA device is a DeviceError that names the way out (and a CuPy error
+from a CUDA array the dataset holds says the same), where PyTorch fails in the driver.
+Where there is no fork the default is ``forkserver``, else ``spawn``. A program that set
+``spawn`` or ``forkserver`` with ``multiprocessing.set_start_method`` gets the method it
+set. Those start a fresh interpreter, so the dataset, ``collate_fn`` and
+``worker_init_fn`` must pickle (defined at module level of an importable module).
 
 Seeds, as PyTorch's: worker ``i`` seeds gpugrad's default CPU generator and ``random`` with
 ``base_seed + i`` and NumPy's global generator with a seed derived from both; the base
@@ -29,7 +32,6 @@ import os
 import pickle
 import random
 import signal
-import threading
 import time
 import traceback
 import weakref
@@ -127,14 +129,23 @@ def _take(t, idx):
     return tensor(np.asarray(t)[idx])
 
 
-def _seed_worker(base_seed, worker_id):
+_FORKED_FROM_CUDA = ("this worker process was forked from a process that uses CUDA, and CUDA cannot be used in "
+                     "it (as in PyTorch): keep the dataset's tensors on the CPU and move the batches in the main "
+                     "process (DataLoader(device=...) does it), or pass multiprocessing_context='spawn'")
+
+
+def _seed_worker(base_seed, worker_id, forked_from_cuda=False):
+    from .. import backend
     from .. import random as gg_random
     from ..backend import cuda, set_default_device
 
     # new tensors of dataset code go to the CPU, as in PyTorch (gpugrad's default device may
     # be CUDA): batches travel through host memory, and a forked worker must not touch the
-    # CUDA driver its parent started
+    # CUDA driver its parent started (asking for it is refused, naming why)
     set_default_device("cpu")
+    if forked_from_cuda:
+        backend._cuda_refused = f"[DataLoader] worker {worker_id}: {_FORKED_FROM_CUDA}"
+        backend._backends = {dev: b for dev, b in backend._backends.items() if b.device == "cpu"}
     seed = base_seed + worker_id
     random.seed(seed)
     gg_random.default_generator.manual_seed(seed)
@@ -144,12 +155,12 @@ def _seed_worker(base_seed, worker_id):
 
 
 def _worker_loop(worker_id, num_workers, dataset, tasks, results, auto_collation, collate_fn, base_seed,
-                 init_fn, parent):
+                 init_fn, parent, forked_from_cuda=False):
     """The body of a worker process: seed, run ``init_fn``, then fetch batches until told
     to stop (a None task), until the main process goes away, or until a failure."""
     global _worker_info
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C: the main process shuts us down
-    seed = _seed_worker(base_seed, worker_id)
+    seed = _seed_worker(base_seed, worker_id, forked_from_cuda)
     _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
     failure = None
     if init_fn is not None:
@@ -178,6 +189,8 @@ def _worker_loop(worker_id, num_workers, dataset, tasks, results, auto_collation
                     site[0] = f"sending the batch of dataset indices {indices!r} (it must pickle)"
                     out = pickle.dumps((generation, index, batch), protocol=pickle.HIGHEST_PROTOCOL)
                 except Exception as exc:
+                    if forked_from_cuda and type(exc).__module__.split(".")[0] == "cupy":
+                        site[0] += f" ({_FORKED_FROM_CUDA})"  # a CUDA array the dataset held
                     out = pickle.dumps((generation, index, _Failure(exc, worker_id, site[0])))
             else:
                 out = pickle.dumps((generation, index, failure))
@@ -190,14 +203,11 @@ def _worker_loop(worker_id, num_workers, dataset, tasks, results, auto_collation
 
 def default_context():
     """The start method DataLoader workers use when none is given (see the module's docstring)."""
-    from .. import backend
-
     chosen = mp.get_start_method(allow_none=True)
     if chosen not in (None, "fork"):  # the program chose a safe one for all its processes (fork may be implicit)
         return mp.get_context(chosen)
     methods = mp.get_all_start_methods()
-    cuda_started = any(b.device != "cpu" for b in list(backend._backends.values()))
-    if "fork" in methods and os.name == "posix" and threading.active_count() == 1 and not cuda_started:
+    if "fork" in methods and os.name == "posix":
         return mp.get_context("fork")
     return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
 
@@ -255,12 +265,16 @@ class WorkerPool:
         self.procs, self._tasks, self._results, self._finished = [], [], [], set()
         self.fatal = None  # the failure of a worker that stopped (its worker_init_fn failed)
         self._finalizer = weakref.finalize(self, _stop, self.procs, self._tasks, self._results)
+        from .. import backend
+
+        forked_from_cuda = ctx.get_start_method() == "fork" and any(
+            b.device != "cpu" for b in list(backend._backends.values()))
         for wid in range(num_workers):
             task_r, task_w = ctx.Pipe(duplex=False)
             res_r, res_w = ctx.Pipe(duplex=False)
             p = ctx.Process(target=_worker_loop, daemon=True, name=f"gpugrad DataLoader worker {wid}",
                             args=(wid, num_workers, dataset, task_r, res_w, auto_collation, collate_fn, base_seed,
-                                  init_fn, os.getpid()))
+                                  init_fn, os.getpid(), forked_from_cuda))
             try:
                 p.start()
             except (pickle.PicklingError, AttributeError, TypeError) as exc:

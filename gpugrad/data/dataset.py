@@ -1,5 +1,5 @@
-"""Map-style datasets (PyTorch's ``torch.utils.data``): Dataset, TensorDataset, Subset,
-ConcatDataset and random_split."""
+"""Datasets (PyTorch's ``torch.utils.data``): map-style Dataset, TensorDataset, Subset,
+ConcatDataset and random_split; IterableDataset and ChainDataset for streams."""
 
 import bisect
 import math
@@ -10,16 +10,49 @@ from ..errors import ArgumentError, ArgumentTypeError, GpugradIndexError, ShapeE
 
 class Dataset:
     """Anything with ``__len__`` and ``__getitem__(i)`` returning a sample; ``a + b`` is
-    their ConcatDataset."""
-
-    def __len__(self):
-        raise NotImplementedError
+    their ConcatDataset. (No ``__len__`` here, as in PyTorch: a dataset without one has no
+    length, which ``len()`` and ``list()`` see as such.)"""
 
     def __getitem__(self, i):
         raise NotImplementedError
 
     def __add__(self, other):
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: ``__iter__`` yields them, in its own order (PyTorch's
+    ``IterableDataset``). A DataLoader reads it without a sampler and batches what comes.
+    With ``num_workers > 0`` each worker iterates its own copy, and the loader takes a batch
+    from each worker in turn, as PyTorch's does; so a dataset that should not repeat its
+    samples in every worker splits them with ``get_worker_info()`` (``id``,
+    ``num_workers``). ``a + b`` chains two (ChainDataset)."""
+
+    def __iter__(self):
+        raise NotImplementedError
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """IterableDatasets one after the other; its length is the sum of theirs."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise ArgumentTypeError(f"[ChainDataset] expected IterableDatasets, got a {type(d).__name__}")
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self):
+        lacking = [type(d).__name__ for d in self.datasets if not callable(getattr(d, "__len__", None))]
+        if lacking:
+            raise ArgumentTypeError(f"[ChainDataset] has no length: {', '.join(lacking)} has no __len__")
+        return sum(len(d) for d in self.datasets)
 
 
 class TensorDataset(Dataset):

@@ -1,5 +1,6 @@
 """DataLoader: batches of a dataset, in the main process or in worker processes."""
 
+import collections
 import hashlib
 import json
 import numbers
@@ -10,7 +11,7 @@ from ..random import Generator
 from ..tensor import Tensor
 from . import workers
 from .collate import default_collate, default_convert
-from .dataset import Dataset, TensorDataset  # noqa: F401 - their old home
+from .dataset import Dataset, IterableDataset, TensorDataset  # noqa: F401 - Dataset, TensorDataset: their old home
 from .samplers import BatchSampler, RandomSampler, SequentialSampler
 
 
@@ -72,6 +73,11 @@ class DataLoader:
                                   f"got one on {generator.device}")
             if seed is not None:
                 raise ArgumentError(f"{op} expected seed or generator, got both: {seed} and {generator}")
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable and (shuffle or sampler is not None or batch_sampler is not None):
+            raise ArgumentError(f"{op} an IterableDataset yields its samples in its own order: expected shuffle=False "
+                                f"or None, sampler=None and batch_sampler=None, got shuffle={shuffle!r}, "
+                                f"sampler={sampler!r}, batch_sampler={batch_sampler!r}")
         if sampler is not None and shuffle:
             raise ArgumentError(f"{op} sampler is mutually exclusive with shuffle: expected shuffle=False or None "
                                 f"with a sampler, got shuffle={shuffle!r}")
@@ -97,13 +103,16 @@ class DataLoader:
         self.device = device
         self.generator = generator if seed is None else Generator("cpu").manual_seed(seed)
         self._own = generator is None and seed is None  # drawing from the default generator
-        if sampler is None:
-            sampler = RandomSampler(dataset, generator=self.generator) if shuffle else SequentialSampler(dataset)
-        if batch_size is not None and batch_sampler is None:
-            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        if self._iterable:  # no indices: the dataset's own order
+            self._auto_collation = batch_size is not None
+        else:
+            if sampler is None:
+                sampler = RandomSampler(dataset, generator=self.generator) if shuffle else SequentialSampler(dataset)
+            if batch_size is not None and batch_sampler is None:
+                batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+            self._auto_collation = batch_sampler is not None
         self.shuffle = bool(shuffle)
         self.sampler, self.batch_sampler = sampler, batch_sampler
-        self._auto_collation = batch_sampler is not None
         self.collate_fn = collate_fn if collate_fn is not None else (
             default_collate if self._auto_collation else default_convert)
         self._passes = 0
@@ -117,6 +126,14 @@ class DataLoader:
                 self.pin_memory = False
 
     def __len__(self):
+        if self._iterable:  # as PyTorch: from the dataset's length, when it has one
+            if not callable(getattr(self.dataset, "__len__", None)):
+                raise ArgumentTypeError(f"[DataLoader] the length of a loader over an IterableDataset comes from the "
+                                        f"dataset's __len__, and {type(self.dataset).__name__} has none")
+            n = len(self.dataset)
+            if not self._auto_collation:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self.batch_sampler if self._auto_collation else self.sampler)
 
     def state_dict(self):
@@ -144,6 +161,10 @@ class DataLoader:
             yield move(batch)
 
     def _single(self):
+        if self._iterable:
+            yield from workers.iter_batches(self.dataset, self.batch_size, self.drop_last, self._auto_collation,
+                                            self.collate_fn)
+            return
         for idx in self._index_iter():
             yield workers.fetch(self.dataset, idx, self._auto_collation, self.collate_fn)
 
@@ -159,37 +180,22 @@ class DataLoader:
     def _start_pool(self):
         ctx = workers.context(self.multiprocessing_context)
         return workers.WorkerPool(ctx, self.num_workers, self.dataset, self._auto_collation, self.collate_fn,
-                                  self._base_seed(), self.worker_init_fn, self.timeout)
+                                  self._base_seed(), self.worker_init_fn, self.timeout,
+                                  stream=(self.batch_size, self.drop_last) if self._iterable else None)
+
+    def _pass_pool(self):
+        if not self.persistent_workers:
+            return self._start_pool()  # this pass's own, as each iterator in PyTorch has its own
+        if self._pool is None or not self._pool.alive:
+            self._pool = self._start_pool()
+        return self._pool
 
     def _multi(self):
-        if not self.persistent_workers:
-            pool = self._start_pool()  # this pass's own, as each iterator in PyTorch has its own
-        else:
-            if self._pool is None or not self._pool.alive:
-                self._pool = self._start_pool()
-            pool = self._pool
-        generation = self._passes
-        indices = self._index_iter()
-        sent = received = 0
-        ready = {}
+        pool = self._pass_pool()
         try:
             if pool.fatal is not None:  # a persistent worker stopped in an earlier pass
                 pool.fatal.reraise()
-            for _ in range(self.prefetch_factor * self.num_workers):
-                sent += self._send(pool, generation, sent, indices)
-            while received < sent:
-                while received not in ready:
-                    gen, task, data = pool.get()
-                    if gen == generation:  # earlier passes' batches of persistent workers are dropped
-                        ready[task] = data
-                    elif isinstance(data, workers._Failure) and data.fatal:
-                        data.reraise()  # but not a worker that cannot work
-                data = ready.pop(received)
-                received += 1
-                if isinstance(data, workers._Failure):
-                    data.reraise()
-                sent += self._send(pool, generation, sent, indices)
-                yield data
+            yield from (self._stream_batches(pool) if self._iterable else self._indexed_batches(pool))
         except GeneratorExit:  # the pass was left early (break, or the iterator collected)
             if not self.persistent_workers:
                 pool.shutdown()
@@ -199,6 +205,66 @@ class DataLoader:
             raise
         if not self.persistent_workers:
             pool.shutdown()
+
+    @staticmethod
+    def _result(pool, generation, want, ready, dropped=()):
+        """The result of task ``want`` of pass ``generation``, keeping others that come first
+        in ``ready``."""
+        while want not in ready:
+            gen, task, data = pool.get()
+            if gen == generation and task not in dropped:  # earlier passes' batches of persistent workers go
+                ready[task] = data
+            elif isinstance(data, workers._Failure) and data.fatal:
+                data.reraise()  # but not a worker that cannot work
+        return ready.pop(want)
+
+    def _indexed_batches(self, pool):
+        """Batches of the sampler's indices, handed to the workers in turn, yielded in order."""
+        generation, indices = self._passes, self._index_iter()
+        sent = received = 0
+        ready = {}
+        for _ in range(self.prefetch_factor * self.num_workers):
+            sent += self._send(pool, generation, sent, indices)
+        while received < sent:
+            data = self._result(pool, generation, received, ready)
+            received += 1
+            if isinstance(data, workers._Failure):
+                data.reraise()
+            sent += self._send(pool, generation, sent, indices)
+            yield data
+
+    def _stream_batches(self, pool):
+        """The workers' batches of an IterableDataset: one from each worker in turn (as
+        PyTorch), a worker that has come to the end of its copy leaving the turn."""
+        generation, task = self._passes, 0
+        queued = {w: collections.deque() for w in range(self.num_workers)}
+        turn, ready, dropped = list(range(self.num_workers)), {}, set()
+
+        def send(worker):
+            nonlocal task
+            pool.put(worker, (generation, task, None))
+            queued[worker].append(task)
+            task += 1
+
+        for worker in turn:
+            for _ in range(self.prefetch_factor):
+                send(worker)
+        at = 0
+        while turn:
+            worker = turn[at]
+            data = self._result(pool, generation, queued[worker].popleft(), ready, dropped)
+            if isinstance(data, workers._End):  # this worker is done; what it still owes is dropped
+                dropped.update(queued.pop(worker))
+                for t in dropped & ready.keys():
+                    del ready[t]
+                turn.remove(worker)
+                at = at % len(turn) if turn else 0
+                continue
+            if isinstance(data, workers._Failure):
+                data.reraise()
+            send(worker)
+            at = (at + 1) % len(turn)
+            yield data
 
     def _send(self, pool, generation, task, indices):
         try:

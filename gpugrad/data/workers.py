@@ -27,6 +27,7 @@ seed is new for each pass (see ``DataLoader``) and ``worker_init_fn(i)`` runs af
 seeding. ``get_worker_info()`` tells dataset code which worker it runs in. In a worker the
 default device is the CPU, as PyTorch's."""
 
+import itertools
 import multiprocessing as mp
 import os
 import pickle
@@ -121,6 +122,32 @@ def fetch(dataset, indices, auto_collation, collate_fn, failure_site=None):
     return collate_fn(data)
 
 
+class _End:
+    """What a worker sends for a batch past the end of its copy of an IterableDataset."""
+
+
+def iter_batches(dataset, batch_size, drop_last, auto_collation, collate_fn, failure_site=None):
+    """The batches of an IterableDataset, in its order: ``batch_size`` samples each (the
+    last one shorter unless ``drop_last``), or single converted samples without
+    auto-collation. ``failure_site`` (a one-element list) is told what was being done."""
+    site = failure_site if failure_site is not None else [None]
+    site[0] = "iterating the dataset"
+    samples = iter(dataset)
+    if not auto_collation:
+        for sample in samples:
+            site[0] = "converting a sample of the dataset"
+            yield collate_fn(sample)
+            site[0] = "iterating the dataset"
+        return
+    while True:
+        site[0] = "iterating the dataset"
+        batch = list(itertools.islice(samples, batch_size))
+        if not batch or (drop_last and len(batch) < batch_size):
+            return
+        site[0] = f"collating a batch of {len(batch)} samples of the dataset"
+        yield collate_fn(batch)
+
+
 def _take(t, idx):
     from .. import tensor
 
@@ -155,9 +182,12 @@ def _seed_worker(base_seed, worker_id, forked_from_cuda=False):
 
 
 def _worker_loop(worker_id, num_workers, dataset, tasks, results, auto_collation, collate_fn, base_seed,
-                 init_fn, parent, forked_from_cuda=False):
+                 init_fn, parent, forked_from_cuda=False, stream=None):
     """The body of a worker process: seed, run ``init_fn``, then fetch batches until told
-    to stop (a None task), until the main process goes away, or until a failure."""
+    to stop (a None task), until the main process goes away, or until a failure.
+    ``stream``: ``(batch_size, drop_last)`` for an IterableDataset, whose tasks carry no
+    indices: each is the next batch of this worker's own pass over its copy (a new pass
+    for each generation), or ``_End()``."""
     global _worker_info
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C: the main process shuts us down
     seed = _seed_worker(base_seed, worker_id, forked_from_cuda)
@@ -172,6 +202,7 @@ def _worker_loop(worker_id, num_workers, dataset, tasks, results, auto_collation
     # forkserver under forkserver (which exits with the main process); a change means it died
     # and this worker was re-parented
     parent = os.getppid()
+    passing = [None, None]  # an IterableDataset's generation and batch iterator
     try:
         while True:
             if not tasks.poll(_POLL):
@@ -185,8 +216,14 @@ def _worker_loop(worker_id, num_workers, dataset, tasks, results, auto_collation
             if failure is None:
                 site = [None]
                 try:
-                    batch = fetch(dataset, indices, auto_collation, collate_fn, site)
-                    site[0] = f"sending the batch of dataset indices {indices!r} (it must pickle)"
+                    if stream is None:
+                        batch = fetch(dataset, indices, auto_collation, collate_fn, site)
+                        site[0] = f"sending the batch of dataset indices {indices!r} (it must pickle)"
+                    else:
+                        if passing[0] != generation:
+                            passing[:] = [generation, iter_batches(dataset, *stream, auto_collation, collate_fn, site)]
+                        batch = next(passing[1], _End())
+                        site[0] = "sending a batch of the dataset (it must pickle)"
                     out = pickle.dumps((generation, index, batch), protocol=pickle.HIGHEST_PROTOCOL)
                 except Exception as exc:
                     if forked_from_cuda and type(exc).__module__.split(".")[0] == "cupy":
@@ -260,7 +297,8 @@ class WorkerPool:
     returns the next result; ``shutdown`` (also run when the pool is collected and at
     interpreter exit) stops them."""
 
-    def __init__(self, ctx, num_workers, dataset, auto_collation, collate_fn, base_seed, init_fn, timeout):
+    def __init__(self, ctx, num_workers, dataset, auto_collation, collate_fn, base_seed, init_fn, timeout,
+                 stream=None):
         self.timeout = timeout
         self.procs, self._tasks, self._results, self._finished = [], [], [], set()
         self.fatal = None  # the failure of a worker that stopped (its worker_init_fn failed)
@@ -274,7 +312,7 @@ class WorkerPool:
             res_r, res_w = ctx.Pipe(duplex=False)
             p = ctx.Process(target=_worker_loop, daemon=True, name=f"gpugrad DataLoader worker {wid}",
                             args=(wid, num_workers, dataset, task_r, res_w, auto_collation, collate_fn, base_seed,
-                                  init_fn, os.getpid(), forked_from_cuda))
+                                  init_fn, os.getpid(), forked_from_cuda, stream))
             try:
                 p.start()
             except (pickle.PicklingError, AttributeError, TypeError) as exc:

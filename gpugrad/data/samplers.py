@@ -188,3 +188,59 @@ class BatchSampler(Sampler):
 
 __all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler", "SubsetRandomSampler",
            "WeightedRandomSampler"]
+
+
+class DistributedSampler(Sampler):
+    """Rank ``rank``'s share of the indices when ``num_replicas`` processes each load part
+    of the data (PyTorch's ``DistributedSampler``): every rank orders the indices alike (a
+    permutation from ``seed + epoch`` when ``shuffle``; call ``set_epoch(e)`` before each
+    epoch for a new one), pads them with their own first ones to a multiple of
+    ``num_replicas`` (or, with ``drop_last``, drops the tail), and takes every
+    ``num_replicas``-th from position ``rank``. So the ranks' shares are disjoint (but for
+    the padding) and equally long. The permutation comes from a ``gpugrad.Generator``: the
+    same seed orders the samples otherwise than PyTorch's.
+
+    ``num_replicas`` and ``rank`` must be given: gpugrad has no process group to take them
+    from yet."""
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        op = "DistributedSampler"
+        if num_replicas is None or rank is None:
+            raise ArgumentError(f"[{op}] expected num_replicas and rank (the number of processes and this one's "
+                                f"index): gpugrad has no process group to take them from, got num_replicas="
+                                f"{num_replicas!r}, rank={rank!r}")
+        self.num_replicas = _positive_int(num_replicas, "num_replicas", op)
+        if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 0 <= rank < self.num_replicas:
+            raise ArgumentError(f"[{op}] expected rank to be an integer in [0, {self.num_replicas - 1}], got {rank!r}")
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise ArgumentTypeError(f"[{op}] expected seed to be an integer, got {seed!r}")
+        self.dataset, self.rank, self.seed = dataset, int(rank), int(seed)
+        self.shuffle, self.drop_last = _bool(shuffle, "shuffle", op), _bool(drop_last, "drop_last", op)
+        self.epoch = 0
+        n = len(dataset)
+        if drop_last and n % self.num_replicas:
+            self.num_samples = -(-(n - self.num_replicas) // self.num_replicas)
+        else:
+            self.num_samples = -(-n // self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def set_epoch(self, epoch):
+        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
+            raise ArgumentTypeError(f"[DistributedSampler.set_epoch] expected an integer, got {epoch!r}")
+        self.epoch = int(epoch)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            indices = _randperm(n, Generator("cpu").manual_seed(self.seed + self.epoch)).tolist()
+        else:
+            indices = list(range(n))
+        if self.drop_last:
+            indices = indices[:self.total_size]
+        elif indices:
+            pad = self.total_size - n
+            indices += (indices * -(-pad // n))[:pad]
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self):
+        return self.num_samples

@@ -139,6 +139,9 @@ setup(
         # and cuSPARSE, which gpugrad does not use, but CuPy keeps its versions in step.
         "cuda": ["cupy-cuda12x[ctk]>=14; platform_system != 'Darwin'"],
         "cuda13": ["cupy-cuda13x[ctk]>=14; platform_system != 'Darwin'"],
+        # gpugrad.distributed: mpi4py and an MPI from PyPI, so no system package is needed (a
+        # cluster's own MPI: pip install --no-binary mpi4py mpi4py instead)
+        "mpi": ["mpi4py>=4", "mpich; platform_system != 'Windows'"],
         "test": [
             "pytest>=7.4",
             "hypothesis>=6.90",
@@ -157,6 +160,9 @@ setup(
             # NVRTC and the CUDA headers, to compile every .cu in the tests without a GPU
             "nvidia-cuda-nvrtc==13.0.*; platform_system == 'Linux' and platform_machine == 'x86_64'",
             "nvidia-cuda-runtime==13.0.*; platform_system == 'Linux' and platform_machine == 'x86_64'",
+            # the distributed tests run 2 MPI ranks (the mpi extra)
+            "mpi4py>=4",
+            "mpich; platform_system != 'Windows'",
         ],
         "bench": ["torch>=2.1"],
     },

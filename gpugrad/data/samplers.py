@@ -198,17 +198,20 @@ class DistributedSampler(Sampler):
     ``num_replicas`` (or, with ``drop_last``, drops the tail), and takes every
     ``num_replicas``-th from position ``rank``. So the ranks' shares are disjoint (but for
     the padding) and equally long. The permutation comes from a ``gpugrad.Generator``: the
-    same seed orders the samples otherwise than PyTorch's.
-
-    ``num_replicas`` and ``rank`` must be given: gpugrad has no process group to take them
-    from yet."""
+    same seed orders the samples otherwise than PyTorch's. ``num_replicas`` and ``rank``
+    default to the process group's (``gpugrad.distributed``)."""
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
         op = "DistributedSampler"
         if num_replicas is None or rank is None:
-            raise ArgumentError(f"[{op}] expected num_replicas and rank (the number of processes and this one's "
-                                f"index): gpugrad has no process group to take them from, got num_replicas="
-                                f"{num_replicas!r}, rank={rank!r}")
+            from .. import distributed
+
+            if not distributed.is_initialized():
+                raise ArgumentError(f"[{op}] expected num_replicas and rank (the number of processes and this one's "
+                                    f"index), or a process group to take them from (gpugrad.distributed."
+                                    f"init_process_group), got num_replicas={num_replicas!r}, rank={rank!r}")
+            num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
+            rank = distributed.get_rank() if rank is None else rank
         self.num_replicas = _positive_int(num_replicas, "num_replicas", op)
         if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 0 <= rank < self.num_replicas:
             raise ArgumentError(f"[{op}] expected rank to be an integer in [0, {self.num_replicas - 1}], got {rank!r}")

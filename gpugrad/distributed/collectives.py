@@ -200,6 +200,12 @@ class Work:
         return True
 
 
+def _begin(op, group, t, name):
+    """The group's communicator and the checked tensor argument ``name`` of collective ``op``."""
+    _check_group(group, op)
+    return _state(op)["comm"], _tensor(t, name, op)
+
+
 def _tensor(t, name, op):
     if not isinstance(t, Tensor):
         raise ArgumentTypeError(f"[{op}] expected {name} to be a gpugrad.Tensor, got {type(t).__name__}")
@@ -257,9 +263,7 @@ def _finish(op, requests, finish, async_op):
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce ``tensor`` over all ranks, in place on each (``ReduceOp.AVG``: the mean)."""
     name = "all_reduce"
-    _check_group(group, name)
-    comm = _state(name)["comm"]
-    t = _tensor(tensor, "tensor", name)
+    comm, t = _begin(name, group, tensor, "tensor")
     host = _host(t)
     wide, mpi_op = _reduction(host.dtype, name, op)
     buf = host if host.dtype == wide else host.astype(wide)
@@ -276,9 +280,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
 def broadcast(tensor, src=0, group=None, async_op=False):
     """Make ``tensor`` on every rank rank ``src``'s."""
     name = "broadcast"
-    _check_group(group, name)
-    comm = _state(name)["comm"]
-    t = _tensor(tensor, "tensor", name)
+    comm, t = _begin(name, group, tensor, "tensor")
     _rank_arg(src, "src", comm, name)
     host = _host(t)
     request = comm.Ibcast(_bytes(host), root=src)
@@ -309,9 +311,7 @@ def _like_list(tensors, t, name, comm, op):
 def all_gather(tensor_list, tensor, group=None, async_op=False):
     """``tensor_list[r]`` becomes rank r's ``tensor``, on every rank."""
     name = "all_gather"
-    _check_group(group, name)
-    comm = _state(name)["comm"]
-    t = _tensor(tensor, "tensor", name)
+    comm, t = _begin(name, group, tensor, "tensor")
     outs = _like_list(tensor_list, t, "tensor_list", comm, name)
     send = _host(t)
     recv = np.empty((comm.Get_size(),) + send.shape, send.dtype)
@@ -327,9 +327,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
     """``output`` on rank r becomes the reduction over ranks of their ``input_list[r]``."""
     name = "reduce_scatter"
-    _check_group(group, name)
-    comm = _state(name)["comm"]
-    out = _tensor(output, "output", name)
+    comm, out = _begin(name, group, output, "output")
     ins = _like_list(input_list, out, "input_list", comm, name)
     wide, mpi_op = _reduction(np.dtype(out.array.dtype), name, op)
     send = np.stack([_host(x) for x in ins]).astype(wide, copy=False) if ins else np.empty(0, wide)
@@ -348,9 +346,7 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     """On rank ``dst``, ``gather_list[r]`` becomes rank r's ``tensor``; other ranks pass
     no list."""
     name = "gather"
-    _check_group(group, name)
-    comm = _state(name)["comm"]
-    t = _tensor(tensor, "tensor", name)
+    comm, t = _begin(name, group, tensor, "tensor")
     _rank_arg(dst, "dst", comm, name)
     send = _host(t)
     if comm.Get_rank() == dst:
@@ -373,9 +369,7 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
     """Rank r's ``tensor`` becomes rank ``src``'s ``scatter_list[r]``; other ranks pass no
     list."""
     name = "scatter"
-    _check_group(group, name)
-    comm = _state(name)["comm"]
-    t = _tensor(tensor, "tensor", name)
+    comm, t = _begin(name, group, tensor, "tensor")
     _rank_arg(src, "src", comm, name)
     recv = np.empty(tuple(t.shape), np.dtype(t.array.dtype))
     if comm.Get_rank() == src:

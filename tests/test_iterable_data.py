@@ -188,6 +188,10 @@ def test_a_failure_in_iter_is_raised_naming_the_worker():
                                          r"sample 5 is broken") as info:
         next(it)
     assert "Traceback" in str(info.value)
+    # in a later batch of the worker's pass too (its second: samples 6 and 7)
+    with pytest.raises(ValueError, match=r"^\[DataLoader\] worker 1 failed iterating the dataset: ValueError: "
+                                         r"sample 7 is broken"):
+        list(DataLoader(Stream(0, 8, shard=True, fail_at=7), batch_size=2, num_workers=2))
     with pytest.raises(Exception, match=r"^\[DataLoader\] worker 0 failed sending a batch of the dataset "
                                         r"\(it must pickle\)"):
         list(DataLoader(Stream(0, 4), batch_size=2, num_workers=1, collate_fn=_unpicklable))

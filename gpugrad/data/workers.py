@@ -202,7 +202,7 @@ def _worker_loop(worker_id, num_workers, dataset, tasks, results, auto_collation
     # forkserver under forkserver (which exits with the main process); a change means it died
     # and this worker was re-parented
     parent = os.getppid()
-    passing = [None, None]  # an IterableDataset's generation and batch iterator
+    stream_pass = stream_batches = stream_site = None  # an IterableDataset's pass, its batches, their site
     try:
         while True:
             if not tasks.poll(_POLL):
@@ -215,14 +215,16 @@ def _worker_loop(worker_id, num_workers, dataset, tasks, results, auto_collation
             generation, index, indices = task
             if failure is None:
                 site = [None]
+                if stream is not None and stream_pass != generation:  # a new pass over this worker's copy
+                    stream_pass, stream_site = generation, [None]  # the batches tell it where they fail
+                    stream_batches = iter_batches(dataset, *stream, auto_collation, collate_fn, stream_site)
                 try:
                     if stream is None:
                         batch = fetch(dataset, indices, auto_collation, collate_fn, site)
                         site[0] = f"sending the batch of dataset indices {indices!r} (it must pickle)"
                     else:
-                        if passing[0] != generation:
-                            passing[:] = [generation, iter_batches(dataset, *stream, auto_collation, collate_fn, site)]
-                        batch = next(passing[1], _End())
+                        site = stream_site
+                        batch = next(stream_batches, _End())
                         site[0] = "sending a batch of the dataset (it must pickle)"
                     out = pickle.dumps((generation, index, batch), protocol=pickle.HIGHEST_PROTOCOL)
                 except Exception as exc:

@@ -131,9 +131,7 @@ class DataLoader:
                 raise ArgumentTypeError(f"[DataLoader] the length of a loader over an IterableDataset comes from the "
                                         f"dataset's __len__, and {type(self.dataset).__name__} has none")
             n = len(self.dataset)
-            if not self._auto_collation:
-                return n
-            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+            return len(BatchSampler(range(n), self.batch_size, self.drop_last)) if self._auto_collation else n
         return len(self.batch_sampler if self._auto_collation else self.sampler)
 
     def state_dict(self):

@@ -22,8 +22,12 @@ def _check_generator(generator, op):
     return generator
 
 
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _positive_int(value, name, op):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+    if not _is_int(value) or value <= 0:
         raise ArgumentError(f"[{op}] expected {name} to be a positive integer, got {value!r}")
     return int(value)
 
@@ -186,10 +190,6 @@ class BatchSampler(Sampler):
         return n // self.batch_size if self.drop_last else (n + self.batch_size - 1) // self.batch_size
 
 
-__all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler"]
-
-
 class DistributedSampler(Sampler):
     """Rank ``rank``'s share of the indices when ``num_replicas`` processes each load part
     of the data (PyTorch's ``DistributedSampler``): every rank orders the indices alike (a
@@ -213,9 +213,9 @@ class DistributedSampler(Sampler):
             num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
             rank = distributed.get_rank() if rank is None else rank
         self.num_replicas = _positive_int(num_replicas, "num_replicas", op)
-        if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 0 <= rank < self.num_replicas:
+        if not _is_int(rank) or not 0 <= rank < self.num_replicas:
             raise ArgumentError(f"[{op}] expected rank to be an integer in [0, {self.num_replicas - 1}], got {rank!r}")
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        if not _is_int(seed):
             raise ArgumentTypeError(f"[{op}] expected seed to be an integer, got {seed!r}")
         self.dataset, self.rank, self.seed = dataset, int(rank), int(seed)
         self.shuffle, self.drop_last = _bool(shuffle, "shuffle", op), _bool(drop_last, "drop_last", op)
@@ -228,7 +228,7 @@ class DistributedSampler(Sampler):
         self.total_size = self.num_samples * self.num_replicas
 
     def set_epoch(self, epoch):
-        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
+        if not _is_int(epoch):
             raise ArgumentTypeError(f"[DistributedSampler.set_epoch] expected an integer, got {epoch!r}")
         self.epoch = int(epoch)
 
@@ -247,3 +247,7 @@ class DistributedSampler(Sampler):
 
     def __len__(self):
         return self.num_samples
+
+
+__all__ = ["BatchSampler", "DistributedSampler", "RandomSampler", "Sampler", "SequentialSampler",
+           "SubsetRandomSampler", "WeightedRandomSampler"]

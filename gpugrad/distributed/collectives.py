@@ -123,39 +123,33 @@ def _abort_on_uncaught(kind, value, tb):
 
 
 def destroy_process_group(group=None):
-    _check_group(group, "destroy_process_group")
-    comm = _state("destroy_process_group")["comm"]
+    comm = _state("destroy_process_group", group)["comm"]
     if sys.excepthook is _abort_on_uncaught:
         sys.excepthook = _group["excepthook"]
     _group.clear()
     comm.Free()
 
 
-def _state(op):
+def _state(op, group=None):
+    """The default group's state, for ``op`` given ``group`` (only the default exists)."""
+    if group is not None:
+        raise ArgumentError(f"[{op}] only the default group (group=None) exists, got {group!r}")
     if not _group:
         raise DistributedError(f"[{op}] the default process group has not been initialized: call "
                                f"gpugrad.distributed.init_process_group() first")
     return _group
 
 
-def _check_group(group, op):
-    if group is not None:
-        raise ArgumentError(f"[{op}] only the default group (group=None) exists, got {group!r}")
-
-
 def get_backend(group=None):
-    _check_group(group, "get_backend")
-    return _state("get_backend")["backend"]
+    return _state("get_backend", group)["backend"]
 
 
 def get_rank(group=None):
-    _check_group(group, "get_rank")
-    return _state("get_rank")["comm"].Get_rank()
+    return _state("get_rank", group)["comm"].Get_rank()
 
 
 def get_world_size(group=None):
-    _check_group(group, "get_world_size")
-    return _state("get_world_size")["comm"].Get_size()
+    return _state("get_world_size", group)["comm"].Get_size()
 
 
 def get_local_rank():
@@ -169,6 +163,7 @@ class Work:
 
     def __init__(self, op, requests, finish=None):
         self._op, self._requests, self._finish, self._done = op, requests, finish, False
+        self._timeout, self._rank = _group["timeout"], _group["comm"].Get_rank()
 
     def is_completed(self):
         if not self._done and _mpi().Request.Testall(self._requests):
@@ -184,13 +179,13 @@ class Work:
         if self._done:
             return True
         MPI = _mpi()
-        limit = _group["timeout"] if timeout is None else _seconds(timeout, f"{self._op}.wait")
+        limit = self._timeout if timeout is None else _seconds(timeout, f"{self._op}.wait")
         start = time.monotonic()
         pause = 0.0
         while not MPI.Request.Testall(self._requests):
             waited = time.monotonic() - start
             if waited > limit:
-                raise DistributedError(f"[{self._op}] rank {_group['comm'].Get_rank()}: the collective did not "
+                raise DistributedError(f"[{self._op}] rank {self._rank}: the collective did not "
                                        f"finish within the timeout of {limit:g} s: a rank has not joined it (it "
                                        f"failed, or waits in another collective)")
             if waited > 1e-3:  # spin for the first millisecond, then yield the core
@@ -202,8 +197,7 @@ class Work:
 
 def _begin(op, group, t, name):
     """The group's communicator and the checked tensor argument ``name`` of collective ``op``."""
-    _check_group(group, op)
-    return _state(op)["comm"], _tensor(t, name, op)
+    return _state(op, group)["comm"], _tensor(t, name, op)
 
 
 def _tensor(t, name, op):
@@ -386,5 +380,4 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
 
 def barrier(group=None, async_op=False):
     """Wait until every rank has reached its barrier."""
-    _check_group(group, "barrier")
-    return _finish("barrier", [_state("barrier")["comm"].Ibarrier()], None, async_op)
+    return _finish("barrier", [_state("barrier", group)["comm"].Ibarrier()], None, async_op)

@@ -43,3 +43,8 @@ class KernelSwitch:
 
     def restore(self):
         self.backend.kernels = self.saved
+
+
+def unpicklable(batch):
+    """A collate_fn whose batches cannot be pickled (a worker cannot send them)."""
+    return lambda: batch

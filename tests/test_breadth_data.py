@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import pytest
+from helpers import unpicklable
 
 import gpugrad as gg
 from gpugrad.data import (
@@ -90,10 +91,6 @@ def _fail_init(worker_id):
 def _fail_init_one(worker_id):
     if worker_id == 1:
         raise RuntimeError("worker 1 cannot start")
-
-
-def _unpicklable(batch):
-    return lambda: batch
 
 
 def _gone(pid):
@@ -396,7 +393,7 @@ def test_worker_errors_name_the_worker_and_the_index(device):
         list(DataLoader(Squares(), batch_size=4, num_workers=2, worker_init_fn=_fail_init))
     with pytest.raises(Exception, match=r"^\[DataLoader\] worker 0 failed sending the batch of dataset indices "
                                         r"\[0, 1\] \(it must pickle\)"):
-        list(DataLoader(Squares(), batch_size=2, num_workers=1, collate_fn=_unpicklable))
+        list(DataLoader(Squares(), batch_size=2, num_workers=1, collate_fn=unpicklable))
     # a persistent worker whose init failed is reported in a later pass too, not waited on
     loader = DataLoader(Squares(), batch_size=2, num_workers=2, persistent_workers=True,
                         worker_init_fn=_fail_init_one)

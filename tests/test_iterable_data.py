@@ -6,6 +6,7 @@ The datasets are defined at module level: workers may get them by pickle."""
 
 import numpy as np
 import pytest
+from helpers import unpicklable
 
 import gpugrad as gg
 from gpugrad.data import (
@@ -194,8 +195,4 @@ def test_a_failure_in_iter_is_raised_naming_the_worker():
         list(DataLoader(Stream(0, 8, shard=True, fail_at=7), batch_size=2, num_workers=2))
     with pytest.raises(Exception, match=r"^\[DataLoader\] worker 0 failed sending a batch of the dataset "
                                         r"\(it must pickle\)"):
-        list(DataLoader(Stream(0, 4), batch_size=2, num_workers=1, collate_fn=_unpicklable))
-
-
-def _unpicklable(batch):
-    return lambda: batch
+        list(DataLoader(Stream(0, 4), batch_size=2, num_workers=1, collate_fn=unpicklable))

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .autograd import api as _api
+from .autograd.engine import PostAccumulateHook
 from .autograd.grad_mode import state as _grad_state
 from .backend import get_backend
 from .errors import ArgumentTypeError, AutogradError, BackendUnavailableError, DeviceError, DTypeError, ShapeError
@@ -216,6 +217,25 @@ class Tensor:
             hooks = op.hooks.setdefault(self._index, [])
         hooks.append(hook)
         return _HookHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor) -> None`` runs in backward right after this leaf's ``.grad`` has
+        been accumulated (the gradient is complete: DistributedDataParallel starts its
+        all-reduce from here). Returns a handle with ``remove()``."""
+        if not self.requires_grad:
+            raise AutogradError("[register_post_accumulate_grad_hook] cannot register a hook on a tensor that does "
+                                "not require grad")
+        if self.creator is not None:
+            raise AutogradError("[register_post_accumulate_grad_hook] post accumulate grad hooks cannot be "
+                                "registered on non-leaf tensors")
+        if not callable(hook):
+            raise ArgumentTypeError(f"[register_post_accumulate_grad_hook] expected a callable, got "
+                                    f"{type(hook).__name__}")
+        if self._hooks is None:
+            self._hooks = []
+        entry = PostAccumulateHook(hook)
+        self._hooks.append(entry)
+        return _HookHandle(self._hooks, entry)
 
     def retain_grad(self):
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""

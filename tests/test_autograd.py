@@ -358,3 +358,78 @@ def test_a_hook_may_not_change_the_gradients_dtype_shape_or_device(device):
         w.register_hook(lambda g: g.cpu())
         with pytest.raises(AutogradError, match="changed the device of the gradient: expected cuda:0, got cpu"):
             (w * 1).sum().backward()
+
+
+def test_post_accumulate_grad_hook_sees_the_whole_gradient_during_backward(device):
+    """PyTorch's register_post_accumulate_grad_hook: once per backward, with the leaf's
+    .grad complete (all contributions summed into what was there), as soon as the last
+    contribution is in: before backward reaches ops nearer the inputs."""
+    w1 = make([[0.5, -1.0], [2.0, 0.25]], device, requires_grad=True)
+    w2 = make([[1.5, 0.5], [-0.5, 1.0]], device, requires_grad=True)
+    x = make([[1.0, 2.0], [3.0, -1.0]], device)
+    events = []
+    w1.register_post_accumulate_grad_hook(lambda t: events.append(("w1", t.grad.numpy().copy())))
+    handle = w2.register_post_accumulate_grad_hook(lambda t: events.append(("w2", t.grad.numpy().copy())))
+    h = x @ w1
+    h.register_hook(lambda g: events.append(("h", None)))
+    y = (h.tanh() @ w2) + (h @ w2) * 2  # w2 has two contributions
+    y.sum().backward()
+    order = [name for name, _ in events]
+    assert order == ["w2", "h", "w1"], order
+    torch = _torch()
+    if torch is not None:  # the values, against PyTorch's when it is installed
+        tw1, tw2 = (torch.tensor(w.numpy(), requires_grad=True) for w in (w1, w2))
+        th = torch.tensor(x.numpy()) @ tw1
+        ((th.tanh() @ tw2) + (th @ tw2) * 2).sum().backward()
+        np.testing.assert_allclose(events[0][1], tw2.grad.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(events[2][1], tw1.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(events[0][1], w2.grad.numpy())
+    # a second backward accumulates: the hook sees the sum
+    events.clear()
+    handle.remove()
+    (x @ w1 @ w2).sum().backward()
+    assert [name for name, _ in events] == ["w1"]
+    # grad() writes no .grad: no post-accumulate hook runs
+    events.clear()
+    grad((x @ w1).sum(), [w1])
+    assert events == []
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def test_post_accumulate_grad_hook_refusals(device):
+    x = make([1.0], device, requires_grad=True)
+    with pytest.raises(AutogradError, match="post accumulate grad hooks cannot be registered on non-leaf tensors"):
+        (x * 2).register_post_accumulate_grad_hook(lambda t: None)
+    with pytest.raises(AutogradError, match="cannot register a hook on a tensor that does not require grad"):
+        make([1.0], device).register_post_accumulate_grad_hook(lambda t: None)
+    with pytest.raises(TypeError, match="expected a callable, got int"):
+        x.register_post_accumulate_grad_hook(3)
+
+
+def test_queue_callback_runs_when_backward_ends(device):
+    from gpugrad.autograd.engine import queue_callback
+
+    w = make([1.0, 2.0], device, requires_grad=True)
+    v = make([3.0], device, requires_grad=True)
+    seen = []
+    w.register_post_accumulate_grad_hook(
+        lambda t: queue_callback(lambda: seen.append((w.grad is not None, v.grad is not None))))
+    ((w * v).sum() * 2).backward()
+    assert seen == [(True, True)]  # after every .grad is written
+    with pytest.raises(AutogradError, match="no backward is in progress"):
+        queue_callback(lambda: None)
+
+
+def test_post_accumulate_grad_hook_on_a_sparse_gradient(device):
+    emb = gg.nn.Embedding(10, 3, sparse=True).to(device)
+    seen = []
+    emb.weight.register_post_accumulate_grad_hook(lambda t: seen.append(type(t.grad).__name__))
+    emb(gg.tensor([1, 2, 2], device=device)).sum().backward()
+    assert seen == ["SparseGrad"]

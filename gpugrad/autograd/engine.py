@@ -5,7 +5,11 @@
 2. Process ops whose count reached zero (Kahn's order): every contribution to an op's
    output has then been summed into that output's single buffer, so each op's backward
    runs exactly once, on the total gradient.
-3. Leaves collect their contributions the same way and receive ``.grad`` at the end.
+3. Leaves collect their contributions the same way. Phase 1 also counts the edges into
+   every leaf, so a leaf receives ``.grad`` (and runs its post-accumulate hooks) as soon as
+   its last contribution arrives, while the rest of the graph is still being processed:
+   that is what lets DistributedDataParallel start a bucket's all-reduce during backward.
+   Callbacks queued during a backward (``queue_callback``) run when it ends.
 
 With ``create_graph=False`` the backward formulas run in no-grad mode, so they record
 nothing; with ``create_graph=True`` they are recorded and can be differentiated again.
@@ -13,6 +17,47 @@ nothing; with ``create_graph=True`` they are recorded and can be differentiated 
 
 from ..errors import AnomalyError, ArgumentTypeError, AutogradError
 from .grad_mode import module_context, state
+
+_frames = []  # one per backward in progress (a hook may run a backward of its own)
+
+
+class _Frame:
+    __slots__ = ("callbacks", "side")
+
+    def __init__(self):
+        self.callbacks = []
+        self.side = {}  # id(leaf) -> leaf, for leaves whose op wrote .grad itself
+
+
+class PostAccumulateHook:
+    """A leaf's hook that runs with the leaf after its ``.grad`` is accumulated (it lives
+    in the leaf's hook list beside the gradient hooks)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+def queue_callback(fn):
+    """Run ``fn()`` when the backward in progress ends, after every ``.grad`` is written
+    (PyTorch's ``Variable._execution_engine.queue_callback``)."""
+    if not _frames:
+        raise AutogradError("[queue_callback] no backward is in progress: callbacks are queued from hooks")
+    _frames[-1].callbacks.append(fn)
+
+
+def accumulated_out_of_band(leaf):
+    """An op's backward wrote ``leaf.grad`` itself (a row-sparse gradient): the leaf's
+    post-accumulate hooks still run once its last contribution is in."""
+    if _frames:
+        _frames[-1].side[id(leaf)] = leaf
+
+
+def _run_post_hooks(leaf):
+    for fn in leaf._hooks or ():
+        if fn.__class__ is PostAccumulateHook:
+            fn.fn(leaf)
 
 
 def _freed_error(op):
@@ -95,7 +140,8 @@ def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, targ
             root_ops.append(op)
         _add(slot, t._index, g, False, create_graph)
 
-    # 1. count consumers of every reachable op
+    # 1. count consumers of every reachable op, and the edges into every leaf
+    pending = {}
     consumers = {} if targets is not None else None
     stack = list(root_ops)
     while stack:
@@ -106,6 +152,8 @@ def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, targ
         for x in inputs:
             c = x.creator
             if c is None:
+                if x.requires_grad:
+                    pending[id(x)] = pending.get(id(x), 0) + 1
                 continue
             if c in deps:
                 deps[c] += 1
@@ -177,14 +225,48 @@ def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, targ
                     owned = gx.array.base is None and not any(gx is g for g in gys)
                     entry = leaves.setdefault(id(x), [x, [None]])
                     _add(entry[1], 0, gx, owned, create_graph)
-            if c is not None:
+            if c is None:
+                if x.requires_grad:
+                    n = pending[id(x)] - 1
+                    pending[id(x)] = n
+                    if n == 0:
+                        if id(x) in leaves:
+                            finish_leaf(id(x))
+                        elif frame.side.pop(id(x), None) is not None and targets is None:
+                            _run_post_hooks(x)
+            else:
                 n = deps[c] - 1
                 deps[c] = n
                 if n == 0:
                     ready.append(c)
 
+    results = {}
+
+    def finish_leaf(key):
+        """The leaf's gradient is complete: run its hooks, then write ``.grad`` (or keep the
+        result for ``grad()``) and run its post-accumulate hooks."""
+        leaf, slot = leaves.pop(key)
+        g, owned = slot[0]
+        hooks = leaf._hooks or ()
+        for fn in hooks:
+            if fn.__class__ is not PostAccumulateHook:
+                r = fn(g)
+                if r is not None:
+                    g, owned = _hook_result(fn, g, r), False
+        if targets is not None:
+            results[key] = g
+            return
+        with leaf._backend.scope():
+            if not create_graph:
+                g = g.detach() if owned else g._like(g.array.copy())
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+        frame.side.pop(key, None)
+        _run_post_hooks(leaf)
+
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
+    frame = _Frame()
+    _frames.append(frame)
     try:
         ready = [op for op in root_ops if deps[op] == 0]
         while ready:
@@ -196,22 +278,13 @@ def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, targ
             else:
                 step(op)
 
-        results = {}
-        for key, (leaf, slot) in leaves.items():
-            g, owned = slot[0]
-            for fn in leaf._hooks or ():
-                r = fn(g)
-                if r is not None:
-                    g, owned = _hook_result(fn, g, r), False
-            if targets is not None:
-                results[key] = g
-                continue
-            with leaf._backend.scope():
-                if not create_graph:
-                    g = g.detach() if owned else g._like(g.array.copy())
-                leaf.grad = g if leaf.grad is None else leaf.grad + g
+        for key in list(leaves):  # roots that are leaves, and leaves no op feeds
+            finish_leaf(key)
     finally:
         state.grad_enabled = prev_mode
+        _frames.pop()
+    for fn in frame.callbacks:
+        fn()
 
     if targets is None:
         return None

@@ -1,6 +1,7 @@
 """Row-sparse gradients for ``Embedding(sparse=True)``."""
 
 from ..autograd import is_grad_enabled
+from ..autograd.engine import accumulated_out_of_band
 from ..errors import AutogradError
 from ..ops.base import Op
 
@@ -66,6 +67,7 @@ class SparseEmbedding(Op):
         dim = w.shape[1]
         g = SparseGrad(self.idx.reshape(-1).detach(), gy.reshape(-1, dim).detach(), w.shape)
         w.grad = g if w.grad is None else w.grad + g
+        accumulated_out_of_band(w)
         return (None,)
 
 

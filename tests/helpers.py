@@ -1,5 +1,11 @@
 """Helpers for the tests (importable from any test module)."""
 
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 
 import gpugrad
@@ -48,3 +54,20 @@ class KernelSwitch:
 def unpicklable(batch):
     """A collate_fn whose batches cannot be pickled (a worker cannot send them)."""
     return lambda: batch
+
+
+def mpi_launcher():
+    """The ``mpiexec`` of the MPI that mpi4py uses (the ``mpich`` wheel's, beside this
+    Python), else one on the PATH, else None."""
+    here = pathlib.Path(sys.executable).with_name("mpiexec")
+    return str(here) if here.exists() else shutil.which("mpiexec")
+
+
+def run_ranks(args, ranks=2, limit=120, env=None):
+    """``python ARGS...`` on ``ranks`` processes under the MPI launcher (ranks=0: one
+    process without it), one thread each, killed after ``limit`` seconds."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", GPUGRAD_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", **(env or {}))
+    cmd = [sys.executable] + [str(a) for a in args]
+    if ranks:
+        cmd = [mpi_launcher(), "-n", str(ranks)] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env)

@@ -1,6 +1,6 @@
 """gpugrad.nn: modules, layers, units, losses and initialisation."""
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import (  # issue 17 (nn helper)
     CELU,
     ELU,
@@ -74,7 +74,7 @@ __all__ = [
     "Embedding", "GaussianHead", "GaussianNLLLoss", "Hardtanh", "Identity", "L1Loss", "LeakyReLU",
     "Linear", "LogSoftmax", "LowRankLinear", "MSELoss", "Maxout", "MixtureDensityHead", "Module",
     "ModuleList", "NLLLoss", "PReLU", "Parameter", "RBF", "ReLU", "Sequential", "SiLU", "Sigmoid",
-    "Softmax", "Softplus", "SparseGrad", "Tanh", "functional", "init", "utils",
+    "Softmax", "Softplus", "SparseGrad", "Tanh", "functional", "init", "parallel", "utils",
     "BatchNorm1d", "Flatten", "LayerNorm", "Unflatten", "BCELoss",
     "CELU", "GLU", "SELU", "Hardsigmoid", "Hardswish", "LogSigmoid", "Mish", "ReLU6", "Softmin", "Softsign",
     "Tanhshrink", "Threshold",

@@ -80,9 +80,65 @@ def _say(json_path):
     return lambda line: print(line, file=out)
 
 
+def _start_processes(args):
+    """``--nproc N``: this command again on N processes through the MPI launcher (its exit
+    code); None where this process should train itself. Under a launcher of several
+    processes, join them in a process group and share the host's cores between them."""
+    from .distributed import launch
+
+    world = launch.launched_world_size()
+    if args.nproc is not None:
+        if args.nproc < 1:
+            raise ArgumentError(f"[train] --nproc must be an integer >= 1, got {args.nproc}")
+        if world > 1:
+            raise ArgumentError(f"[train] --nproc starts the processes itself, but this one is already one of {world} "
+                                "started by an MPI launcher: drop --nproc, or the launcher")
+        if args.nproc > 1:
+            import subprocess
+
+            import gpugrad.distributed as dist
+
+            if not dist.is_mpi_available():
+                raise ArgumentError("[train] --nproc needs mpi4py and an MPI library: pip install 'gpugrad[mpi]'")
+            env = dict(os.environ)
+            if "GPUGRAD_NUM_THREADS" not in env:
+                env["GPUGRAD_NUM_THREADS"] = str(launch.threads_per_process(args.nproc))
+            return subprocess.call(launch.launch_command(args.nproc, _without_nproc(args.argv)), env=env)
+    if world > 1:
+        import gpugrad
+        import gpugrad.distributed as dist
+
+        if "GPUGRAD_NUM_THREADS" not in os.environ:
+            gpugrad.set_num_threads(launch.threads_per_process(launch.launched_local_size()))
+        dist.init_process_group("mpi")
+    return None
+
+
+def _without_nproc(argv):
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
+def _rank():
+    import gpugrad.distributed as dist
+
+    return dist.get_rank() if dist.is_initialized() else 0
+
+
 def _train(args):
     from . import train as T
 
+    code = _start_processes(args)
+    if code is not None:
+        return code
+    lead = _rank() == 0  # under several processes rank 0 alone writes and prints
     for flag, path in (("--save", args.save), ("--plot", args.plot), ("--json", args.json)):
         if path and not (flag == "--json" and path == "-"):
             _check_writable("train", flag, path)
@@ -95,8 +151,11 @@ def _train(args):
     try:
         summary = T.train(config, resume=args.resume, save=args.save, progress=not args.quiet, log=say)
     except T.TrainingInterrupted as stop:
-        print(f"gpugrad train: {_interrupted(stop, args.save)}", file=sys.stderr)
+        if lead:
+            print(f"gpugrad train: {_interrupted(stop, args.save)}", file=sys.stderr)
         return 130
+    if not lead:
+        return 0
     f = summary["final"]
     say(f"done: test accuracy {f['test_acc']:.4f} (best {summary['best_test_acc']:.4f}), "
         f"{summary['parameters']} parameters, {summary['seconds']:.1f}s on {summary['device']}")
@@ -156,8 +215,26 @@ def _fail(prog, message, code):
     if os.environ.get("GPUGRAD_DEBUG", "0") not in ("", "0"):
         traceback.print_exc()
     line = " / ".join(part.strip() for part in str(message).splitlines() if part.strip())
-    print(f"{prog}: error: {line}", file=sys.stderr)
+    rank = _rank()
+    print(f"{prog}: {f'rank {rank}: ' if rank else ''}error: {line}", file=sys.stderr)
     return code
+
+
+def _end_processes(code):
+    """A process of a group that fails ends the whole job (the others would wait for it in
+    their next collective); one that succeeds leaves the group."""
+    import gpugrad.distributed as dist
+
+    if not dist.is_initialized():
+        return code
+    if code == 0:
+        dist.destroy_process_group()
+        return code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    from .distributed.launch import abort
+
+    abort(code)
 
 
 def main(argv=None):
@@ -170,20 +247,22 @@ def main(argv=None):
         if argv[:1] == ["bench"]:
             return _bench(argv[1:])
         args = _parser().parse_args(argv)
-        return args.run(args)
+        args.argv = argv
+        code = args.run(args)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+        code = 130
     except GpugradError as exc:
-        return _fail(prog, exc, 2)
+        code = _fail(prog, exc, 2)
     except MemoryError as exc:
-        return _fail(prog, f"out of memory ({exc or 'MemoryError'}); narrower --hidden layers or a smaller "
+        code = _fail(prog, f"out of memory ({exc or 'MemoryError'}); narrower --hidden layers or a smaller "
                            "--batch-size need less", 2)
     except OSError as exc:  # a disk that filled up, a file that vanished: not gpugrad's bug, but no traceback either
-        return _fail(prog, exc, 2)
+        code = _fail(prog, exc, 2)
     except Exception as exc:
-        return _fail(prog, f"internal error ({type(exc).__name__}: {exc}); this is a bug in gpugrad: please report it "
+        code = _fail(prog, f"internal error ({type(exc).__name__}: {exc}); this is a bug in gpugrad: please report it "
                            "with the traceback that GPUGRAD_DEBUG=1 prints", 1)
+    return _end_processes(code)
 
 
 def _parser():
@@ -222,6 +301,8 @@ def _parser():
     tr.add_argument("--plot", help="write loss/accuracy curves to this image (.png, .svg, .pdf, ...)")
     tr.add_argument("--json", help="write a JSON summary to this file ('-': to stdout, and the progress lines to stderr)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.add_argument("--nproc", type=int, help="train on N processes started through the MPI launcher (mpiexec), each "
+                                              "batch split between them; also works as mpiexec -n N gpugrad train")
     tr.set_defaults(run=_train)
 
     ev = sub.add_parser("eval", help="score a saved checkpoint on its test set")

@@ -239,7 +239,7 @@ def _check_memory(config):
         )
 
 
-def _header(config, resumed, first_epoch, n_train, n_test, batches, parameters):
+def _header(config, resumed, first_epoch, n_train, n_test, batches, parameters, world=1):
     """One line on what is about to run: data, model, optimizer, device."""
     c = config
     widths = "-".join(map(str, [c["in_features"], *c["hidden"], c["classes"]]))
@@ -249,6 +249,8 @@ def _header(config, resumed, first_epoch, n_train, n_test, batches, parameters):
         kernels = gg.backend.get_backend("cpu").kernels
         where += f" ({kernels.threads} threads)" if kernels is not None else " (NumPy, no native kernels)"
     start = f"resuming {resumed} at epoch {first_epoch}" if resumed else "training"
+    if world > 1:
+        where += f" x {world} processes, each batch split between them"
     schedule = f" ({c['schedule']} schedule)" if c["schedule"] != "none" else ""
     return (f"{start}: {c['data']}, {n_train} training and {n_test} test examples, {c['in_features']} features, "
             f"{c['classes']} classes; MLP {widths} ({c['activation']}{dropout}), {parameters:,} parameters; "
@@ -256,11 +258,43 @@ def _header(config, resumed, first_epoch, n_train, n_test, batches, parameters):
             f"({batches} step{'s' if batches != 1 else ''} per epoch); on {where}")
 
 
+def _process_group():
+    """(rank, world size, local rank) of the process group this run is part of."""
+    from gpugrad import distributed as dist
+
+    if not dist.is_initialized():
+        return 0, 1, 0
+    return dist.get_rank(), dist.get_world_size(), dist.get_local_rank()
+
+
+def _rank_device(device, local_rank, world):
+    """Each process of a multi-process run on a host takes its own GPU (local rank modulo
+    the GPUs there) when the run's device is CUDA without an index."""
+    dev = gg.device(device) if device != "auto" else gg.get_default_device()
+    if world > 1 and dev.type == "cuda" and device in ("auto", "cuda"):
+        dev = gg.device(f"cuda:{local_rank % gg.cuda.device_count()}")
+    return str(dev)
+
+
+def _share(n, rank, world):
+    """Rows [lo, hi) of a global batch of ``n`` that rank ``rank`` of ``world`` trains on."""
+    return n * rank // world, n * (rank + 1) // world
+
+
 def train(config, resume=None, save=None, progress=True, log=print):
-    """Train per ``config`` (see ``default_config``); returns the summary dict."""
+    """Train per ``config`` (see ``default_config``); returns the summary dict.
+
+    Under a process group of N ranks (``mpiexec -n N gpugrad train``) every rank draws the
+    same global batches (the loader's order depends on the seed only), trains on its
+    share of each, and DistributedDataParallel averages the gradients, so the steps are
+    those of one process on the whole batch; rank 0 alone logs and writes the checkpoint,
+    which holds nothing of the ranks (it resumes in any number of processes)."""
     from gpugrad import runs  # it reads this module's rules
 
     started = time.perf_counter()
+    rank, world, local_rank = _process_group()
+    if rank:
+        progress, save, log = False, None, (lambda *a, **k: None)
     state = None
     if resume:
         state = runs.load_run(resume, "train")
@@ -278,7 +312,7 @@ def train(config, resume=None, save=None, progress=True, log=print):
         config = saved
     config = dict(config)
     check_config(config)
-    config["device"] = str(gg.device(config["device"]) if config["device"] != "auto" else gg.get_default_device())
+    config["device"] = _rank_device(config["device"], local_rank, world)
     gg.manual_seed(config["seed"])
     if state is None and config["data"] not in ("mnist1d", "mnist"):
         x, _, xt, _ = datasets.load(config["data"], config.get("data_dir"), seed=config["seed"])
@@ -290,6 +324,11 @@ def train(config, resume=None, save=None, progress=True, log=print):
     _check_memory(config)
     model = build_mlp(config["in_features"], config["hidden"], classes, config["activation"], config["dropout"])
     model.to(config["device"])
+    net = model
+    if world > 1:
+        from gpugrad.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model)
     opt = make_optimizer(config["optimizer"], model.parameters(), config["lr"], config["momentum"], config["weight_decay"])
     loader = DataLoader(TensorDataset(x, y), batch_size=config["batch_size"], shuffle=True, seed=config["seed"])
     sched, per_batch = make_schedule(config["schedule"], opt, config["epochs"], len(loader), config["lr"])
@@ -298,10 +337,13 @@ def train(config, resume=None, save=None, progress=True, log=print):
         runs.restore(state, resume, model, opt, sched, loader)
         history = state["history"]
         first_epoch = state["epoch"] + 1
+    if rank:  # dropout masks of its own on each rank (the checkpoint's generator state is rank 0's)
+        gg.manual_seed(int(np.random.SeedSequence([config["seed"], rank, first_epoch]).generate_state(1)[0]))
     bar_factory = _bar(progress)
     on_cuda = gg.device(config["device"]).type == "cuda"
     parameters = sum(p.numel() for p in model.parameters())
-    log(_header(config, resume if state is not None else None, first_epoch, len(x), len(xt), len(loader), parameters))
+    log(_header(config, resume if state is not None else None, first_epoch, len(x), len(xt), len(loader), parameters,
+                world))
     first_loss = None
     # the checkpoint file holds the last epoch saved to it; an interrupted run reports it
     saved_epoch = first_epoch - 1 if state is not None and save == resume else None
@@ -311,21 +353,30 @@ def train(config, resume=None, save=None, progress=True, log=print):
             t0 = time.perf_counter()
             run_loss, run_correct, seen = 0.0, 0, 0
             for xb, yb in bar_factory(loader, f"epoch {epoch}/{config['epochs']}"):
-                logits = model(xb)
-                loss = nn.functional.cross_entropy(logits, yb)
+                n = xb.shape[0]
+                if world > 1:
+                    lo, hi = _share(n, rank, world)
+                    xb, yb = xb[lo:hi], yb[lo:hi]
+                logits = net(xb)
                 opt.zero_grad()
-                loss.backward()
+                if world == 1:
+                    loss = nn.functional.cross_entropy(logits, yb)
+                    loss.backward()
+                    lv, correct = loss.item(), int((logits.argmax(1) == yb).sum().item())
+                else:  # the shares' sums, scaled so that the ranks' average is the global mean
+                    loss = nn.functional.cross_entropy(logits, yb, reduction="sum")
+                    (loss * (world / n)).backward()
+                    lv, correct = _global_stats(loss, logits, yb, n)
                 if config.get("clip"):
                     nn.utils.clip_grad_norm_(model.parameters(), config["clip"])
                 opt.step()
                 if sched is not None and per_batch:
                     sched.step()
-                lv = loss.item()
                 first_loss = lv if first_loss is None else first_loss
                 _check_loss(config, lv, first_loss, epoch)
-                run_loss += lv * xb.shape[0]
-                run_correct += int((logits.argmax(1) == yb).sum().item())
-                seen += xb.shape[0]
+                run_loss += lv * n
+                run_correct += correct
+                seen += n
             if sched is not None and not per_batch:
                 sched.step()
             test_loss, test_acc = evaluate(model, xt, yt)
@@ -354,7 +405,19 @@ def train(config, resume=None, save=None, progress=True, log=print):
         "parameters": parameters,
         "seconds": time.perf_counter() - started,
         "device": config["device"],
+        "processes": world,
     }
+
+
+def _global_stats(loss_sum, logits, y, n):
+    """(mean loss, correct predictions) over the global batch of ``n``, from every rank's share."""
+    from gpugrad import distributed as dist
+
+    with gg.no_grad():
+        both = gg.stack([loss_sum.detach().double(), (logits.argmax(1) == y).sum().double()]).cpu()
+    dist.all_reduce(both)
+    total, correct = both.tolist()
+    return total / n, int(round(correct))
 
 
 def evaluate_checkpoint(path, data=None, data_dir=None, device="auto"):

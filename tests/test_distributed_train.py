@@ -1,0 +1,111 @@
+"""``gpugrad train`` on several processes (issue 18): 2 ranks (``--nproc 2`` and
+``mpiexec -n 2``) train as one process on the same global batches, rank 0 alone writes the
+checkpoint and the JSON, the checkpoint resumes in 1 process and a 1-process checkpoint in
+2, and a failure on the ranks ends the job with one clear line each."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from helpers import mpi_launcher
+
+import gpugrad.distributed as dist
+from gpugrad.distributed import launch
+
+needs_mpi = pytest.mark.skipif(not dist.is_mpi_available() or mpi_launcher() is None,
+                               reason="needs mpi4py and an MPI launcher: pip install -e '.[test]' installs both")
+
+# dropout 0: the runs differ only in how the sums are split (dropout masks are per rank);
+# no schedule: the runs are cut at different epochs, which would reshape a cosine one
+SMALL = ["--hidden", "48", "--dropout", "0", "--batch-size", "100", "--seed", "3", "--schedule", "none", "--quiet"]
+
+
+def _env():
+    return dict(os.environ, OMP_NUM_THREADS="1", GPUGRAD_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+
+
+def _train(tmp_path, args, nproc=None, mpiexec=0, limit=240):
+    cmd = [sys.executable, "-m", "gpugrad", "train", *args]
+    if nproc:
+        cmd += ["--nproc", str(nproc)]
+    if mpiexec:
+        cmd = [mpi_launcher(), "-n", str(mpiexec)] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=limit, cwd=tmp_path, env=_env())
+
+
+def _summary(proc, path):
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(path.read_text())
+
+
+def _history_close(a, b, what):
+    assert len(a) == len(b), what
+    for ra, rb in zip(a, b):
+        for key in ("train_loss", "test_loss"):
+            assert ra[key] == pytest.approx(rb[key], rel=1e-4), (what, ra["epoch"], key)
+        for key in ("train_acc", "test_acc"):
+            assert abs(ra[key] - rb[key]) <= 0.005, (what, ra["epoch"], key)
+
+
+@needs_mpi
+def test_two_ranks_train_as_one_process_and_checkpoints_move_between_them(tmp_path, device):
+    dev = ["--device", device]
+    one = _summary(_train(tmp_path, SMALL + dev + ["--epochs", "4", "--json", "one.json"]), tmp_path / "one.json")
+    proc = _train(tmp_path, SMALL + dev + ["--epochs", "2", "--save", "two.safetensors", "--json", "two.json"],
+                  nproc=2)
+    two = _summary(proc, tmp_path / "two.json")
+    assert two["processes"] == 2 and one["processes"] == 1
+    assert "x 2 processes, each batch split between them" in proc.stdout
+    assert proc.stdout.count("epoch   1") == 1, "rank 0 alone prints"
+    _history_close(two["history"], one["history"][:2], "2 ranks against 1 process")
+    # the 2-rank checkpoint goes on in 1 process ...
+    proc = _train(tmp_path, ["--resume", "two.safetensors", "--epochs", "3", "--save", "mixed.safetensors",
+                             "--json", "resumed.json", "--quiet"])
+    resumed = _summary(proc, tmp_path / "resumed.json")
+    _history_close(resumed["history"], one["history"][:3], "2 ranks, then 1 process")
+    # ... and that 1-process checkpoint on 2 ranks again, started by mpiexec itself
+    proc = _train(tmp_path, ["--resume", "mixed.safetensors", "--epochs", "4", "--json", "again.json", "--quiet"],
+                  mpiexec=2)
+    again = _summary(proc, tmp_path / "again.json")
+    assert again["processes"] == 2
+    _history_close(again["history"], one["history"], "2 ranks, 1 process, 2 ranks")
+
+
+@needs_mpi
+def test_a_failure_on_the_ranks_ends_the_job(tmp_path):
+    proc = _train(tmp_path, ["--data", "missing.csv", "--quiet"], nproc=2, limit=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "gpugrad train: error: [data] missing.csv does not exist" in proc.stderr
+    assert "gpugrad train: rank 1: error: [data] missing.csv does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@needs_mpi
+def test_nproc_refusals(tmp_path):
+    proc = _train(tmp_path, ["--nproc", "0"])
+    assert proc.returncode == 2 and "gpugrad train: error: [train] --nproc must be an integer >= 1, got 0" in proc.stderr
+    proc = _train(tmp_path, ["--epochs", "1"], nproc=2, mpiexec=2, limit=60)
+    assert proc.returncode == 2
+    assert "--nproc starts the processes itself, but this one is already one of 2 started by an MPI launcher" in (
+        proc.stderr)
+
+
+def test_launcher_variables():
+    assert launch.launched_world_size({}) == 1
+    assert launch.launched_world_size({"PMI_SIZE": "4", "PMI_RANK": "1"}) == 4
+    assert launch.launched_world_size({"OMPI_COMM_WORLD_SIZE": "3"}) == 3
+    assert launch.launched_world_size({"SLURM_STEP_NUM_TASKS": "8"}) == 8
+    assert launch.launched_world_size({"PMI_SIZE": ""}) == 1
+    assert launch.launched_local_size({"PMI_SIZE": "8", "MPI_LOCALNRANKS": "2"}) == 2
+    assert launch.launched_local_size({"PMI_SIZE": "8"}) == 8
+    assert launch.threads_per_process(10**6) == 1
+
+
+def test_without_a_launcher(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    with pytest.raises(Exception, match=r"no MPI launcher \(mpiexec\) was found beside this Python or on the PATH: "
+                                        r"pip install 'gpugrad\[mpi\]'"):
+        launch.find_launcher()

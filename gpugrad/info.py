@@ -1,12 +1,16 @@
 """``gpugrad.info()``: what is active, what is built, and what to install for the rest."""
 
+import os
 import platform
+import subprocess
 import sys
 
 import numpy as np
 
 from . import __version__
 from .backend import cuda_available, cuda_unavailable_reason, get_default_device
+from .distributed import is_mpi_available
+from .errors import BackendUnavailableError
 
 
 def _malloc_report():
@@ -36,7 +40,13 @@ extern "C" __global__ void gpugrad_doctor_probe(float* y) {
     y[threadIdx.x] = __half2float(__float2half(1.0f)) + __bfloat162float(__float2bfloat16(1.0f));
 }
 """
-_MAX_ERROR = 600  # characters of CuPy's error in the report; NVRTC logs can run to pages
+_MAX_ERROR = 600  # characters of an error in the report; NVRTC logs can run to pages
+
+
+def _short(text):
+    """``text`` on one line, cut to _MAX_ERROR characters."""
+    text = " ".join(str(text).split())
+    return text[:_MAX_ERROR] + " ... (cut)" if len(text) > _MAX_ERROR else text
 
 
 def _ctk_hint(cuda_major):
@@ -58,16 +68,77 @@ def _kernel_report(cupy, cuda_major):
             module.get_function("gpugrad_doctor_probe")  # CuPy compiles here, not when the module is made
         major, minor = cupy.cuda.nvrtc.getVersion()
     except Exception as exc:  # CuPy raises CompileException, RuntimeError, CUDA errors ...
-        text = " ".join(str(exc).split())
-        if len(text) > _MAX_ERROR:
-            text = text[:_MAX_ERROR] + " ... (cut)"
-        return f"compile failed: {type(exc).__name__}: {text}; {_ctk_hint(cuda_major)}"
+        return f"compile failed: {type(exc).__name__}: {_short(exc)}; {_ctk_hint(cuda_major)}"
     return f"compile OK (NVRTC {major}.{minor})"
+
+
+# Importing mpi4py.MPI starts MPI, which a broken or misconfigured MPI can hang or crash in:
+# a child process asks, within a time limit, outside any job this process belongs to.
+_MPI_QUERY = "import mpi4py\nfrom mpi4py import MPI\nprint(mpi4py.__version__)\nprint(MPI.Get_library_version())"
+_MPI_TIMEOUT = 30  # seconds
+_LAUNCHER_VARS = ("PMI_", "PMIX_", "HYDRA_", "HYDI_", "OMPI_", "MPI_LOCAL")  # a launched job's: the child is not in it
+
+
+def _mpi_report():
+    """mpi4py's version and the first line of the MPI library's (``MPI.Get_library_version``),
+    or why MPI is missing or does not start, and what to install."""
+    from .distributed.collectives import INSTALL_HINT
+
+    if not is_mpi_available():
+        return f"mpi4py not installed: {INSTALL_HINT}"
+    if "mpi4py.MPI" in sys.modules:  # this process has started MPI already
+        import mpi4py
+        from mpi4py import MPI
+
+        text = f"{mpi4py.__version__}\n{MPI.Get_library_version()}"
+    else:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_LAUNCHER_VARS)}
+        try:
+            proc = subprocess.run([sys.executable, "-c", _MPI_QUERY], capture_output=True, text=True, env=env,
+                                  timeout=_MPI_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return (f"mpi4py found, but starting MPI did not finish within {_MPI_TIMEOUT} s (run python -c 'from "
+                    f"mpi4py import MPI' to see where it hangs); {INSTALL_HINT}")
+        if proc.returncode != 0:
+            lines = (proc.stderr or proc.stdout).strip().splitlines()
+            said = f"exit status {proc.returncode}" + (f": {_short(lines[-1])}" if lines else "")
+            return f"mpi4py found, but MPI failed to start ({said}); {INSTALL_HINT}"
+        text = proc.stdout
+    version, _, library = text.strip().partition("\n")
+    library = " ".join(library.strip().splitlines()[0].split()) if library.strip() else "an MPI library of no name"
+    return f"mpi4py {version.strip()} on {library}"
+
+
+def _launcher_report():
+    """The MPI launcher gpugrad's tests and ``gpugrad train --nproc`` start processes with."""
+    from .distributed.launch import find_launcher
+
+    try:
+        return find_launcher()
+    except BackendUnavailableError as exc:
+        return f"not found: {exc}"
+
+
+def _nccl_report():
+    """NCCL's version when gpugrad can use it (a GPU, CuPy's NCCL binding), else why not."""
+    from .distributed import nccl
+
+    try:
+        if not cuda_available():  # the cuda entry says why; whether the library is there is still worth knowing
+            found = "loads" if nccl.is_nccl_available() else f"does not load either: {nccl.INSTALL_HINT}"
+            return f"unavailable: needs CUDA (see cuda); the NCCL library {found}"
+        reason = nccl.unavailable_reason()
+        if reason is None:
+            return f"NCCL {nccl.version()} (through CuPy's cupy.cuda.nccl)"
+    except Exception as exc:  # a broken CuPy or NCCL raises all sorts of things
+        reason = f"{type(exc).__name__}: {_short(exc)}"
+    return f"unavailable: {reason}"
 
 
 def info(as_dict=False):
     """A report of the backends: default device, NumPy/CuPy versions, GPU, native parts,
-    and with CUDA, whether a kernel such as gpugrad's compiles (``kernels``).
+    with CUDA, whether a kernel such as gpugrad's compiles (``kernels``), and what
+    gpugrad.distributed can use: mpi4py and its MPI library, the MPI launcher, NCCL.
 
     Returns the report as a dict with ``as_dict=True``; otherwise prints it.
     """
@@ -95,6 +166,9 @@ def info(as_dict=False):
         report["cuda_runtime"] = cupy.cuda.runtime.runtimeGetVersion()
         report["cuda_driver"] = cupy.cuda.runtime.driverGetVersion()
         report["kernels"] = _kernel_report(cupy, report["cuda_runtime"] // 1000)
+    report["distributed_mpi"] = _mpi_report()
+    report["distributed_launcher"] = _launcher_report()
+    report["distributed_nccl"] = _nccl_report()
     if as_dict:
         return report
     from .cli import main

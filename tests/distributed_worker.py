@@ -1,7 +1,10 @@
-"""One rank of the distributed tests (tests/test_distributed.py starts it under mpiexec):
-``python tests/distributed_worker.py CHECK DEVICE``. Each check compares what the
-collectives give with NumPy's answer computed from every rank's data (which each rank can
-make: it depends on the rank only), and prints ``ok CHECK rank R`` at the end."""
+"""One rank of the distributed tests (tests/test_distributed.py and test_distributed_nccl.py
+start it under mpiexec): ``python tests/distributed_worker.py CHECK DEVICE``. Each check
+compares what the collectives give with NumPy's answer computed from every rank's data
+(which each rank can make: it depends on the rank only), and prints ``ok CHECK rank R`` at
+the end. The ``nccl_*`` checks run on the NCCL backend, each rank on its GPU
+(``cuda:local_rank % device_count``, whatever DEVICE says); ``default`` lets
+``init_process_group()`` choose the backend and prints it."""
 
 import sys
 import time
@@ -11,8 +14,10 @@ import numpy as np
 import gpugrad as gg
 import gpugrad.distributed as dist
 from gpugrad.distributed import ReduceOp
+from gpugrad.errors import DeviceError
 
 DTYPES = ["float32", "float64", "float16", "int32", "int64", "uint8", "bool"]
+NCCL_DTYPES = DTYPES + ["int8", "int16"]  # int16: NCCL has none, so it reduces in int32
 SIZES = [(), (0,), (7,), (3, 5), (1000,)]
 
 
@@ -50,9 +55,9 @@ def same(t, want, what):
         got.dtype) else 1e-6, err_msg=what)
 
 
-def check_collectives(device):
+def check_collectives(device, dtypes=DTYPES):
     rank, size = dist.get_rank(), dist.get_world_size()
-    for dtype in DTYPES:
+    for dtype in dtypes:
         for shape in SIZES:
             parts = [data(r, shape, dtype).astype(np_dtype(dtype)) for r in range(size)]
             what = f"{dtype} {shape}"
@@ -62,7 +67,7 @@ def check_collectives(device):
                 t = make(rank, shape, dtype, device)
                 v = t._version
                 dist.all_reduce(t, op)
-                assert t.dtype == getattr(gg, dtype) and t.device.type == device and t._version > v
+                assert t.dtype == getattr(gg, dtype) and t.device == device and t._version > v
                 same(t, expect(op, parts, dtype).astype(np_dtype(dtype)), f"all_reduce {op.name} {what}")
             t = make(rank, shape, dtype, device)
             dist.broadcast(t, src=size - 1)
@@ -151,6 +156,132 @@ def check_singleton(device):
     same(t, np.arange(4.0), "all_reduce of one rank")
 
 
+def check_nccl_collectives(device):
+    assert dist.get_backend() == "nccl"
+    check_collectives(device, NCCL_DTYPES)
+
+
+# a kernel that keeps the GPU busy for ``cycles`` clock ticks: a collective queued after it
+# on the same stream cannot have run while it spins
+SPIN = r"""
+extern "C" __global__ void gpugrad_test_spin(long long cycles) {
+    long long start = clock64();
+    while (clock64() - start < cycles) { }
+}
+"""
+
+
+def check_nccl_async(device):
+    """Under NCCL the collectives queue on the current stream: neither a blocking call nor
+    ``Work.wait()`` waits on the host, ``wait()`` orders the current stream after the
+    collective, and ``wait(timeout)`` waits on the host up to the timeout."""
+    import cupy
+
+    rank, size = dist.get_rank(), dist.get_world_size()
+    index = gg.device(device).index
+    spin = cupy.RawKernel(SPIN, "gpugrad_test_spin")
+
+    def busy():  # about 1.5 s on a GPU clocked near 2 GHz
+        with cupy.cuda.Device(index):
+            spin((1,), (1,), (np.int64(3_000_000_000),))
+
+    def gpu_idle():  # has the GPU run everything queued so far?
+        with cupy.cuda.Device(index):
+            marker = cupy.cuda.Event(disable_timing=True)
+            marker.record()
+            return marker.done
+
+    # NCCL connects the ranks at a collective's first call, on the host: not in what is timed
+    dist.all_reduce(gg.ones(1, device=device))
+    dist.broadcast(gg.ones(1, device=device), src=0)
+    dist.all_gather([gg.ones(1, device=device) for _ in range(size)], gg.ones(1, device=device))
+    a = gg.full((100,), float(rank + 1), device=device)
+    busy()
+    work = dist.all_reduce(a, ReduceOp.AVG, async_op=True)
+    assert isinstance(work, dist.Work)
+    assert work.wait() and not work.is_completed(), "Work.wait() without a timeout waited on the host"
+    try:
+        work.wait(timeout=0.05)
+    except dist.DistributedError as exc:
+        assert "[all_reduce] rank" in str(exc) and "did not finish within the timeout of 0.05 s" in str(exc), exc
+    else:
+        raise AssertionError("wait(timeout=0.05) returned while the GPU was still busy")
+    assert work.wait(timeout=60) and work.is_completed()
+    same(a, np.full(100, (size + 1) / 2), "async AVG")
+
+    b = gg.full((5,), float(rank), device=device)
+    busy()
+    assert dist.broadcast(b, src=size - 1) is None
+    assert not gpu_idle(), "a blocking NCCL collective waited on the host for the GPU"
+    same(b, np.full(5, float(size - 1)), "blocking broadcast read after the GPU ran it")
+
+    # another stream that waits for the Work sees the collective's result
+    c = gg.full((1000,), float(rank + 1), device=device)
+    busy()
+    work = dist.all_reduce(c, async_op=True)
+    with cupy.cuda.Device(index):
+        other = cupy.cuda.Stream(non_blocking=True)
+        with other:
+            work.wait()
+            d = c * 2
+        other.synchronize()
+    same(d, np.full(1000, float(size * (size + 1))), "a stream that waited for the Work")
+
+    outs = [gg.zeros(3, device=device) for _ in range(size)]
+    works = [dist.all_gather(outs, gg.full((3,), float(rank), device=device), async_op=True),
+             dist.barrier(async_op=True)]
+    assert all(w.wait(timeout=60) for w in works) and all(w.is_completed() for w in works)
+    for r in range(size):
+        same(outs[r], np.full(3, float(r)), f"async all_gather [{r}]")
+
+
+def check_nccl_refusals(device):
+    rank, size = dist.get_rank(), dist.get_world_size()
+    t = gg.zeros(3, device=device)
+    cpu = gg.zeros(3, device="cpu")
+    on_gpu = rf"the NCCL backend works on this rank's GPU: expected {{}} on {device}, got {{}}; move it with " \
+             rf"\.to\('{device}'\), or use backend='mpi'"
+    cases = [
+        (lambda: dist.all_reduce(cpu), DeviceError, r"^\[all_reduce\] " + on_gpu.format("tensor", "cpu")),
+        (lambda: dist.broadcast(cpu, src=0), DeviceError, r"^\[broadcast\] " + on_gpu.format("tensor", "cpu")),
+        (lambda: dist.all_gather([t] * (size - 1) + [cpu], t), DeviceError,
+         r"^\[all_gather\] " + on_gpu.format(rf"tensor_list\[{size - 1}\]", "cpu")),
+        (lambda: dist.reduce_scatter(t, [cpu] * size), DeviceError,
+         r"^\[reduce_scatter\] " + on_gpu.format(r"input_list\[0\]", "cpu")),
+        # (every rank refuses: a rank that went on would wait in NCCL for the others)
+        (lambda: dist.gather(cpu, [t] * size if rank == 0 else None), DeviceError,
+         r"^\[gather\] " + on_gpu.format("tensor", "cpu")),
+        (lambda: dist.scatter(cpu, [t] * size if rank == 0 else None), DeviceError,
+         r"^\[scatter\] " + on_gpu.format("tensor", "cpu")),
+        (lambda: dist.all_reduce(gg.zeros(3, dtype=gg.int64, device=device), ReduceOp.AVG), TypeError,
+         "AVG needs a float tensor, got int64"),
+        (lambda: dist.all_reduce(gg.zeros(3, dtype=gg.bool, device=device), ReduceOp.AVG), TypeError,
+         "AVG needs a float tensor, got bool"),
+        (lambda: dist.all_reduce(t, "sum"), TypeError, "expected op to be a gpugrad.distributed.ReduceOp"),
+        (lambda: dist.init_process_group("nccl"), dist.DistributedError, "already initialized"),
+    ]
+    if gg.cuda.device_count() > 1:
+        elsewhere = f"cuda:{(gg.device(device).index + 1) % gg.cuda.device_count()}"
+        cases.append((lambda: dist.all_reduce(gg.zeros(3, device=elsewhere)), DeviceError,
+                      on_gpu.format("tensor", elsewhere)))
+    import re
+    for call, kind, text in cases:
+        try:
+            call()
+        except kind as exc:
+            assert re.search(text, str(exc)), f"{text!r} not in {exc}"
+        else:
+            raise AssertionError(f"no {kind.__name__} for {text}")
+    dist.barrier()
+    t = gg.full((3,), 1.0, device=device)
+    dist.all_reduce(t)  # the group still works after the refusals
+    same(t, np.full(3, float(size)), "all_reduce after the refusals")
+
+
+def check_default(device):
+    print(f"backend {dist.get_backend()} on {gg.get_default_device()}", flush=True)
+
+
 def check_failing_rank(device):
     if dist.get_rank() == 1:
         raise ValueError("rank 1 cannot go on")
@@ -166,7 +297,10 @@ def check_timeout(device):
 def main():
     check, device = sys.argv[1], sys.argv[2]
     timeout = 1.0 if check == "timeout" else 60.0
-    dist.init_process_group("mpi", timeout=timeout)
+    backend = None if check == "default" else "nccl" if check.startswith("nccl") else "mpi"
+    dist.init_process_group(backend, timeout=timeout)
+    if backend == "nccl":
+        device = f"cuda:{dist.get_local_rank() % gg.cuda.device_count()}"
     globals()[f"check_{check}"](device)
     print(f"ok {check} rank {dist.get_rank()} local {dist.get_local_rank()} of {dist.get_world_size()}", flush=True)
     dist.destroy_process_group()

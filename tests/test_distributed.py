@@ -80,9 +80,8 @@ def test_without_a_group():
     with pytest.raises(dist.DistributedError, match=r"^\[get_rank\] the default process group has not been "
                                                     r"initialized: call gpugrad.distributed.init_process_group"):
         dist.get_rank()
-    for backend in ("gloo", "nccl"):
-        with pytest.raises(ArgumentError, match=rf"^\[init_process_group\] backend '{backend}' is not one of "
-                                                r"gpugrad's: .*backend='mpi'"):
-            dist.init_process_group(backend)
+    with pytest.raises(ArgumentError, match=r"^\[init_process_group\] backend 'gloo' is not one of gpugrad's: "
+                                            r".*backend='mpi'"):
+        dist.init_process_group("gloo")  # ('nccl': tests/test_distributed_nccl.py)
     with pytest.raises(ArgumentError, match=r"expected timeout to be a positive timedelta or number of seconds"):
         dist.init_process_group("mpi", timeout=0)

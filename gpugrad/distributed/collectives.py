@@ -1,10 +1,14 @@
-"""The process group and the collectives on MPI (mpi4py).
+"""The process group and the collectives, on MPI (mpi4py) or NCCL (``nccl.py``).
 
-Every collective is started non-blocking (``Iallreduce``, ``Ibcast``, ...) and finished by
+The collectives check their arguments here, then run on the group's backend. On MPI every
+collective is started non-blocking (``Iallreduce``, ``Ibcast``, ...) and finished by
 ``Work.wait``, which polls the requests until the group's timeout: a blocking call is the
 same call followed by ``wait()``. Data movement (broadcast, gathers, scatter) sends the
 tensors' bytes, so every dtype works whatever MPI knows of it; reductions run in a dtype
-MPI reduces natively (float16 and bfloat16 in float32, bool as logical or/and)."""
+MPI reduces natively (float16 and bfloat16 in float32, bool as logical or/and). On NCCL a
+collective is queued on the current CUDA stream and returns at once, blocking or not: work
+queued after it on that stream follows it, and ``Work.wait()`` makes the current stream
+wait for it. ``barrier`` is MPI's on both: it meets the ranks' hosts."""
 
 import datetime
 import enum
@@ -16,8 +20,10 @@ import traceback
 
 import numpy as np
 
+from ..backend import cuda_device_count, get_default_device
 from ..errors import ArgumentError, ArgumentTypeError, BackendUnavailableError, DTypeError, GpugradError, ShapeError
 from ..tensor import Tensor
+from . import nccl as _nccl
 
 
 class DistributedError(GpugradError, RuntimeError):
@@ -34,9 +40,14 @@ class ReduceOp(enum.Enum):
 
 
 _DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)  # PyTorch's default for its CPU backends
-_INSTALL = ("pip install 'gpugrad[mpi]' (mpi4py and MPICH from PyPI), or mpi4py built against your cluster's MPI "
+# Seconds Work.wait polls without pause. MPI moves a non-blocking collective only inside MPI
+# calls, so a rank that sleeps between polls holds up every other rank of the collective:
+# with a 1 ms spin, a 2-rank all-reduce of 8 bytes took 1.1 ms instead of 0.02 ms (the
+# ranks' sleeps cascade). A blocking MPI call spins the same way.
+_SPIN = 0.1
+INSTALL_HINT = ("pip install 'gpugrad[mpi]' (mpi4py and MPICH from PyPI), or mpi4py built against your cluster's MPI "
             "(pip install --no-binary mpi4py mpi4py)")
-_group = {}  # comm, backend, timeout (seconds), local_rank, excepthook
+_group = {}  # comm (MPI), backend, timeout (seconds), local_rank, excepthook, nccl (a Communicator, under NCCL)
 
 
 def _mpi():
@@ -44,7 +55,7 @@ def _mpi():
         from mpi4py import MPI
     except ImportError as exc:
         raise BackendUnavailableError(f"[gpugrad.distributed] the 'mpi' backend needs mpi4py and an MPI library, "
-                                      f"and {exc}: {_INSTALL}") from exc
+                                      f"and {exc}: {INSTALL_HINT}") from exc
     return MPI
 
 
@@ -53,7 +64,13 @@ def is_mpi_available():
     return importlib.util.find_spec("mpi4py") is not None
 
 
+def is_nccl_available():
+    """Whether CuPy's NCCL binding loads (without starting CUDA: a GPU is not promised)."""
+    return _nccl.is_nccl_available()
+
+
 def is_available():
+    """Whether process groups can start: MPI launches and connects them on either backend."""
     return is_mpi_available()
 
 
@@ -74,27 +91,34 @@ def _seconds(timeout, op):
 def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1, store=None,
                        group_name=""):
     """Join the processes started by the MPI launcher into the default group.
-    ``backend``: 'mpi' (the default). ``world_size``/``rank``, when given, must be what the
-    launcher made. An exception that ends this rank's program from now on aborts the job."""
+    ``backend``: 'mpi' (tensors on any device; CUDA ones staged through host memory) or
+    'nccl' (CUDA tensors, GPU to GPU; each rank on GPU ``local_rank % device_count``, made
+    CuPy's current device); by default 'nccl' when the default device is a GPU and NCCL
+    loads, else 'mpi'. ``world_size``/``rank``, when given, must be what the launcher made.
+    An exception that ends this rank's program from now on aborts the job."""
     op = "init_process_group"
     if _group:
         raise DistributedError(f"[{op}] the default process group is already initialized; call "
                                f"destroy_process_group() first")
-    if backend is None:
-        backend = "mpi"
+    if backend is None:  # PyTorch's rule: the backend follows the device
+        backend = "nccl" if get_default_device().type == "cuda" and _nccl.unavailable_reason() is None else "mpi"
     if not isinstance(backend, str):
         raise ArgumentTypeError(f"[{op}] expected backend to be a str, got {backend!r}")
     backend = backend.lower()
-    if backend in ("gloo", "nccl"):
-        raise ArgumentError(f"[{op}] backend {backend!r} is not one of gpugrad's: gpugrad uses MPI for processes "
-                            f"(on CPUs, and CUDA tensors staged through host memory): pass backend='mpi' and start "
-                            f"the processes with mpiexec or srun")
-    if backend != "mpi":
-        raise ArgumentError(f"[{op}] expected backend 'mpi', got {backend!r}")
+    if backend == "gloo":
+        raise ArgumentError(f"[{op}] backend 'gloo' is not one of gpugrad's: pass backend='mpi' (tensors on any "
+                            f"device, CUDA ones staged through host memory) or 'nccl' (CUDA tensors), and start the "
+                            f"processes with mpiexec or srun")
+    if backend not in ("mpi", "nccl"):
+        raise ArgumentError(f"[{op}] expected backend 'mpi' or 'nccl', got {backend!r}")
     if init_method not in (None, "env://") or store is not None:
         raise ArgumentError(f"[{op}] the MPI launcher connects the processes: expected init_method=None and "
                             f"store=None, got init_method={init_method!r}, store={store!r}")
     seconds = _seconds(timeout, op)
+    reason = _nccl.unavailable_reason() if backend == "nccl" else None
+    if reason is not None:
+        raise BackendUnavailableError(f"[{op}] backend 'nccl' expected CUDA and NCCL through CuPy, got: {reason}; "
+                                      f"or use backend='mpi' (CUDA tensors staged through host memory)")
     MPI = _mpi()
     world = MPI.COMM_WORLD
     for name, given, actual in (("world_size", world_size, world.Get_size()), ("rank", rank, world.Get_rank())):
@@ -103,10 +127,31 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
                                 f"(start the job with mpiexec -n <world_size>)")
     comm = world.Dup()
     node = comm.Split_type(MPI.COMM_TYPE_SHARED)
-    local_rank = node.Get_rank()
+    local_rank, local_size = node.Get_rank(), node.Get_size()
     node.Free()
-    _group.update(comm=comm, backend="mpi", timeout=seconds, local_rank=local_rank, excepthook=sys.excepthook)
+    state = dict(comm=comm, backend=backend, timeout=seconds, local_rank=local_rank, excepthook=sys.excepthook)
+    if backend == "nccl":
+        try:
+            state["nccl"] = _connect_nccl(comm, local_rank, local_size, op)
+        except DistributedError:
+            comm.Free()
+            raise
+    _group.update(state)
     sys.excepthook = _abort_on_uncaught
+
+
+def _connect_nccl(comm, local_rank, local_size, op):
+    """This rank's NCCL communicator, or DistributedError on every rank alike (a rank that
+    went on would wait in NCCL for the others forever)."""
+    gpus = cuda_device_count()
+    if comm.allreduce(int(local_size > gpus), op=_mpi().MAX):
+        raise DistributedError(f"[{op}] backend 'nccl' expected at most one rank per GPU, got more ranks than GPUs on "
+                               f"a host (this one: {local_size} rank(s), {gpus} GPU(s)); start at most as many ranks "
+                               f"per host as it has GPUs, or use backend='mpi'")
+    try:
+        return _nccl.Communicator(comm, local_rank)
+    except RuntimeError as exc:  # CuPy's NcclError, CUDA errors: NCCL fails on every rank alike
+        raise DistributedError(f"[{op}] rank {comm.Get_rank()}: NCCL could not connect the ranks: {exc}") from exc
 
 
 def _abort_on_uncaught(kind, value, tb):
@@ -123,11 +168,15 @@ def _abort_on_uncaught(kind, value, tb):
 
 
 def destroy_process_group(group=None):
-    comm = _state("destroy_process_group", group)["comm"]
+    """End the default group; under NCCL, free its communicator once the GPU has run what
+    was queued on it."""
+    state = dict(_state("destroy_process_group", group))
     if sys.excepthook is _abort_on_uncaught:
-        sys.excepthook = _group["excepthook"]
+        sys.excepthook = state["excepthook"]
     _group.clear()
-    comm.Free()
+    if "nccl" in state:
+        state["nccl"].destroy()
+    state["comm"].Free()
 
 
 def _state(op, group=None):
@@ -159,14 +208,18 @@ def get_local_rank():
 
 class Work:
     """A started collective: ``wait()`` finishes it (and raises DistributedError when it
-    does not finish within the timeout), ``is_completed()`` asks without waiting."""
+    does not finish within the timeout), ``is_completed()`` asks without waiting.
 
-    def __init__(self, op, requests, finish=None):
-        self._op, self._requests, self._finish, self._done = op, requests, finish, False
+    ``ready()`` says whether it has finished; ``stream_wait``, under NCCL, makes the current
+    CUDA stream wait for it: then ``wait()`` does that and returns without the host waiting,
+    unless given a timeout, which the host waits for as on MPI."""
+
+    def __init__(self, op, ready, finish=None, stream_wait=None):
+        self._op, self._ready, self._finish, self._stream_wait, self._done = op, ready, finish, stream_wait, False
         self._timeout, self._rank = _group["timeout"], _group["comm"].Get_rank()
 
     def is_completed(self):
-        if not self._done and _mpi().Request.Testall(self._requests):
+        if not self._done and self._ready():
             self._complete()
         return self._done
 
@@ -178,17 +231,19 @@ class Work:
     def wait(self, timeout=None):
         if self._done:
             return True
-        MPI = _mpi()
+        if timeout is None and self._stream_wait is not None:
+            self._stream_wait()
+            return True
         limit = self._timeout if timeout is None else _seconds(timeout, f"{self._op}.wait")
         start = time.monotonic()
         pause = 0.0
-        while not MPI.Request.Testall(self._requests):
+        while not self._ready():
             waited = time.monotonic() - start
             if waited > limit:
                 raise DistributedError(f"[{self._op}] rank {self._rank}: the collective did not "
                                        f"finish within the timeout of {limit:g} s: a rank has not joined it (it "
                                        f"failed, or waits in another collective)")
-            if waited > 1e-3:  # spin for the first millisecond, then yield the core
+            if waited > _SPIN:  # then yield the core between polls
                 pause = min(1e-3, max(1e-5, pause * 2))
                 time.sleep(pause)
         self._complete()
@@ -230,36 +285,54 @@ def _bytes(a):
 
 
 def _reduction(dtype, op_name, rop):
-    """(the dtype MPI reduces in, the MPI op) for ``rop`` on ``dtype``."""
-    MPI = _mpi()
+    """(the dtype to reduce ``dtype`` in, the ReduceOp to run) for ``rop``, on either backend:
+    bool reduces as uint8, with MAX for logical or (SUM, MAX) and MIN for logical and (MIN,
+    PRODUCT); AVG needs floats."""
     if not isinstance(rop, ReduceOp):
         raise ArgumentTypeError(f"[{op_name}] expected op to be a gpugrad.distributed.ReduceOp, got {rop!r}")
     if dtype == np.bool_:
         if rop is ReduceOp.AVG:
             raise DTypeError(f"[{op_name}] ReduceOp.AVG needs a float tensor, got bool")
-        return np.dtype(np.uint8), {ReduceOp.SUM: MPI.LOR, ReduceOp.MAX: MPI.LOR, ReduceOp.MIN: MPI.LAND,
-                                    ReduceOp.PRODUCT: MPI.LAND}[rop]
+        return np.dtype(np.uint8), ReduceOp.MAX if rop in (ReduceOp.SUM, ReduceOp.MAX) else ReduceOp.MIN
     if rop is ReduceOp.AVG and dtype.kind not in "fc" and dtype.name != "bfloat16":
         raise DTypeError(f"[{op_name}] ReduceOp.AVG needs a float tensor, got {dtype}; reduce with SUM and divide")
+    return dtype, rop
+
+
+def _mpi_reduction(dtype, op_name, rop):
+    """(the dtype MPI reduces in, the MPI op) for ``rop`` on ``dtype``: 2-byte floats in float32."""
+    MPI = _mpi()
+    dtype, rop = _reduction(dtype, op_name, rop)
     wide = np.dtype(np.float32) if dtype.itemsize == 2 and dtype.kind not in "iu" else dtype
     return wide, {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.MAX: MPI.MAX, ReduceOp.MIN: MPI.MIN,
                   ReduceOp.PRODUCT: MPI.PROD}[rop]
 
 
 def _finish(op, requests, finish, async_op):
-    work = Work(op, requests, finish)
+    MPI = _mpi()
+    work = Work(op, lambda: MPI.Request.Testall(requests), finish)
     if async_op:
         return work
     work.wait()
     return None
 
 
+def _queued(op, event, async_op):
+    """The Work of a collective queued on the current CUDA stream (None unless ``async_op``:
+    what is queued after it on that stream follows it)."""
+    if not async_op:
+        return None
+    return Work(op, lambda: event.done, stream_wait=lambda: _group["nccl"].stream_wait(event))
+
+
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce ``tensor`` over all ranks, in place on each (``ReduceOp.AVG``: the mean)."""
     name = "all_reduce"
     comm, t = _begin(name, group, tensor, "tensor")
+    if "nccl" in _group:
+        return _queued(name, _group["nccl"].all_reduce(t, *_reduction(np.dtype(t.array.dtype), name, op)), async_op)
     host = _host(t)
-    wide, mpi_op = _reduction(host.dtype, name, op)
+    wide, mpi_op = _mpi_reduction(host.dtype, name, op)
     buf = host if host.dtype == wide else host.astype(wide)
     request = comm.Iallreduce(_mpi().IN_PLACE, buf, op=mpi_op)
 
@@ -276,6 +349,8 @@ def broadcast(tensor, src=0, group=None, async_op=False):
     name = "broadcast"
     comm, t = _begin(name, group, tensor, "tensor")
     _rank_arg(src, "src", comm, name)
+    if "nccl" in _group:
+        return _queued(name, _group["nccl"].broadcast(t, src), async_op)
     host = _host(t)
     request = comm.Ibcast(_bytes(host), root=src)
     finish = None if comm.Get_rank() == src else (lambda: _store(t, host))
@@ -307,6 +382,8 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     name = "all_gather"
     comm, t = _begin(name, group, tensor, "tensor")
     outs = _like_list(tensor_list, t, "tensor_list", comm, name)
+    if "nccl" in _group:
+        return _queued(name, _group["nccl"].all_gather(outs, t), async_op)
     send = _host(t)
     recv = np.empty((comm.Get_size(),) + send.shape, send.dtype)
     request = comm.Iallgather(_bytes(send), _bytes(recv))
@@ -323,7 +400,10 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     name = "reduce_scatter"
     comm, out = _begin(name, group, output, "output")
     ins = _like_list(input_list, out, "input_list", comm, name)
-    wide, mpi_op = _reduction(np.dtype(out.array.dtype), name, op)
+    if "nccl" in _group:
+        return _queued(name, _group["nccl"].reduce_scatter(out, ins, *_reduction(np.dtype(out.array.dtype), name, op)),
+                       async_op)
+    wide, mpi_op = _mpi_reduction(np.dtype(out.array.dtype), name, op)
     send = np.stack([_host(x) for x in ins]).astype(wide, copy=False) if ins else np.empty(0, wide)
     recv = np.empty(tuple(out.shape), wide)
     request = comm.Ireduce_scatter_block(send, recv, op=mpi_op)
@@ -336,27 +416,37 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     return _finish(name, [request], finish, async_op)
 
 
+def _root_list(tensors, t, name, root_name, root, comm, op):
+    """The checked list ``tensors`` on rank ``root`` (``dst`` or ``src``); None, which the
+    other ranks must pass."""
+    if comm.Get_rank() == root:
+        return _like_list(tensors, t, name, comm, op)
+    if tensors is not None:
+        raise ArgumentError(f"[{op}] {name} is for rank {root} ({root_name}) only: expected None on rank "
+                            f"{comm.Get_rank()}")
+    return None
+
+
 def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     """On rank ``dst``, ``gather_list[r]`` becomes rank r's ``tensor``; other ranks pass
     no list."""
     name = "gather"
     comm, t = _begin(name, group, tensor, "tensor")
     _rank_arg(dst, "dst", comm, name)
+    outs = _root_list(gather_list, t, "gather_list", "dst", dst, comm, name)
+    if "nccl" in _group:
+        return _queued(name, _group["nccl"].gather(t, outs, dst), async_op)
     send = _host(t)
-    if comm.Get_rank() == dst:
-        outs = _like_list(gather_list, t, "gather_list", comm, name)
-        recv = np.empty((comm.Get_size(),) + send.shape, send.dtype)
-        request = comm.Igather(_bytes(send), _bytes(recv), root=dst)
+    if outs is None:
+        return _finish(name, [comm.Igather(_bytes(send), None, root=dst)], None, async_op)
+    recv = np.empty((comm.Get_size(),) + send.shape, send.dtype)
+    request = comm.Igather(_bytes(send), _bytes(recv), root=dst)
 
-        def finish():
-            for out, part in zip(outs, recv):
-                _store(out, part)
+    def finish():
+        for out, part in zip(outs, recv):
+            _store(out, part)
 
-        return _finish(name, [request], finish, async_op)
-    if gather_list is not None:
-        raise ArgumentError(f"[{name}] gather_list is for rank {dst} (dst) only: expected None on rank "
-                            f"{comm.Get_rank()}")
-    return _finish(name, [comm.Igather(_bytes(send), None, root=dst)], None, async_op)
+    return _finish(name, [request], finish, async_op)
 
 
 def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
@@ -365,19 +455,19 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
     name = "scatter"
     comm, t = _begin(name, group, tensor, "tensor")
     _rank_arg(src, "src", comm, name)
+    ins = _root_list(scatter_list, t, "scatter_list", "src", src, comm, name)
+    if "nccl" in _group:
+        return _queued(name, _group["nccl"].scatter(t, ins, src), async_op)
     recv = np.empty(tuple(t.shape), np.dtype(t.array.dtype))
-    if comm.Get_rank() == src:
-        ins = _like_list(scatter_list, t, "scatter_list", comm, name)
+    if ins is None:
+        request = comm.Iscatter(None, _bytes(recv), root=src)
+    else:
         send = np.stack([_host(x) for x in ins]) if ins else np.empty(0, recv.dtype)
         request = comm.Iscatter(_bytes(send), _bytes(recv), root=src)
-    else:
-        if scatter_list is not None:
-            raise ArgumentError(f"[{name}] scatter_list is for rank {src} (src) only: expected None on rank "
-                                f"{comm.Get_rank()}")
-        request = comm.Iscatter(None, _bytes(recv), root=src)
     return _finish(name, [request], lambda: _store(t, recv), async_op)
 
 
 def barrier(group=None, async_op=False):
-    """Wait until every rank has reached its barrier."""
+    """Wait until every rank has reached its barrier (MPI's, on either backend: it meets the
+    hosts, not the GPUs' queues)."""
     return _finish("barrier", [_state("barrier", group)["comm"].Ibarrier()], None, async_op)

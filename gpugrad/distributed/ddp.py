@@ -173,6 +173,10 @@ class DistributedDataParallel(Module):
             queue_callback(self._finish)
             for q in self._unused:  # counted as finished: the rank may still get gradients from others
                 self._bucket_of[id(q)].ready.add(id(q))
+        self._mark(p)
+
+    def _mark(self, p):
+        """``p.grad`` is final for this backward: count it, start the buckets now complete."""
         bucket = self._bucket_of.get(id(p))
         if bucket is None:
             self._sparse_ready.add(id(p))

@@ -35,10 +35,10 @@ def _launcher():
     return launch.find_launcher()
 
 
-def _ranks(ranks, part, args, threads):
+def _ranks(ranks, part, args, threads, **extra_env):
     """Run ``part`` of this file on ``ranks`` processes (1: without the launcher); rank 0's
     JSON result."""
-    env = dict(os.environ)
+    env = dict(os.environ, **extra_env)
     for v in harness.THREAD_VARS:
         env[v] = str(threads)
     env["GPUGRAD_NUM_THREADS"] = str(threads)
@@ -66,9 +66,9 @@ def _timed(fn, repeats, comm=None, min_block=0.05):
         for _ in range(n):
             fn()
         t = time.perf_counter() - t0
+        if comm is not None:  # every rank must make the same calls: they decide together
+            t = comm.allreduce(t, op=_mpi().MAX)
         n = n if t >= min_block else n * 2
-    if comm is not None:  # every rank must make the same number of calls
-        n = comm.allreduce(n, op=_mpi().MAX)
     samples = []
     for _ in range(repeats):
         if comm is not None:
@@ -126,7 +126,10 @@ def part_allreduce(sizes_kb, repeats, bucket_cap_mb):
         raw = _timed(lambda buf=buf: comm.Allreduce(MPI.IN_PLACE, buf), repeats, comm)
         model = DDP(_grad_model(numel, 4), bucket_cap_mb=bucket_cap_mb)
         ours = _timed(lambda model=model: _reduce(model), repeats, comm)
-        out[str(kb)] = {"raw": harness.stats(raw), "gpugrad": harness.stats(ours), "buckets": len(model._buckets)}
+        view = DDP(_grad_model(numel, 4), bucket_cap_mb=bucket_cap_mb, gradient_as_bucket_view=True)
+        ours_view = _timed(lambda model=view: _reduce(model), repeats, comm)
+        out[str(kb)] = {"raw": harness.stats(raw), "gpugrad": harness.stats(ours),
+                        "gpugrad_bucket_view": harness.stats(ours_view), "buckets": len(model._buckets)}
     dist.destroy_process_group()
     return out
 
@@ -137,6 +140,33 @@ def _reduce(model):
     for p in reversed(list(model.parameters())):
         model._mark(p)
     model._finish()
+
+
+def part_overlap(sizes_kb, device_ms, repeats):
+    """An async all-reduce started before ``device_ms`` of work that leaves the CPU free (a
+    sleep, standing for kernels running on a GPU, or for spare cores), then waited for:
+    against the work alone and the all-reduce alone."""
+    import gpugrad as gg
+    import gpugrad.distributed as dist
+
+    dist.init_process_group("mpi")
+    comm = _mpi().COMM_WORLD
+    out = {}
+    for kb in sizes_kb:
+        g = gg.ones(kb * 1024 // 4)
+
+        def work():
+            time.sleep(device_ms / 1e3)
+
+        def both(g=g):
+            w = dist.all_reduce(g, async_op=True)
+            work()
+            w.wait()
+
+        out[str(kb)] = {name: harness.stats(_timed(fn, repeats, comm)) for name, fn in
+                        (("work", work), ("communication", lambda g=g: dist.all_reduce(g)), ("both", both))}
+    dist.destroy_process_group()
+    return out
 
 
 def _mlp(features, hidden, classes):
@@ -211,6 +241,8 @@ def parser():
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--bucket-caps-mb", type=float, nargs="+", default=[25.0, 1.0],
                    help="bucket sizes of the 2-rank step")
+    p.add_argument("--overlap-sizes-kb", type=int, nargs="+", default=[4096, 65536])
+    p.add_argument("--device-ms", type=float, default=30.0, help="the CPU-free work of the overlap part")
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--threads", type=int, default=1, help="threads per process (every pool)")
     p.add_argument("--json", help="also write the results to this JSON file")
@@ -227,16 +259,24 @@ def run(args):
                  "repeats": args.repeats, "bucket_caps_mb": args.bucket_caps_mb}
     one = _ranks(1, "step", step_args, args.threads)
     two = _ranks(2, "step", step_args, args.threads)
-    results = {"allreduce": ar, "step_1_rank": one, "step_2_ranks": two}
+    ov_args = {"sizes_kb": args.overlap_sizes_kb, "device_ms": args.device_ms, "repeats": args.repeats}
+    overlap = {mode: _ranks(2, "overlap", ov_args, args.threads, GPUGRAD_MPI_PROGRESS=flag)
+               for mode, flag in (("progress thread", "1"), ("no progress thread", "0"))}
+    results = {"allreduce": ar, "step_1_rank": one, "step_2_ranks": two, "overlap": overlap}
     lines = ["All-reduce (average) of float32 gradients on 2 ranks, one thread each: ms per call, median "
-             "(min-max) of the slower rank; gpugrad = DistributedDataParallel's bucketed path (pack, "
-             "asynchronous all-reduce, write back), raw = mpi4py Allreduce in place on the same bytes.", "",
-             "| size | raw mpi4py | gpugrad | gpugrad / raw | buckets |", "|---|---|---|---|---|"]
+             "(min-max) of the slower rank; gpugrad = DistributedDataParallel's bucketed path (pack divided by "
+             "the world size, asynchronous all-reduce, copy back into .grad), with gradient_as_bucket_view=True "
+             "(the gradients live in the buckets: no copy back); raw = mpi4py Allreduce in place on the same "
+             "bytes.", "",
+             "| size | raw mpi4py | gpugrad | gpugrad / raw | gpugrad, bucket views | bucket views / raw | buckets |",
+             "|---|---|---|---|---|---|---|"]
     for kb, r in ar.items():
-        raw, ours = r["raw"]["median"], r["gpugrad"]["median"]
-        r["ratio"] = ours / raw
+        raw = r["raw"]["median"]
+        r["ratio"] = r["gpugrad"]["median"] / raw
+        r["ratio_bucket_view"] = r["gpugrad_bucket_view"]["median"] / raw
         size = f"{int(kb) // 1024} MB" if int(kb) >= 1024 else f"{kb} KB"
-        lines.append(f"| {size} | {_ms(r['raw'])} | {_ms(r['gpugrad'])} | {r['ratio']:.2f} | {r['buckets']} |")
+        lines.append(f"| {size} | {_ms(r['raw'])} | {_ms(r['gpugrad'])} | {r['ratio']:.2f} | "
+                     f"{_ms(r['gpugrad_bucket_view'])} | {r['ratio_bucket_view']:.2f} | {r['buckets']} |")
     t1 = one["step"]["median"]
     lines += ["", f"MLP {args.features}-{args.hidden}-{args.hidden}-{args.classes} training step (Adam), global batch "
               f"{args.batch}: ms per step, median (min-max); 2 ranks take {args.batch // 2} examples each.", "",
@@ -251,12 +291,24 @@ def run(args):
         lines.append(f"| 2 ranks, bucket_cap_mb {float(cap):g} ({r['buckets']} buckets) | {_ms(r['step'])} | "
                      f"{_ms(r['compute'])} | {_ms(r['communication'])} | {r['speedup']:.2f} | "
                      f"{100 * r['efficiency']:.0f}% | {100 * r['hidden']:.0f}% |")
-    big = [r["ratio"] for kb, r in ar.items() if int(kb) >= 1024]
+    lines += ["", f"Overlap with work that leaves the CPU free ({args.device_ms:g} ms of sleep standing for GPU kernels or "
+              "spare cores): an async all-reduce started before the work and waited for after it; ms, median. "
+              "Hidden = (work + communication - both) / communication. gpugrad's progress thread tests the "
+              "collectives in flight every ~50 us (GPUGRAD_MPI_PROGRESS=0 turns it off).", "",
+              "| size | mode | work | communication | both | hidden |", "|---|---|---|---|---|---|"]
+    for mode, res in overlap.items():
+        for kb, r in res.items():
+            w, c, b = (r[k]["median"] for k in ("work", "communication", "both"))
+            r["hidden"] = (w + c - b) / c
+            lines.append(f"| {int(kb) // 1024} MB | {mode} | {harness.ms(w)} | {harness.ms(c)} | {harness.ms(b)} | "
+                         f"{100 * r['hidden']:.0f}% |")
+    big = [min(r["ratio"], r["ratio_bucket_view"]) for kb, r in ar.items() if int(kb) >= 1024]
     within = all(x <= 1.10 for x in big)
     best_hidden = max(r["hidden"] for r in two.values())
-    lines += ["", f"Target: within 10% of raw mpi4py from 1 MB up: {'met' if within else 'NOT met'} "
-              f"(ratios {', '.join(f'{x:.2f}' for x in big)}). Target: at least half of the communication hidden "
-              f"at batch {args.batch}: {'met' if best_hidden >= 0.5 else 'NOT met'} (best {100 * best_hidden:.0f}%)."]
+    ratios = ", ".join(f"{x:.2f}" for x in big)
+    lines += ["", f"Target: within 10% of raw mpi4py from 1 MB up: {'met' if within else 'NOT met'} (best ratio per "
+              f"size from 1 MB: {ratios}). Target: at least half of the communication hidden in the MLP step at "
+              f"batch {args.batch}: {'met' if best_hidden >= 0.5 else 'NOT met'} (best {100 * best_hidden:.0f}%)."]
     results["targets"] = {"within_10_percent_from_1mb": within, "hidden_at_least_half": best_hidden >= 0.5}
     return results, lines
 

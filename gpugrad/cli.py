@@ -110,8 +110,22 @@ def _start_processes(args):
 
         if "GPUGRAD_NUM_THREADS" not in os.environ:
             gpugrad.set_num_threads(launch.threads_per_process(launch.launched_local_size()))
-        dist.init_process_group("mpi")
+        dist.init_process_group(_backend(args))
     return None
+
+
+def _backend(args):
+    """NCCL for a run on GPUs where it loads, else MPI (which also carries CUDA tensors,
+    through host memory). A resumed run without --device takes its checkpoint's device,
+    unknown here: MPI, which works for both."""
+    import gpugrad
+    import gpugrad.distributed as dist
+
+    device = args.device or ("auto" if not args.resume else None)
+    if device is None:
+        return "mpi"
+    on_gpu = (gpugrad.get_default_device() if device == "auto" else gpugrad.device(device)).type == "cuda"
+    return "nccl" if on_gpu and dist.is_nccl_available() else "mpi"
 
 
 def _without_nproc(argv):

@@ -414,7 +414,7 @@ def _global_stats(loss_sum, logits, y, n):
     from gpugrad import distributed as dist
 
     with gg.no_grad():
-        both = gg.stack([loss_sum.detach().double(), (logits.argmax(1) == y).sum().double()]).cpu()
+        both = gg.stack([loss_sum.detach().double(), (logits.argmax(1) == y).sum().double()])  # on the device: NCCL too
     dist.all_reduce(both)
     total, correct = both.tolist()
     return total / n, int(round(correct))

@@ -45,19 +45,21 @@ def close(a, b, what, rtol=2e-5, atol=2e-6):
     np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=what)
 
 
-def train_pair(device, opt_name, bucket_cap_mb, accumulate):
+def train_pair(device, opt_name, bucket_cap_mb, accumulate, as_view=False):
     """20 steps of the DDP model (on this rank's share) and the reference (whole batch);
-    with ``accumulate`` each step is two micro-batches, the first under no_sync()."""
+    with ``accumulate`` each step is two micro-batches, the first under no_sync(); with
+    ``as_view`` the gradients live in the buckets, and zero_grad zeroes them in place."""
     rank, world = dist.get_rank(), dist.get_world_size()
     ref = mlp(1, device)
-    model = DDP(mlp(1 + rank, device), bucket_cap_mb=bucket_cap_mb)  # rank 0's weights reach every rank
+    # rank 0's weights reach every rank
+    model = DDP(mlp(1 + rank, device), bucket_cap_mb=bucket_cap_mb, gradient_as_bucket_view=as_view)
     for (name, p), q in zip(model.module.named_parameters(), ref.parameters()):
         close(p, q, f"{name} after the broadcast", rtol=0, atol=0)
     opt, ref_opt = optimizer(opt_name, model.parameters()), optimizer(opt_name, ref.parameters())
     micro = 2 if accumulate else 1
     data = list(batches(20 * micro, device, salt=micro))
     for step in range(20):
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=not as_view)
         ref_opt.zero_grad()
         for m in range(micro):
             x, y = data[step * micro + m]
@@ -65,10 +67,15 @@ def train_pair(device, opt_name, bucket_cap_mb, accumulate):
             with ctx:
                 nn.functional.cross_entropy(model(share(x, rank, world)), share(y, rank, world)).backward()
             nn.functional.cross_entropy(ref(x), y).backward()
+        if as_view:
+            for b in model._buckets:
+                for p, view in zip(b.params, b.views):
+                    assert p.grad is view, "with gradient_as_bucket_view the gradients are the buckets' views"
         opt.step()
         ref_opt.step()
     for (name, p), q in zip(model.module.named_parameters(), ref.parameters()):
-        close(p, q, f"{name} after 20 {opt_name} steps (bucket_cap_mb={bucket_cap_mb}, accumulate={accumulate})")
+        close(p, q, f"{name} after 20 {opt_name} steps (bucket_cap_mb={bucket_cap_mb}, accumulate={accumulate}, "
+                    f"gradient_as_bucket_view={as_view})")
     return model
 
 
@@ -88,6 +95,8 @@ def check_equivalence(device):
             buckets = len(model._buckets)
             want = {25: 1, 0.002: None, 1e-6: n}[cap]  # 2 KB splits the six parameters several ways
             assert buckets == want if want else 1 < buckets < n, (cap, buckets)
+        train_pair(device, opt_name, 0.002, False, as_view=True)
+        train_pair(device, opt_name, 0.002, True, as_view=True)
 
 
 def check_overlap(device):

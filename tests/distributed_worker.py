@@ -110,6 +110,21 @@ def check_async(device):
     assert works[0].wait()  # a second wait is harmless
 
 
+def check_progress(device):
+    """An async collective arrives while this rank makes no MPI call of its own (the
+    progress thread moves it); then wait() finishes it."""
+    rank, size = dist.get_rank(), dist.get_world_size()
+    a = gg.full((50_000,), float(rank + 1), device=device)
+    work = dist.all_reduce(a, async_op=True)
+    deadline = time.monotonic() + 30
+    while not work._arrived and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert work._arrived, "the all-reduce did not arrive without MPI calls from the program"
+    assert not work._done, "the result is written by wait(), in the program's thread"
+    work.wait()
+    same(a, np.full(50_000, size * (size + 1) / 2), "all-reduce moved by the progress thread")
+
+
 def check_refusals(device):
     rank = dist.get_rank()
     t = gg.zeros(3, device=device)

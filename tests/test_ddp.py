@@ -59,8 +59,6 @@ with pytest.raises(ArgumentTypeError, match=r"expected module to be a gpugrad.nn
 for cap in (0, -1, True, "25"):
     with pytest.raises(ArgumentError, match="expected bucket_cap_mb to be a positive number"):
         DDP(net, bucket_cap_mb=cap)
-with pytest.raises(ArgumentError, match="gradient_as_bucket_view=True is not supported"):
-    DDP(net, gradient_as_bucket_view=True)
 with pytest.raises(ArgumentError, match="expected device_ids to be None or a list of the one device"):
     DDP(net, device_ids=[0, 1])
 other = "cpu" if device != "cpu" else "cuda:0"

@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import run_ranks
 
 import gpugrad.distributed as dist
 from gpugrad.errors import ArgumentError
@@ -51,6 +52,17 @@ def _ok(proc, check, ranks=2):
 @pytest.mark.parametrize("check", ["collectives", "async", "refusals", "sampler"])
 def test_collectives_on_two_ranks(check, device):
     _ok(_run(check, device), check)
+
+
+@needs_mpi
+def test_async_collectives_progress_in_the_background(device):
+    _ok(_run("progress", device), "progress")
+
+
+@needs_mpi
+def test_async_collectives_without_the_progress_thread(device):
+    proc = run_ranks([WORKER, "async", device], env={"GPUGRAD_MPI_PROGRESS": "0"})
+    _ok(proc, "async")
 
 
 @needs_mpi

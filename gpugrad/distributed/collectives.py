@@ -14,7 +14,9 @@ import datetime
 import enum
 import importlib.util
 import numbers
+import os
 import sys
+import threading
 import time
 import traceback
 
@@ -217,9 +219,19 @@ class Work:
     def __init__(self, op, ready, finish=None, stream_wait=None):
         self._op, self._ready, self._finish, self._stream_wait, self._done = op, ready, finish, stream_wait, False
         self._timeout, self._rank = _group["timeout"], _group["comm"].Get_rank()
+        self._lock, self._arrived = threading.Lock(), False
+
+    def _test(self):
+        """Whether the collective has arrived (MPI: tested under the lock, as the progress
+        thread tests it too); what it leaves to do (``_finish``) is done by ``wait``."""
+        if not self._arrived:
+            with self._lock:
+                if not self._arrived and self._ready():
+                    self._arrived = True
+        return self._arrived
 
     def is_completed(self):
-        if not self._done and self._ready():
+        if not self._done and self._test():
             self._complete()
         return self._done
 
@@ -237,7 +249,7 @@ class Work:
         limit = self._timeout if timeout is None else _seconds(timeout, f"{self._op}.wait")
         start = time.monotonic()
         pause = 0.0
-        while not self._ready():
+        while not self._test():
             waited = time.monotonic() - start
             if waited > limit:
                 raise DistributedError(f"[{self._op}] rank {self._rank}: the collective did not "
@@ -312,9 +324,62 @@ def _finish(op, requests, finish, async_op):
     MPI = _mpi()
     work = Work(op, lambda: MPI.Request.Testall(requests), finish)
     if async_op:
+        _progress.watch(work)
         return work
     work.wait()
     return None
+
+
+class _Progress:
+    """A thread that keeps MPI's non-blocking collectives moving while the program computes.
+
+    MPI moves a started ``Iallreduce`` only inside MPI calls, so without help an async
+    collective (DistributedDataParallel's buckets) waits for the next call the program
+    makes, and backward's long matrix products (which release the GIL) leave it idle. While
+    async collectives are in flight this thread tests them every ~50 us; it sleeps when none
+    are. It runs where MPI allows calls from several threads (mpi4py asks for
+    MPI_THREAD_MULTIPLE); ``GPUGRAD_MPI_PROGRESS=0`` turns it off."""
+
+    def __init__(self):
+        self._cv = threading.Condition()
+        self._pending = []
+        self._thread = None
+
+    def watch(self, work):
+        if os.environ.get("GPUGRAD_MPI_PROGRESS", "1") == "0":
+            return
+        with self._cv:
+            if self._thread is None:
+                MPI = _mpi()
+                if MPI.Query_thread() != MPI.THREAD_MULTIPLE:
+                    os.environ["GPUGRAD_MPI_PROGRESS"] = "0"
+                    return
+                self._thread = threading.Thread(target=self._run, name="gpugrad-mpi-progress", daemon=True)
+                self._thread.start()
+            self._pending.append(work)
+            self._cv.notify()
+
+    def _run(self):
+        while True:
+            with self._cv:
+                while not self._pending:
+                    self._cv.wait()
+                pending = list(self._pending)
+            done = [w for w in pending if _arrived_or_broken(w)]
+            if done:
+                with self._cv:
+                    self._pending = [w for w in self._pending if w not in done]
+            time.sleep(5e-5)
+
+
+def _arrived_or_broken(work):
+    try:
+        return work._test()
+    except Exception:  # its group was destroyed under it: the program's own wait() reports
+        return True
+
+
+_progress = _Progress()
 
 
 def _queued(op, event, async_op):

@@ -25,7 +25,12 @@ from . import collectives as C
 
 
 class _Bucket:
-    __slots__ = ("params", "offsets", "numel", "ready", "flat", "work", "has_mask")
+    """Parameters whose gradients travel together in ``flat``: their values, then (with
+    find_unused_parameters) one flag per parameter saying the rank has its gradient.
+    ``flat`` is made at the first use and kept (fresh memory every step would cost its
+    page faults every step); ``views`` are the parameters' places in it."""
+
+    __slots__ = ("params", "offsets", "numel", "ready", "flat", "views", "work")
 
     def __init__(self, params):
         self.params = params
@@ -35,8 +40,16 @@ class _Bucket:
             n += p.numel()
         self.numel = n
         self.ready = set()
-        self.flat = self.work = None
-        self.has_mask = False
+        self.flat = self.views = self.work = None
+
+    def buffer(self, flags):
+        if self.flat is None:
+            first = self.params[0]
+            self.flat = gg.zeros(self.numel + (len(self.params) if flags else 0), dtype=first.dtype,
+                                 device=first.device)
+            with gg.no_grad():
+                self.views = [self.flat[at:at + p.numel()].view(p.shape) for p, at in zip(self.params, self.offsets)]
+        return self.flat
 
 
 def _flat_broadcast(tensors):
@@ -78,9 +91,6 @@ class DistributedDataParallel(Module):
             raise ArgumentError(f"[{name}] expected bucket_cap_mb to be a positive number, got {bucket_cap_mb!r}")
         if dim != 0:
             raise ArgumentError(f"[{name}] expected dim=0 (each rank feeds its own batch), got {dim!r}")
-        if gradient_as_bucket_view:
-            raise ArgumentError(f"[{name}] gradient_as_bucket_view=True is not supported: gpugrad writes the averaged "
-                                f"gradients back into each parameter's own .grad; pass False")
         params = [p for p in module.parameters() if p.requires_grad]
         devices = {str(p.device) for p in module.parameters()} | {str(b.device) for b in module.buffers()}
         if device_ids is not None:
@@ -97,6 +107,7 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = broadcast_buffers
         self.find_unused_parameters = bool(find_unused_parameters)
         self.static_graph = bool(static_graph)
+        self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
         self.bucket_cap_mb = bucket_cap_mb
         self.require_backward_grad_sync = True
         self._world = state["comm"].Get_size()
@@ -136,8 +147,7 @@ class DistributedDataParallel(Module):
         self._sparse_ready = set()
         for b in self._buckets:
             b.ready.clear()
-            b.flat = b.work = None
-            b.has_mask = False
+            b.work = None
 
     # -- forward --------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -199,17 +209,27 @@ class DistributedDataParallel(Module):
             self._next += 1
 
     def _start(self, b):
-        mask = self.find_unused_parameters
-        first = b.params[0]
+        """Pack the bucket's gradients divided by the world size (one pass: the sum over the
+        ranks is then the average, as PyTorch's DDP divides before its all-reduce) and start
+        summing them over the ranks."""
+        flags = self.find_unused_parameters
+        flat = b.buffer(flags)
+        scale = 1.0 / self._world
         with gg.no_grad():
-            flat = gg.zeros(b.numel + (len(b.params) if mask else 0), dtype=first.dtype, device=first.device)
-            for i, (p, at) in enumerate(zip(b.params, b.offsets)):
-                if p.grad is not None:
-                    flat[at:at + p.numel()].copy_(p.grad.reshape(-1))
-                    if mask:
-                        flat[b.numel + i] = 1
-        b.flat, b.has_mask = flat, mask
-        b.work = C.all_reduce(flat, op=C.ReduceOp.AVG, async_op=True)
+            for i, (p, view) in enumerate(zip(b.params, b.views)):
+                g = p.grad
+                if g is None:
+                    view.zero_()
+                elif g is view:  # gradient_as_bucket_view: the gradient is in the bucket already
+                    view.mul_(scale)
+                else:
+                    xp = view._backend.xp
+                    xp.multiply(g.array, scale, out=view.array, casting="unsafe")
+                    if self.gradient_as_bucket_view:
+                        p.grad = view
+                if flags:
+                    flat[b.numel + i] = 0.0 if g is None else 1.0
+        b.work = C.all_reduce(flat, op=C.ReduceOp.SUM, async_op=True)
 
     def _finish(self):
         """End of a synchronised backward: start what is left, wait, write the averages."""
@@ -232,15 +252,16 @@ class DistributedDataParallel(Module):
             self._reset()
 
     def _write_back(self, b):
+        """The averages into ``.grad`` (nothing to do for gradients that are bucket views)."""
+        used = b.flat[b.numel:].cpu().tolist() if self.find_unused_parameters else None
         with gg.no_grad():
-            for i, (p, at) in enumerate(zip(b.params, b.offsets)):
-                if b.has_mask and not float(b.flat[b.numel + i]) > 0:
+            for i, (p, view) in enumerate(zip(b.params, b.views)):
+                if used is not None and not used[i] > 0:
                     continue  # no rank has a gradient for it: .grad stays as it was
-                avg = b.flat[at:at + p.numel()].reshape(p.shape)
                 if p.grad is None:
-                    p.grad = avg.clone()
-                else:
-                    p.grad.copy_(avg)
+                    p.grad = view if self.gradient_as_bucket_view else view.clone()
+                elif p.grad is not view:
+                    p.grad.copy_(view)
 
     def _reduce_sparse(self):
         """Every rank's rows of each sparse gradient, values divided by the world size (ranks
@@ -250,7 +271,7 @@ class DistributedDataParallel(Module):
             if g is not None and not is_sparse_grad(g):
                 raise ArgumentError(f"[DistributedDataParallel] parameter {self._names.get(id(p), '?')} of a "
                                     f"sparse=True module got a dense gradient")
-            count = gg.tensor([0 if g is None else g.indices.shape[0]], dtype=gg.int64)
+            count = gg.tensor([0 if g is None else g.indices.shape[0]], dtype=gg.int64, device=p.device)
             counts = [gg.zeros_like(count) for _ in range(self._world)]
             C.all_gather(counts, count)
             most = max(int(c.item()) for c in counts)

@@ -115,17 +115,20 @@ def _start_processes(args):
 
 
 def _backend(args):
-    """NCCL for a run on GPUs where it loads, else MPI (which also carries CUDA tensors,
-    through host memory). A resumed run without --device takes its checkpoint's device,
-    unknown here: MPI, which works for both."""
+    """NCCL for a run on GPUs where it loads and each rank of a host has a GPU of its own,
+    else MPI (which also carries CUDA tensors, through host memory). A resumed run without
+    --device takes its checkpoint's device, unknown here: MPI, which works for both."""
     import gpugrad
     import gpugrad.distributed as dist
+    from gpugrad.distributed import launch
 
     device = args.device or ("auto" if not args.resume else None)
     if device is None:
         return "mpi"
     on_gpu = (gpugrad.get_default_device() if device == "auto" else gpugrad.device(device)).type == "cuda"
-    return "nccl" if on_gpu and dist.is_nccl_available() else "mpi"
+    if on_gpu and dist.is_nccl_available() and launch.launched_local_size() <= gpugrad.cuda.device_count():
+        return "nccl"
+    return "mpi"
 
 
 def _without_nproc(argv):

@@ -121,7 +121,7 @@ def _launcher_report():
 
 def _nccl_report():
     """NCCL's version when gpugrad can use it (a GPU, CuPy's NCCL binding), else why not."""
-    from .distributed import nccl
+    from .backend import nccl
 
     try:
         if not cuda_available():  # the cuda entry says why; whether the library is there is still worth knowing

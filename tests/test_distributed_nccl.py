@@ -22,7 +22,7 @@ from test_distributed import _ok, _run, needs_mpi
 import gpugrad as gg
 import gpugrad.distributed as dist
 from gpugrad.backend import cuda as backend_cuda
-from gpugrad.distributed import nccl
+from gpugrad.backend import nccl
 from gpugrad.errors import ArgumentError, BackendUnavailableError, DeviceError
 
 C = importlib.import_module("gpugrad.distributed.collectives")

@@ -19,8 +19,8 @@ import pytest
 
 import gpugrad
 from gpugrad.backend import cuda as backend_cuda
+from gpugrad.backend import nccl
 from gpugrad.cli import main
-from gpugrad.distributed import nccl
 
 info_module = importlib.import_module("gpugrad.info")  # gpugrad.info is the function
 

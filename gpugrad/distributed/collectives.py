@@ -23,9 +23,9 @@ import traceback
 import numpy as np
 
 from ..backend import cuda_device_count, get_default_device
+from ..backend import nccl as _nccl
 from ..errors import ArgumentError, ArgumentTypeError, BackendUnavailableError, DTypeError, GpugradError, ShapeError
 from ..tensor import Tensor
-from . import nccl as _nccl
 
 
 class DistributedError(GpugradError, RuntimeError):
@@ -55,7 +55,7 @@ _group = {}  # comm (MPI), backend, timeout (seconds), local_rank, excepthook, n
 def _mpi():
     try:
         from mpi4py import MPI
-    except ImportError as exc:
+    except (ImportError, RuntimeError, OSError) as exc:  # no mpi4py, or no MPI library for it to load
         raise BackendUnavailableError(f"[gpugrad.distributed] the 'mpi' backend needs mpi4py and an MPI library, "
                                       f"and {exc}: {INSTALL_HINT}") from exc
     return MPI

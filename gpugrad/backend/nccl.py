@@ -1,5 +1,6 @@
-"""The NCCL backend of gpugrad.distributed: collectives on CUDA tensors' device memory through CuPy's NCCL binding
-(``cupy.cuda.nccl``), queued on the current CUDA stream of the rank's device without host synchronisation.
+"""NCCL for gpugrad.distributed (it lives with the backends: only they touch CuPy): collectives
+on CUDA tensors' device memory through CuPy's NCCL binding (``cupy.cuda.nccl``), queued on the
+current CUDA stream of the rank's device without host synchronisation.
 
 MPI stays the launcher and the rendezvous: rank 0's NCCL unique id reaches the other ranks over the MPI communicator,
 then every rank joins the NCCL communicator on device ``cuda:local_rank % device_count``. Data movement (broadcast,
@@ -13,8 +14,8 @@ import warnings
 
 import numpy as np
 
-from ..backend import cuda as _cuda
 from ..errors import DeviceError
+from . import cuda as _cuda
 
 INSTALL_HINT = ("pip install 'nvidia-nccl-cu13' for CUDA 13 or 'nvidia-nccl-cu12' for CUDA 12 (the NCCL wheel "
                 "CuPy loads libnccl.so.2 from)")

@@ -114,6 +114,34 @@ def check_overlap(device):
     assert seen and seen[0] >= 2, f"buckets started before the first layer's backward: {seen}"
 
 
+def check_raised(device):
+    """A backward that raises after some buckets started leaves the next step correct."""
+    rank, world = dist.get_rank(), dist.get_world_size()
+    ref = mlp(1, device)
+    model = DDP(mlp(1, device), bucket_cap_mb=1e-6)
+    x, y = next(batches(1, device))
+    h = model.module[0](share(x, rank, world))
+
+    def fail(g):
+        raise ValueError("stop")
+
+    h.register_hook(fail)
+    out = model.module[4](model.module[3](model.module[2](model.module[1](h))))
+    try:
+        nn.functional.cross_entropy(out, share(y, rank, world)).backward()
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("the hook did not raise")
+    assert model._next >= 2, "buckets had started before the failure"
+    for p in model.parameters():
+        p.grad = None
+    nn.functional.cross_entropy(model(share(x, rank, world)), share(y, rank, world)).backward()
+    nn.functional.cross_entropy(ref(x), y).backward()
+    for (name, p), q in zip(model.module.named_parameters(), ref.parameters()):
+        close(p.grad, q.grad, f"{name}.grad in the step after a failed backward")
+
+
 def check_unused(device):
     rank, world = dist.get_rank(), dist.get_world_size()
 

@@ -21,7 +21,7 @@ needs_mpi = pytest.mark.skipif(not dist.is_mpi_available() or mpi_launcher() is 
 
 
 @needs_mpi
-@pytest.mark.parametrize("check", ["equivalence", "overlap", "unused", "sparse", "buffers"])
+@pytest.mark.parametrize("check", ["equivalence", "overlap", "raised", "unused", "sparse", "buffers"])
 def test_ddp_on_two_ranks(check, device):
     proc = run_ranks([WORKER, check, device], limit=240)
     assert proc.returncode == 0, proc.stdout + proc.stderr

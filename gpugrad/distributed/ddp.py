@@ -151,6 +151,12 @@ class DistributedDataParallel(Module):
 
     # -- forward --------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
+        if self._queued:  # the last backward raised before its end: finish what it started, drop the rest
+            try:
+                for b in self._buckets[:self._next]:
+                    b.work.wait()
+            finally:
+                self._reset()
         if self.broadcast_buffers:
             buffers = [b for b in self.module.buffers() if b is not None]
             if buffers:

@@ -432,8 +432,11 @@ _SCRIPT = textwrap.dedent("""
             for i, _ in enumerate(loader):
                 if i == 4:
                     sys.exit(0)  # persistent workers still alive: the interpreter's exit stops them
-        for _ in loader:
-            pass
+        while True:  # until the signal: the run must not end before it arrives, however slow the machine
+            for _ in loader:
+                pass
+            if sys.argv[2] != "sigint":
+                break
 """)
 
 

@@ -100,16 +100,16 @@ def _start_processes(args):
 
             if not dist.is_mpi_available():
                 raise ArgumentError("[train] --nproc needs mpi4py and an MPI library: pip install 'gpugrad[mpi]'")
-            env = dict(os.environ)
-            if "GPUGRAD_NUM_THREADS" not in env:
-                env["GPUGRAD_NUM_THREADS"] = str(launch.threads_per_process(args.nproc))
-            return subprocess.call(launch.launch_command(args.nproc, _without_nproc(args.argv)), env=env)
+            return subprocess.call(launch.launch_command(args.nproc, _without_nproc(args.argv)))
     if world > 1:
         import gpugrad
         import gpugrad.distributed as dist
 
-        if "GPUGRAD_NUM_THREADS" not in os.environ:
-            gpugrad.set_num_threads(launch.threads_per_process(launch.launched_local_size()))
+        # the host's cores shared out, in both pools (the kernels' and the BLAS's: a BLAS left
+        # at every core in each process spins against the others: 40x slower on 2 cores)
+        given = os.environ.get("GPUGRAD_NUM_THREADS", "").strip()
+        count = int(given) if given.isdigit() and int(given) > 0 else None
+        gpugrad.set_num_threads(count or launch.threads_per_process(launch.launched_local_size()))
         dist.init_process_group(_backend(args))
     return None
 

@@ -406,6 +406,7 @@ def train(config, resume=None, save=None, progress=True, log=print):
         "seconds": time.perf_counter() - started,
         "device": config["device"],
         "processes": world,
+        "threads": {"kernels": gg.get_num_threads(), "blas": gg.backend.threads.blas_num_threads()},
     }
 
 

@@ -34,17 +34,21 @@ def _blobs(folder):
     np.savez(folder / "blobs.npz", x=x[:500], y=y[:500], x_test=x[500:], y_test=y[500:])
 
 
-def _env():
-    return dict(os.environ, OMP_NUM_THREADS="1", GPUGRAD_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+THREAD_VARS = ("OMP_NUM_THREADS", "GPUGRAD_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
-def _train(tmp_path, args, nproc=None, mpiexec=0, limit=240):
+def _env(one_thread=True):
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    return dict(env, **{k: "1" for k in THREAD_VARS}) if one_thread else env
+
+
+def _train(tmp_path, args, nproc=None, mpiexec=0, limit=240, one_thread=True):
     cmd = [sys.executable, "-m", "gpugrad", "train", *args]
     if nproc:
         cmd += ["--nproc", str(nproc)]
     if mpiexec:
         cmd = [mpi_launcher(), "-n", str(mpiexec)] + cmd
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=limit, cwd=tmp_path, env=_env())
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=limit, cwd=tmp_path, env=_env(one_thread))
 
 
 def _summary(proc, path):
@@ -66,10 +70,13 @@ def test_two_ranks_train_as_one_process_and_checkpoints_move_between_them(tmp_pa
     dev = ["--device", device]
     _blobs(tmp_path)
     one = _summary(_train(tmp_path, SMALL + dev + ["--epochs", "3", "--json", "one.json"]), tmp_path / "one.json")
+    # (no thread settings given: the processes share the cores out themselves)
     proc = _train(tmp_path, SMALL + dev + ["--epochs", "1", "--save", "two.safetensors", "--json", "two.json"],
-                  nproc=2)
+                  nproc=2, one_thread=False)
     two = _summary(proc, tmp_path / "two.json")
     assert two["processes"] == 2 and one["processes"] == 1
+    share = max(1, (os.cpu_count() or 1) // 2)  # the host's cores shared out, in both pools
+    assert two["threads"]["kernels"] == share and two["threads"]["blas"] in (share, None), two["threads"]
     assert "x 2 processes, each batch split between them" in proc.stdout
     assert proc.stdout.count("epoch   1") == 1, "rank 0 alone prints"
     _history_close(two["history"], one["history"][:1], "2 ranks against 1 process")

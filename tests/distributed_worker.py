@@ -6,6 +6,7 @@ the end. The ``nccl_*`` checks run on the NCCL backend, each rank on its GPU
 (``cuda:local_rank % device_count``, whatever DEVICE says); ``default`` lets
 ``init_process_group()`` choose the backend and prints it."""
 
+import re
 import sys
 import time
 
@@ -46,6 +47,19 @@ def expect(op, parts, dtype):
                 ReduceOp.PRODUCT: stack.all(0)}[op]
     return {ReduceOp.SUM: stack.sum(0), ReduceOp.AVG: stack.mean(0), ReduceOp.MAX: stack.max(0),
             ReduceOp.MIN: stack.min(0), ReduceOp.PRODUCT: stack.prod(0)}[op]
+
+
+def refused(cases):
+    """Each (call, error class, pattern): the call raises that class with the pattern in its
+    message; then every rank meets at a barrier (a refusal must leave the group usable)."""
+    for call, kind, text in cases:
+        try:
+            call()
+        except kind as exc:
+            assert re.search(text, str(exc)), f"{text!r} not in {exc}"
+        else:
+            raise AssertionError(f"no {kind.__name__} for {text}")
+    dist.barrier()
 
 
 def same(t, want, what):
@@ -142,15 +156,7 @@ def check_refusals(device):
         (lambda: dist.gather(t, None, dst=rank), TypeError, "expected gather_list to be a list of tensors"),
         (lambda: dist.all_reduce(t, group="other"), ValueError, "only the default group"),
     ]
-    import re
-    for call, kind, text in cases:
-        try:
-            call()
-        except kind as exc:
-            assert re.search(text, str(exc)), f"{text!r} not in {exc}"
-        else:
-            raise AssertionError(f"no {kind.__name__} for {text}")
-    dist.barrier()
+    refused(cases)
 
 
 def check_sampler(device):
@@ -279,15 +285,7 @@ def check_nccl_refusals(device):
         elsewhere = f"cuda:{(gg.device(device).index + 1) % gg.cuda.device_count()}"
         cases.append((lambda: dist.all_reduce(gg.zeros(3, device=elsewhere)), DeviceError,
                       on_gpu.format("tensor", elsewhere)))
-    import re
-    for call, kind, text in cases:
-        try:
-            call()
-        except kind as exc:
-            assert re.search(text, str(exc)), f"{text!r} not in {exc}"
-        else:
-            raise AssertionError(f"no {kind.__name__} for {text}")
-    dist.barrier()
+    refused(cases)
     t = gg.full((3,), 1.0, device=device)
     dist.all_reduce(t)  # the group still works after the refusals
     same(t, np.full(3, float(size)), "all_reduce after the refusals")

@@ -15,6 +15,9 @@ host waits). A collective that does not finish within the group's ``timeout`` ra
 ``DistributedError`` on the rank that waits (under NCCL: in ``Work.wait(timeout)``); an
 exception that ends a rank's program aborts the whole job (``MPI_Abort``) after printing
 which rank failed and why, so no rank waits forever for it.
+
+Data-parallel training: ``gpugrad.nn.parallel.DistributedDataParallel`` (``ddp.py`` here);
+``gpugrad train`` under ``mpiexec -n N`` or with ``--nproc N`` (``launch.py``).
 """
 
 from .collectives import (

@@ -182,8 +182,9 @@ def part_step(batch, features, hidden, classes, repeats, bucket_caps_mb):
     import numpy as np
 
     import gpugrad as gg
+    from gpugrad.distributed import launch
 
-    world = int(os.environ.get("PMI_SIZE", os.environ.get("OMPI_COMM_WORLD_SIZE", "1")))
+    world = launch.launched_world_size()
     rng = np.random.default_rng(0)
     x = gg.tensor(rng.standard_normal((batch, features)).astype(np.float32))
     y = gg.tensor(rng.integers(0, classes, batch))

@@ -1,8 +1,6 @@
 """Helpers for the tests (importable from any test module)."""
 
 import os
-import pathlib
-import shutil
 import subprocess
 import sys
 
@@ -57,10 +55,24 @@ def unpicklable(batch):
 
 
 def mpi_launcher():
-    """The ``mpiexec`` of the MPI that mpi4py uses (the ``mpich`` wheel's, beside this
-    Python), else one on the PATH, else None."""
-    here = pathlib.Path(sys.executable).with_name("mpiexec")
-    return str(here) if here.exists() else shutil.which("mpiexec")
+    """The MPI launcher gpugrad would use (``launch.find_launcher``), or None."""
+    from gpugrad.distributed import launch
+    from gpugrad.errors import BackendUnavailableError
+
+    try:
+        return launch.find_launcher()
+    except BackendUnavailableError:
+        return None
+
+
+def needs_mpi(test):
+    """Skip ``test`` where mpi4py or an MPI launcher is missing."""
+    import pytest
+
+    import gpugrad.distributed as dist
+
+    return pytest.mark.skipif(not dist.is_mpi_available() or mpi_launcher() is None,
+                              reason="needs mpi4py and an MPI launcher: pip install -e '.[test]' installs both")(test)
 
 
 def run_ranks(args, ranks=2, limit=120, env=None):

@@ -9,15 +9,13 @@ import pathlib
 import re
 
 import pytest
-from helpers import mpi_launcher, run_ranks
+from helpers import needs_mpi, run_ranks
 
 import gpugrad as gg
 import gpugrad.distributed as dist
 from gpugrad.nn.parallel import DistributedDataParallel as DDP
 
 WORKER = pathlib.Path(__file__).with_name("ddp_worker.py")
-needs_mpi = pytest.mark.skipif(not dist.is_mpi_available() or mpi_launcher() is None,
-                               reason="needs mpi4py and an MPI launcher: pip install -e '.[test]' installs both")
 
 
 @needs_mpi

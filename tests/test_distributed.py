@@ -8,15 +8,11 @@ Each case starts ``tests/distributed_worker.py`` under the MPI launcher (the ``m
 of the MPI that mpi4py uses: the ``mpich`` wheel's in the test extras), with one thread
 per rank and a time limit, on every available device."""
 
-import os
 import pathlib
 import re
-import shutil
-import subprocess
-import sys
 
 import pytest
-from helpers import run_ranks
+from helpers import needs_mpi, run_ranks
 
 import gpugrad.distributed as dist
 from gpugrad.errors import ArgumentError
@@ -24,21 +20,8 @@ from gpugrad.errors import ArgumentError
 WORKER = pathlib.Path(__file__).with_name("distributed_worker.py")
 
 
-def _launcher():
-    here = pathlib.Path(sys.executable).with_name("mpiexec")
-    return str(here) if here.exists() else shutil.which("mpiexec")
-
-
-needs_mpi = pytest.mark.skipif(not dist.is_mpi_available() or _launcher() is None,
-                               reason="needs mpi4py and an MPI launcher: pip install -e '.[test]' installs both")
-
-
 def _run(check, device, ranks=2, limit=120):
-    env = dict(os.environ, OMP_NUM_THREADS="1", GPUGRAD_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    cmd = [sys.executable, str(WORKER), check, device]
-    if ranks:
-        cmd = [_launcher(), "-n", str(ranks)] + cmd
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env)
+    return run_ranks([WORKER, check, device], ranks=ranks, limit=limit)
 
 
 def _ok(proc, check, ranks=2):

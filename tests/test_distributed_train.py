@@ -10,13 +10,9 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import mpi_launcher
+from helpers import mpi_launcher, needs_mpi
 
-import gpugrad.distributed as dist
 from gpugrad.distributed import launch
-
-needs_mpi = pytest.mark.skipif(not dist.is_mpi_available() or mpi_launcher() is None,
-                               reason="needs mpi4py and an MPI launcher: pip install -e '.[test]' installs both")
 
 # dropout 0: the runs differ only in how the sums are split (dropout masks are per rank);
 # no schedule: the runs are cut at different epochs, which would reshape a cosine one;

@@ -344,18 +344,19 @@ class _Progress:
         self._cv = threading.Condition()
         self._pending = []
         self._thread = None
+        self._off = None  # decided at the first watch: the setting, and MPI's thread level
 
     def watch(self, work):
-        if os.environ.get("GPUGRAD_MPI_PROGRESS", "1") == "0":
-            return
         with self._cv:
-            if self._thread is None:
+            if self._off is None:
                 MPI = _mpi()
-                if MPI.Query_thread() != MPI.THREAD_MULTIPLE:
-                    os.environ["GPUGRAD_MPI_PROGRESS"] = "0"
-                    return
-                self._thread = threading.Thread(target=self._run, name="gpugrad-mpi-progress", daemon=True)
-                self._thread.start()
+                self._off = (os.environ.get("GPUGRAD_MPI_PROGRESS", "1") == "0"
+                             or MPI.Query_thread() != MPI.THREAD_MULTIPLE)
+                if not self._off:
+                    self._thread = threading.Thread(target=self._run, name="gpugrad-mpi-progress", daemon=True)
+                    self._thread.start()
+            if self._off:
+                return
             self._pending.append(work)
             self._cv.notify()
 

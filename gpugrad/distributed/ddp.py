@@ -201,10 +201,7 @@ class DistributedDataParallel(Module):
             raise ArgumentError(f"[DistributedDataParallel] parameter {self._names.get(id(p), '?')} got a row-sparse "
                                 f"gradient but its module has no sparse=True attribute")
         bucket.ready.add(id(p))
-        self._start_ready_buckets()
-        for b in self._buckets[:self._next]:  # let MPI progress the started ones
-            if b.work is not None:
-                b.work.is_completed()
+        self._start_ready_buckets()  # (the progress thread moves the started ones on)
 
     def _start_ready_buckets(self, force=False):
         while self._next < len(self._buckets):

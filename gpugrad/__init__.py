@@ -64,6 +64,7 @@ from . import amp  # noqa: E402
 
 # dtypes last: their torch-style names (float, int, bool, ...) shadow builtins here
 from .dtypes import (  # noqa: E402, A004
+    bfloat16,
     bool_ as bool,
     double,
     float,

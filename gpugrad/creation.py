@@ -14,6 +14,8 @@ import numpy as np
 
 from . import dtypes as _dt
 from .backend import Backend, get_backend
+from .backend.dlpack import import_cpu
+from .dtypes import is_floating
 from .errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, ShapeError
 from .functional._util import shape_arg
 from .random import default_generator, stream_of
@@ -59,7 +61,10 @@ def from_dlpack(obj):
     else:
         raise DTypeError(f"[from_dlpack] unsupported DLPack device type {device_type}")
     with backend.scope():
-        arr = backend.xp.from_dlpack(obj)
+        try:
+            arr = import_cpu(obj, _dt.bfloat16) if backend.device.type == "cpu" else backend.xp.from_dlpack(obj)
+        except (BufferError, RuntimeError) as exc:  # NumPy's words for a dtype it lacks (float8, ...)
+            raise DTypeError(f"[from_dlpack] cannot import this {type(obj).__name__}: {exc}") from None
     _dt.to_dtype(arr.dtype, "from_dlpack")
     return Tensor._wrap(arr, backend)
 
@@ -210,7 +215,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         raise ArgumentTypeError(f"[{op}] expected a Tensor of weights, got {type(input).__name__}")
     if input.ndim not in (1, 2):
         raise ShapeError(f"[{op}] expected a 1-D or 2-D tensor of weights, got shape {input.shape}")
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise DTypeError(f"[{op}] expected floating point weights, got {input.dtype}; call .float() first")
     if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)):
         raise ArgumentTypeError(f"[{op}] expected num_samples to be an int, got {type(num_samples).__name__}")
@@ -252,13 +257,13 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
 
 def _integers(backend, low, high, shape, dt, stream):
     # the backends draw integer dtypes only; PyTorch also gives whole numbers in a float dtype
-    if dt.kind == "f":
+    if is_floating(dt):
         return backend.randint(low, high, shape, _dt.int64, stream).astype(dt)
     return backend.randint(low, high, shape, dt, stream)
 
 
 def _float_only(dt, op):
-    if dt.kind != "f":
+    if not is_floating(dt):
         raise DTypeError(f"[{op}] needs a floating dtype, got {dt}")
     return dt
 
@@ -280,7 +285,7 @@ def arange(start=None, end=None, step=1, *, out=None, dtype=None, layout=None, d
         dtype = _dt.default_float if any(isinstance(v, float) for v in (start, end, step)) else _dt.int64
     dt = _dt.to_dtype(dtype, "arange")
     backend = get_backend(device)
-    work = np.float64 if dt.kind == "f" else dt  # float steps accumulate in float64
+    work = np.float64 if is_floating(dt) else dt  # float steps accumulate in float64
     with backend.scope():
         t = Tensor._wrap(backend.xp.arange(start, end, step, dtype=work).astype(dt), backend)
     return t.requires_grad_(True) if requires_grad else t
@@ -411,7 +416,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):  # noqa: A002
     b = input._backend
     stream = stream_of(generator, b, op)
     if p is None:
-        if input.dtype.kind != "f":
+        if not is_floating(input.dtype):
             raise DTypeError(f"[{op}] expected floating point probabilities, got {input.dtype}; call .float() first")
         from .functional._util import check_values
 
@@ -464,7 +469,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         raise ArgumentTypeError(f"[{op}] with a tensor mean or std, expected no size, dtype, device or "
                                 "requires_grad (the result follows the tensors), got some")
     for t in tensors:
-        if t.dtype.kind != "f":
+        if not is_floating(t.dtype):
             raise DTypeError(f"[{op}] expected floating point mean and std, got {t.dtype}; call .float() first")
     b = tensors[0]._backend
     if any(t._backend is not b for t in tensors):

@@ -4,8 +4,12 @@
 agree without conversion. float32 is the default floating dtype, int64 the default
 integer dtype, as in PyTorch. Type promotion between tensors and Python scalars follows
 NumPy 2 (NEP 50): Python scalars are "weak" and do not widen a tensor's dtype.
+
+``gpugrad.bfloat16`` is ml_dtypes' bfloat16 (CuPy 14 takes the same type). Its NumPy kind
+is 'V', not 'f', so code asks ``is_floating(dtype)`` rather than ``dtype.kind == "f"``.
 """
 
+import ml_dtypes
 import numpy as np
 
 from .errors import DTypeError
@@ -19,12 +23,18 @@ int32 = int = np.dtype("int32")  # noqa: A001
 int64 = long = np.dtype("int64")
 uint8 = np.dtype("uint8")
 bool_ = np.dtype("bool")
+bfloat16 = np.dtype(ml_dtypes.bfloat16)
 
-SUPPORTED = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+SUPPORTED = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool_)
 _SUPPORTED_SET = frozenset(SUPPORTED)
 
 default_float = float32
 default_int = int64
+
+
+def is_floating(dt):
+    """Whether ``dt`` is a floating dtype: float16/32/64 or bfloat16 (whose kind is 'V')."""
+    return dt.kind == "f" or (dt.kind == "V" and dt.name == "bfloat16")
 
 
 def to_dtype(spec, op="dtype"):
@@ -47,7 +57,7 @@ def to_dtype(spec, op="dtype"):
 def infer_dtype(data):
     """The dtype PyTorch would give a tensor built from Python data (lists, scalars)."""
     arr = np.asarray(data)  # raises ValueError for ragged nesting
-    if arr.dtype.kind == "f":
+    if is_floating(arr.dtype):
         return default_float
     if arr.dtype.kind in "iu":
         return default_int

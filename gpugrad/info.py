@@ -135,6 +135,23 @@ def _nccl_report():
     return f"unavailable: {reason}"
 
 
+def _precision_report(props=None, emulated=False):
+    """Which floating dtypes run how on each device (``props``: GPU 0's properties)."""
+    lines = ["cpu: float32/float64; float16 and bfloat16 as storage, their matrix products in float32 "
+             "(NumPy has no half-precision BLAS), so autocast saves memory there but no time"]
+    if props is not None:
+        cc = int(props["major"]) * 10 + int(props["minor"])
+        if emulated:
+            lines.append("cuda (emulated): float16 and bfloat16, kernels in float32 arithmetic on the CPU")
+        elif cc >= 80:
+            lines.append(f"cuda (sm_{cc}): float16 and bfloat16 on tensor cores, float32 accumulation")
+        elif cc >= 70:
+            lines.append(f"cuda (sm_{cc}): float16 on tensor cores; bfloat16 runs, without tensor cores (sm_80+)")
+        else:
+            lines.append(f"cuda (sm_{cc}): float16 and bfloat16 run, without tensor cores (sm_70+/sm_80+)")
+    return "; ".join(lines)
+
+
 def info(as_dict=False):
     """A report of the backends: default device, NumPy/CuPy versions, GPU, native parts,
     with CUDA, whether a kernel such as gpugrad's compiles (``kernels``), and what
@@ -166,6 +183,9 @@ def info(as_dict=False):
         report["cuda_runtime"] = cupy.cuda.runtime.runtimeGetVersion()
         report["cuda_driver"] = cupy.cuda.runtime.driverGetVersion()
         report["kernels"] = _kernel_report(cupy, report["cuda_runtime"] // 1000)
+        report["precision"] = _precision_report(props, _cuda.emulated())
+    else:
+        report["precision"] = _precision_report()
     report["distributed_mpi"] = _mpi_report()
     report["distributed_launcher"] = _launcher_report()
     report["distributed_nccl"] = _nccl_report()

@@ -39,6 +39,7 @@ from .errors import ArgumentError, ArgumentTypeError, GpugradError
 from .tensor import Tensor
 
 FORMAT = "gpugrad-checkpoint-2"
+_BY_NAME = {d.name: d for d in SUPPORTED}
 # format 1 signed the tensor bytes only: a flipped bit in its tree or an edited dtype, shape
 # or tensor name loaded silently. Such files are refused rather than loaded with a warning:
 # a warning scrolls by, a damaged learning rate or a swapped moment does not announce itself
@@ -393,15 +394,15 @@ def load(path, map_location=None, *, weights_only=True, device=None):
     ``weights_only`` is accepted for PyTorch's signature and changes nothing: nothing is
     ever unpickled (the tree is JSON), so a load is always weights-only in effect, also with
     ``weights_only=False``."""
-    from safetensors.numpy import load as deserialize
-
     data = _read(path)
     meta = _metadata(path, data)
     if _digest(FORMAT, meta["tree"], meta["tensors"]) != meta["sha256"]:
         raise CheckpointError(f"[load] {path} is corrupt: its tree or its table of tensors fails the SHA-256 check")
     try:
-        arrays = deserialize(data)
-    except Exception as exc:  # safetensors raises its own error type (and KeyError for a dtype NumPy lacks)
+        arrays = _deserialize(path, data)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # safetensors raises its own error type
         raise CheckpointError(f"[load] {path} is not a readable safetensors file: {exc}") from None
     _check_tensors(path, meta["tensors"], arrays)
     place = _placement(map_location, device)
@@ -411,6 +412,28 @@ def load(path, map_location=None, *, weights_only=True, device=None):
     if unused:
         raise CheckpointError(f"[load] {path} is malformed: its tree does not use tensors {unused}")
     return _mapped(obj, place, str(get_default_device())) if callable(place) else obj
+
+
+# safetensors' dtype names for gpugrad's dtypes (safetensors.numpy has no BF16: NumPy lacks it)
+_STORED = {"BOOL": "bool", "U8": "uint8", "I8": "int8", "I16": "int16", "I32": "int32", "I64": "int64",
+           "F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float64"}
+_OTHERS = {"U16": "uint16", "U32": "uint32", "U64": "uint64", "C64": "complex64"}  # NumPy's names, for the error
+
+
+def _deserialize(path, data):
+    """The arrays of the safetensors bytes ``data`` by name (views of one copy of them)."""
+    from safetensors import deserialize
+
+    arrays = {}
+    for name, view in deserialize(data):
+        if view["dtype"] not in _STORED:
+            named = _OTHERS.get(view["dtype"], view["dtype"])
+            raise CheckpointError(f"[load] {path}: tensor {name!r} has dtype {named}, which gpugrad does not support")
+        dtype = _BY_NAME[_STORED[view["dtype"]]]
+        stored = np.frombuffer(view["data"], dtype=dtype.newbyteorder("<")).reshape(view["shape"])
+        # the host's own dtype object (the extension's kernels test dtype identity)
+        arrays[name] = stored.view(dtype) if stored.dtype == dtype else stored.astype(dtype)
+    return arrays
 
 
 def _placement(map_location, device):

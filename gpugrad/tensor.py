@@ -17,6 +17,7 @@ from .autograd import api as _api
 from .autograd.engine import PostAccumulateHook
 from .autograd.grad_mode import state as _grad_state
 from .backend import get_backend
+from .dtypes import is_floating
 from .errors import ArgumentTypeError, AutogradError, BackendUnavailableError, DeviceError, DTypeError, ShapeError
 from .random import stream_of
 
@@ -179,7 +180,7 @@ class Tensor:
                 "[requires_grad_] only leaf tensors can change requires_grad; use "
                 ".detach().requires_grad_() to start a new leaf"
             )
-        if requires_grad and self.array.dtype.kind != "f":
+        if requires_grad and not is_floating(self.array.dtype):
             raise DTypeError(
                 f"[requires_grad_] only floating point tensors can require gradients, got {self.dtype}"
             )
@@ -289,6 +290,10 @@ class Tensor:
         return self.numpy().tolist()
 
     def __dlpack__(self, *args, **kwargs):
+        if self.array.dtype == _dt.bfloat16 and isinstance(self.array, np.ndarray):  # NumPy's DLPack lacks it
+            from .backend.dlpack import export_bfloat16
+
+            return export_bfloat16(self.array, *args, **kwargs)
         return self.array.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
@@ -352,6 +357,9 @@ class Tensor:
     def half(self):
         return self.to(dtype=_dt.float16)
 
+    def bfloat16(self):
+        return self.to(dtype=_dt.bfloat16)
+
     def int(self):
         return self.to(dtype=_dt.int32)
 
@@ -393,7 +401,8 @@ class Tensor:
     # -- printing -------------------------------------------------------------------
     def __repr__(self):
         host = self._backend.to_host(self.array)
-        body = np.array2string(host, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3)
+        shown = host.astype(np.float32) if host.dtype == _dt.bfloat16 else host  # ml_dtypes prints 1.0 as "1"
+        body = np.array2string(shown, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3)
         extras = []
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
@@ -670,7 +679,7 @@ def _unpickle(cls, host, device, requires_grad):
 
 
 def _float_for_random(dt):
-    return dt if dt.kind == "f" else _dt.float64
+    return dt if is_floating(dt) else _dt.float64
 
 
 def _is_dtype_name(s):

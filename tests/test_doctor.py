@@ -49,7 +49,7 @@ class FakeCupy:
         self.cuda = SimpleNamespace(
             Device=lambda index: contextlib.nullcontext(),
             nvrtc=SimpleNamespace(getVersion=lambda: (13, 0)),
-            runtime=SimpleNamespace(getDeviceProperties=lambda index: {"name": b"NVIDIA H200"},
+            runtime=SimpleNamespace(getDeviceProperties=lambda index: {"name": b"NVIDIA H200", "major": 9, "minor": 0},
                                     runtimeGetVersion=lambda: runtime, driverGetVersion=lambda: 13000))
 
 

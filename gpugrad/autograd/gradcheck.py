@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..dtypes import is_floating
 from ..errors import ArgumentError, GradcheckError
 from .api import grad
 from .grad_mode import enable_grad
@@ -19,7 +20,7 @@ def _float64_leaves(inputs):
     """Fresh float64 leaf copies of the floating inputs (others pass through)."""
     out = []
     for x in inputs:
-        if _is_tensor(x) and x.dtype.kind == "f":
+        if _is_tensor(x) and is_floating(x.dtype):
             leaf = x._like(x.array.astype(np.float64, copy=True))
             leaf.requires_grad = x.requires_grad
             out.append(leaf)
@@ -29,7 +30,7 @@ def _float64_leaves(inputs):
 
 
 def _outputs(fn, xs):
-    return [y for y in _as_tuple(fn(*xs)) if _is_tensor(y) and y.dtype.kind == "f"]
+    return [y for y in _as_tuple(fn(*xs)) if _is_tensor(y) and is_floating(y.dtype)]
 
 
 def _to_host(t):

@@ -2,10 +2,24 @@
 
 import contextlib
 
+import numpy as np
+
+from ..dtypes import is_floating
 from ..errors import GpugradIndexError
 from .checks import run_now
 
 _NO_SCOPE = contextlib.nullcontext()
+
+
+def matmul(a, b):
+    """``a @ b`` in a's dtype. On the CPU the 2-byte floats (float16, bfloat16) multiply as
+    float32 and round once at the end: NumPy has no BLAS for them (ml_dtypes' bfloat16
+    product even comes back as float32), and this is what a half-precision GEMM with
+    float32 accumulation gives, as PyTorch's CPU kernels and cuBLAS compute it."""
+    if isinstance(a, np.ndarray) and a.dtype.itemsize == 2 and is_floating(a.dtype):
+        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
+    y = a @ b
+    return y if y.dtype == a.dtype else y.astype(a.dtype)
 
 
 def mask_and_gemms(kernels, gy, y, x, w, with_bias, need_x, need_w):
@@ -16,7 +30,7 @@ def mask_and_gemms(kernels, gy, y, x, w, with_bias, need_x, need_w):
         gz, gb = kernels.relu_bias_bwd(gy, y, with_bias)
     else:
         gz, gb = gy, (gy.sum(axis=0) if with_bias else None)
-    return (gz @ w if need_x else None), (gz.T @ x if need_w else None), gb
+    return (matmul(gz, w) if need_x else None), (matmul(gz.T, x) if need_w else None), gb
 
 
 class Backend:

@@ -112,13 +112,13 @@ class CpuBackend(Backend):
 
     def rand(self, shape, dtype, stream=None):
         gen = (stream or self._rng).gen
-        if dtype == np.float16:
+        if dtype.itemsize == 2:  # float16, bfloat16: NumPy draws float32/64 only
             return gen.random(shape, dtype=np.float32).astype(dtype)
         return gen.random(shape, dtype=dtype)
 
     def randn(self, shape, dtype, stream=None):
         gen = (stream or self._rng).gen
-        if dtype == np.float16:
+        if dtype.itemsize == 2:
             return gen.standard_normal(shape, dtype=np.float32).astype(dtype)
         return gen.standard_normal(shape, dtype=dtype)
 

@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 from .. import dtypes as _dtypes
+from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, GpugradIndexError, ShapeError
 from ..tensor import Tensor
 
@@ -64,7 +65,7 @@ def check_tensor(x, op):
 def check_float(x, op):
     """Refuse an integer or bool tensor where PyTorch has no integer version of the op."""
     check_tensor(x, op)
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise DTypeError(f"[{op}] expected a floating point tensor, got {x.dtype}; call .float() first")
     return x
 
@@ -100,8 +101,8 @@ def promote_types(a, b):
     meets a float dtype in that float dtype (NumPy: int64 with float16 gives float64)."""
     if a == b:
         return a
-    if (a.kind == "f") != (b.kind == "f"):
-        return a if a.kind == "f" else b
+    if is_floating(a) != is_floating(b):
+        return a if is_floating(a) else b
     return np.promote_types(a, b)
 
 
@@ -131,9 +132,9 @@ def _combine(higher, lower):
     ``combine_categories``."""
     if higher is None:
         return lower
-    if lower is None or higher.kind == "f":
+    if lower is None or is_floating(higher):
         return higher
-    if higher.kind == "b" or lower.kind == "f":
+    if higher.kind == "b" or is_floating(lower):
         return promote_types(higher, lower)
     return higher
 
@@ -176,7 +177,7 @@ def weak(dtype, c):
             return np.array(c).astype(dtype)[()]
     if not _LEGACY_PROMOTION:
         return c
-    if dtype.kind == "f" or (dtype.kind in "iu" and isinstance(c, int)):
+    if is_floating(dtype) or (dtype.kind in "iu" and isinstance(c, int)):
         return dtype.type(c)
     return c
 

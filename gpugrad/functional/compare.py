@@ -4,6 +4,7 @@ them records a graph: their results are bool."""
 
 import numbers
 
+from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError
 from ..tensor import Tensor
 from ._util import broadcast_error, check_tensor
@@ -46,7 +47,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A00
     with input._backend.scope(), input._backend.quiet():
         out = a == b  # also the infinities, and all of it for bools
         if a.dtype.kind != "b":
-            if a.dtype.kind != "f":  # integers: compared as floats, where a - b cannot overflow
+            if not is_floating(a.dtype):  # integers: compared as floats, where a - b cannot overflow
                 a, b = a.astype("float64"), b.astype("float64")
             out = out | (xp.isfinite(a) & xp.isfinite(b) & (xp.abs(a - b) <= atol + rtol * xp.abs(b)))
             if equal_nan:

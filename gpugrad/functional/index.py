@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, GpugradIndexError, ShapeError
 from ..ops import indexing as I
 from ..ops.base import Op
@@ -457,7 +458,7 @@ def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
     ``dim`` on a copy of input, repeated indices adding up."""
     d, idx, source = _index_args("index_add", input, dim, index, source)
     if alpha != 1:
-        if input.dtype.kind != "f" and isinstance(alpha, float) and not float(alpha).is_integer():
+        if not is_floating(input.dtype) and isinstance(alpha, float) and not float(alpha).is_integer():
             raise ArgumentTypeError(f"[index_add] a float alpha needs a float tensor, got {input.dtype}")
         source = source * alpha
         source = source if source.dtype == input.dtype else source.to(dtype=input.dtype)

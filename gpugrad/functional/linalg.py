@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, ShapeError
 from ..ops.fused import Linear
 from ..ops.linalg import Matmul
@@ -49,13 +50,13 @@ def _linear(x, weight, bias, relu, op):
         raise ArgumentTypeError(f"[{op}] expected a tensor or None for bias, got {type(bias).__name__}")
     for what, t in (("input", x), ("bias", bias)):
         if t is not None and t.dtype != weight.dtype:  # as PyTorch refuses it
-            other = f" (or the layer with {_cast_hint(t.dtype)})" if t.dtype.kind == "f" else ""
+            other = f" (or the layer with {_cast_hint(t.dtype)})" if is_floating(t.dtype) else ""
             raise DTypeError(
                 f"[{op}] the {what} is {t.dtype} but the weight is {weight.dtype}; convert the {what} "
                 f"with {_cast_hint(weight.dtype)}{other}"
             )
     fused = (
-        weight.ndim == 2 and x.ndim >= 1 and x.dtype == weight.dtype and x.dtype.kind == "f"
+        weight.ndim == 2 and x.ndim >= 1 and x.dtype == weight.dtype and is_floating(x.dtype)
         and (bias is None or (bias.ndim == 1 and bias.dtype == x.dtype))
     )
     if fused:
@@ -132,9 +133,9 @@ def bmm(input, mat2):  # noqa: A002
 
 
 def _scale(t, c, op):
-    if t.dtype.kind != "f" and isinstance(c, float) and not c.is_integer():
+    if not is_floating(t.dtype) and isinstance(c, float) and not c.is_integer():
         raise ArgumentTypeError(f"[{op}] a fractional beta or alpha needs float tensors, got {t.dtype}")
-    return t * (c if t.dtype.kind == "f" else int(c))
+    return t * (c if is_floating(t.dtype) else int(c))
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002

@@ -4,6 +4,7 @@ user-facing ``cross_entropy`` on it."""
 import numpy as np
 
 from ..autograd.grad_mode import is_grad_enabled
+from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, ShapeError
 from ..ops.fused import SoftmaxCrossEntropy
 from ..tensor import Tensor
@@ -36,7 +37,7 @@ def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_
         raise ShapeError(f"[cross_entropy] expected logits (n, c) and target (n,), got {logits.shape} and {target.shape}")
     if target.dtype.kind not in "iu":
         raise DTypeError(f"[cross_entropy] target must hold class indices (integers), got {target.dtype}")
-    if logits.dtype.kind != "f":
+    if not is_floating(logits.dtype):
         raise DTypeError(f"[cross_entropy] logits must be floating point, got {logits.dtype}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ArgumentError(f"[cross_entropy] label_smoothing must be in [0, 1], got {label_smoothing}")

@@ -1,6 +1,7 @@
 """Elementwise functions: arithmetic (tensor or scalar operands), math, comparisons."""
 
 from .. import dtypes as _dtypes
+from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError
 from ..ops import elementwise as E
 from ..tensor import Tensor
@@ -25,7 +26,7 @@ def _op_dtype(name, *operands):
     """PyTorch's dtype for ``name`` of ``operands``: their ``result_type``, but the default
     float dtype for a true division of integers."""
     dt = result_type(*operands)
-    if name in _TRUE_DIVISION and dt.kind != "f":
+    if name in _TRUE_DIVISION and not is_floating(dt):
         return _dtypes.default_float
     return dt
 
@@ -59,7 +60,7 @@ def _binary(name, op_cls, a, b, scalar_right, scalar_left):
 def _with_scalar(name, t, c):
     """The tensor side of ``t <op> c`` in the op's dtype (a float tensor keeps its dtype
     with any scalar, so it skips the promotion)."""
-    return t if t.dtype.kind == "f" else t.to(_op_dtype(name, t, c))
+    return t if is_floating(t.dtype) else t.to(_op_dtype(name, t, c))
 
 
 def _is_bool(v):
@@ -195,7 +196,7 @@ def _rounding(fn, x):
     """floor, ceil, round, trunc: a copy of an integer tensor (as in PyTorch, whatever the
     backend's rounding functions do with integers), refused for bool."""
     check_not_bool(check_tensor(x, fn), fn)
-    return E.ZeroGrad(fn)(x) if x.dtype.kind == "f" else cast(x, x.dtype)
+    return E.ZeroGrad(fn)(x) if is_floating(x.dtype) else cast(x, x.dtype)
 
 
 def floor(x):
@@ -330,7 +331,7 @@ def _compare(fn, reflected_fn, a, b):
         a, b, fn = b, a, reflected_fn
     c = scalar(b)
     if c is not None:
-        if isinstance(c, float) and a.dtype.kind != "f":
+        if isinstance(c, float) and not is_floating(a.dtype):
             a = a.to(result_type(a, c))
         return E.CompareScalar(fn, weak(a.dtype, c))(a)
     return _compare(fn, reflected_fn, a, as_tensor(b, a, fn))
@@ -382,7 +383,7 @@ def _bitwise(name, fn, a, b):
     like = a if isinstance(a, Tensor) else check_tensor(b, name)
     a, b = (v if isinstance(v, Tensor) or scalar(v) is not None else as_tensor(v, like, name) for v in (a, b))
     dt = result_type(a, b)
-    if dt.kind == "f" or (dt.kind == "b" and "shift" in fn):
+    if is_floating(dt) or (dt.kind == "b" and "shift" in fn):
         raise DTypeError(f"[{name}] expected integer (or, but for shifts, bool) operands, got {_dtype_names(a, b)}")
     return _binary(name, lambda: E.Bitwise(fn), a, b, lambda c: E.BitwiseScalar(fn, c),
                    lambda c: E.BitwiseScalar(fn, c, True))
@@ -529,7 +530,7 @@ def _pair(name, a, b, *, scalars="", to_float=False, float_only=False):
     if not isinstance(like, Tensor):
         raise ArgumentTypeError(f"[{name}] expected at least one Tensor, got two numbers")
     dt = result_type(a, b)
-    if dt.kind != "f":
+    if not is_floating(dt):
         if float_only:
             raise DTypeError(f"[{name}] expected floating point operands, got {_dtype_names(a, b)}; call .float() first")
         if to_float:
@@ -618,7 +619,7 @@ divide = true_divide = div
 def isneginf(x):
     """x == -inf (all False for integer and bool tensors)."""
     check_tensor(x, "isneginf")
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         return isinf(x)
     return isinf(x) & (x < 0)
 
@@ -626,7 +627,7 @@ def isneginf(x):
 def isposinf(x):
     """x == +inf (all False for integer and bool tensors)."""
     check_tensor(x, "isposinf")
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         return isinf(x)
     return isinf(x) & (x > 0)
 
@@ -664,7 +665,7 @@ def lerp(input, end, weight):  # noqa: A002
 
 def is_floating_point(x):
     """True for a float16/32/64 tensor."""
-    return check_tensor(x, "is_floating_point").dtype.kind == "f"
+    return is_floating(check_tensor(x, "is_floating_point").dtype)
 
 
 def numel(x):

@@ -7,6 +7,7 @@ norm is 0 (where sqrt would give NaN)."""
 import math
 import numbers
 
+from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..ops.base import Op
 from ._util import axes, check_tensor
@@ -100,7 +101,7 @@ def _norm(x, p, dim, keepdim, dtype, op):
         raise ArgumentTypeError(f"[{op}] expected the order to be a number, got {type(p).__name__}")
     if dtype is not None:
         x = x.to(dtype)
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise DTypeError(f"[{op}] expected a floating point tensor, got {x.dtype}; call .float() first")
     if isinstance(dim, list):
         dim = tuple(dim)
@@ -129,7 +130,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):  # no
     check_tensor(A, op)
     if dtype is not None:
         A = A.to(dtype)
-    if A.dtype.kind != "f":
+    if not is_floating(A.dtype):
         raise DTypeError(f"[{op}] expected a floating point tensor, got {A.dtype}; call .float() first")
     if A.ndim < 2:
         raise ShapeError(f"[{op}] expected a tensor with at least 2 dims, got shape {A.shape}")

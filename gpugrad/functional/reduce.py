@@ -9,6 +9,7 @@ import builtins
 from typing import NamedTuple
 
 from .. import dtypes as _dtypes
+from ..dtypes import is_floating
 from ..errors import ArgumentTypeError, DTypeError, ShapeError
 from ..ops import reduction as R
 from ..tensor import Tensor
@@ -64,7 +65,7 @@ def _need_float(x, dtype, op):
     check_tensor(x, op)
     if dtype is not None:
         x = x.to(dtype)
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise DTypeError(
             f"[{op}] expected a floating point tensor, got {x.dtype}; call .float() first (or pass dtype=)"
         )
@@ -284,7 +285,7 @@ def median(x, dim=None, keepdim=False):
         with x._backend.scope():
             value = flat.array[idx.array]
             hit = (flat.array == value) | (xp.isnan(flat.array) & xp.isnan(value))
-            share = (hit / hit.sum()).astype(x.dtype, copy=False) if x.dtype.kind == "f" else None
+            share = (hit / hit.sum()).astype(x.dtype, copy=False) if is_floating(x.dtype) else None
             y = x._like(xp.asarray(value))
         if share is None or not (x.requires_grad and _grad_enabled()):
             return y
@@ -313,7 +314,7 @@ def _median_index(x, d):
     n = x.shape[d]
     key = (slice(None),) * d + ((n - 1) // 2,)
     idx = order[key]
-    if x.dtype.kind == "f":
+    if is_floating(x.dtype):
         xp = x._backend.xp
         with x._backend.scope():
             nan = xp.isnan(x.array)
@@ -417,7 +418,7 @@ def _cum_extreme(kind, x, dim):
         run = _array_scan(xp, a, d, better)  # NaN propagates through maximum/minimum
         prev = xp.concatenate([run[lead + (slice(0, 1),)], run[lead + (slice(0, n - 1),)]], axis=d)
         record = a >= prev if kind == "max" else a <= prev
-        if a.dtype.kind == "f":
+        if is_floating(a.dtype):
             record = (record | xp.isnan(a)) & ~xp.isnan(prev)
         shape = [1] * a.ndim
         shape[d] = n

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._util import axis, check_tensor
@@ -273,7 +274,7 @@ def mode(input, dim=-1, keepdim=False):  # noqa: A002
         lead = (slice(None),) * d
         prev, cur = s[lead + (slice(0, n - 1),)], s[lead + (slice(1, n),)]
         same = prev == cur
-        if s.dtype.kind == "f":
+        if is_floating(s.dtype):
             same = same | (xp.isnan(prev) & xp.isnan(cur))
         first = xp.ones_like(s[lead + (slice(0, 1),)], dtype=bool)
         start = xp.concatenate([first, ~same], axis=d)  # where a run of equal values begins

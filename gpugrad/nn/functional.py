@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .. import functional as F
+from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, GpugradIndexError, ShapeError
 from ..functional import (  # noqa: F401 - re-exported, as torch.nn.functional does
     elu,
@@ -121,7 +122,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
     stable form for logits."""
     op = "binary_cross_entropy"
     _pair(input, target, op)
-    if input.dtype.kind != "f" or target.dtype != input.dtype:
+    if not is_floating(input.dtype) or target.dtype != input.dtype:
         raise DTypeError(f"[{op}] expected floating point input and target of one dtype, got {input.dtype} and "
                          f"{target.dtype}")
     for name, t in (("input", input), ("target", target)):  # NaN too (checked as a mask: no value to print)
@@ -204,7 +205,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise DTypeError("[cross_entropy] expected tensors for input and target")
     check_ignore_index("cross_entropy", ignore_index)  # also with probability targets, which ignore it
-    if target.dtype.kind == "f":
+    if is_floating(target.dtype):
         logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
         if target.shape != input.shape:
             raise ShapeError(f"[cross_entropy] probability targets need the input's shape {input.shape}, got {target.shape}")
@@ -337,7 +338,7 @@ def _three(a, b, c, op):
 
 def _float_pair(input, target, op):  # noqa: A002 - PyTorch's names
     _pair(input, target, op)
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise DTypeError(f"[{op}] expected a floating point input, got {input.dtype}")
 
 
@@ -466,7 +467,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     op = "pairwise_distance"
     _three(x1, x2, x2, op)
     _check_p(p, op)
-    if x1.dtype.kind != "f" or x2.dtype.kind != "f":
+    if not is_floating(x1.dtype) or not is_floating(x2.dtype):
         raise DTypeError(f"[{op}] expected floating point inputs, got {x1.dtype} and {x2.dtype}")
     return vector_norm(x1 - x2 + eps, p, max(x1.ndim, x2.ndim) - 1, keepdim)
 
@@ -475,7 +476,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """x1 . x2 / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (inputs broadcast)."""
     op = "cosine_similarity"
     _three(x1, x2, x2, op)
-    if x1.dtype.kind != "f" or x2.dtype.kind != "f":
+    if not is_floating(x1.dtype) or not is_floating(x2.dtype):
         raise DTypeError(f"[{op}] expected floating point inputs, got {x1.dtype} and {x2.dtype}")
     ndim = max(x1.ndim, x2.ndim)
     if not -ndim <= dim < max(ndim, 1):
@@ -491,7 +492,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
     _check_p(p, op)
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise DTypeError(f"[{op}] expected a floating point tensor, got {input.dtype}")
     if out is not None:
         raise ArgumentError(f"[{op}] out= is not supported; assign the result instead")
@@ -583,7 +584,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):
             raise ArgumentTypeError(f"[{op}] expected {name} to be a Tensor, got {type(t).__name__}")
-        if t.ndim < 2 or t.dtype.kind != "f":
+        if t.ndim < 2 or not is_floating(t.dtype):
             raise ShapeError(f"[{op}] expected floating point {name} with >= 2 dims, got {t.dtype} {t.shape}")
     if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
         raise ShapeError(f"[{op}] expected query (..., L, E), key (..., S, E), value (..., S, Ev), got "
@@ -608,7 +609,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             raise ShapeError(f"[{op}] expected attn_mask broadcastable to {scores.shape}, got {attn_mask.shape}") from None
         if attn_mask.dtype.kind == "b":
             scores = F.where(attn_mask, scores, -math.inf)
-        elif attn_mask.dtype.kind == "f":
+        elif is_floating(attn_mask.dtype):
             scores = scores + attn_mask
         else:
             raise DTypeError(f"[{op}] expected a bool or floating point attn_mask, got {attn_mask.dtype}")

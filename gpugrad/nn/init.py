@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from ..autograd import no_grad
+from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError
 
 
@@ -105,7 +106,7 @@ def _check_float_tensor(t, op):
 
     if not isinstance(t, Tensor):
         raise ArgumentTypeError(f"[{op}] expected a Tensor, got {type(t).__name__}")
-    if t.dtype.kind != "f":
+    if not is_floating(t.dtype):
         raise DTypeError(f"[{op}] expected a floating point tensor, got {t.dtype}")
 
 

@@ -4,7 +4,7 @@ from collections import OrderedDict
 from typing import NamedTuple
 
 from ..autograd.grad_mode import state as _modes
-from ..dtypes import to_dtype
+from ..dtypes import is_floating, to_dtype
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..ops.base import Op
 from ..tensor import Tensor
@@ -254,7 +254,7 @@ class Module:
             except DTypeError:
                 device = a
         dt = to_dtype(dtype, "to")
-        return self._apply(lambda t: t.to(device=device, dtype=dt if t.dtype.kind == "f" else None))
+        return self._apply(lambda t: t.to(device=device, dtype=dt if is_floating(t.dtype) else None))
 
     def cpu(self):
         return self.to("cpu")

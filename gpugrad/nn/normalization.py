@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import creation
 from ..autograd import no_grad
+from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..tensor import Tensor
 from .module import Module
@@ -207,7 +208,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002 - Py
     must equal ``normalized_shape``), times ``weight``; eps defaults to the dtype's epsilon."""
     if not isinstance(input, Tensor):
         raise ArgumentTypeError(f"[rms_norm] expected a Tensor, got {type(input).__name__}")
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise DTypeError(f"[rms_norm] expected a floating point tensor, got {input.dtype}")
     shape = _shape(normalized_shape, "rms_norm")
     k = len(shape)

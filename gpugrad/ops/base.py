@@ -10,6 +10,7 @@ again. Float outputs of a recorded op require grad; integer and bool outputs nev
 import traceback
 
 from ..autograd.grad_mode import module_context, state
+from ..dtypes import is_floating
 from ..errors import AnomalyError, ArgumentTypeError, AutogradError, DeviceError, InplaceError
 from ..tensor import Tensor
 
@@ -69,7 +70,7 @@ class Op:
         if self.n_out == 1:
             if ys.__class__ is not nd:
                 ys = backend.xp.asarray(ys)
-            if not (rg and state.grad_enabled) or ys.dtype.kind != "f":
+            if not (rg and state.grad_enabled) or not is_floating(ys.dtype):
                 out = _wrap(ys, backend)
                 if state.anomaly:
                     _forward_anomaly(self, (out,))
@@ -91,7 +92,7 @@ class Op:
             self._versions = [t._vc[0] for t in inputs]
             self.hooks = None
             outs = tuple(
-                _wrap(y, backend, self, i, True) if y.dtype.kind == "f" else _wrap(y, backend)
+                _wrap(y, backend, self, i, True) if is_floating(y.dtype) else _wrap(y, backend)
                 for i, y in enumerate(ys)
             )
         else:
@@ -170,7 +171,7 @@ _PKG_DIR = __file__.rsplit("/ops/", 1)[0]
 
 def _forward_anomaly(op, outs):
     for k, out in enumerate(outs):
-        if out.dtype.kind == "f" and not bool(out._backend.xp.isfinite(out.array).all()):
+        if is_floating(out.dtype) and not bool(out._backend.xp.isfinite(out.array).all()):
             where = "".join(user_stack())
             raise AnomalyError(
                 f"[{op.name}] forward output {k} contains NaN or Inf (anomaly mode)"

@@ -4,6 +4,7 @@ scalars "weak" (NumPy 2 promotion: ``float32 tensor * 2.0`` stays float32)."""
 import math
 
 from .. import functional as F
+from ..dtypes import is_floating
 from .base import Op
 from .shape import sum_to
 
@@ -706,6 +707,6 @@ class TruncDiv(ZeroGrad):
 
     def forward(self, b, x0, x1):
         xp = b.xp
-        if x0.dtype.kind == "f":
+        if is_floating(x0.dtype):
             return xp.trunc(x0 / x1)
         return (x0 - xp.fmod(x0, x1)) // x1

@@ -11,6 +11,7 @@ import math
 
 from .. import functional as F
 from ..autograd.grad_mode import state
+from ..backend.base import matmul
 from .base import Op
 
 
@@ -192,7 +193,7 @@ class Linear(Op):
     def forward(self, b, x, w, bias=None):
         xp = b.xp
         x2 = x.reshape(_rows(x.shape), x.shape[-1])
-        y = xp.matmul(x2, w.T)
+        y = matmul(x2, w.T)
         if self.relu and b.kernels is not None and b.kernels.supports(y.dtype) and y.flags.c_contiguous:
             b.kernels.bias_relu_(y, bias)
         else:
@@ -223,8 +224,8 @@ class Linear(Op):
         else:  # the composed reference
             gz2 = xp.where(y2 > 0, gy2, 0).astype(gy2.dtype, copy=False) if self.relu else gy2
             gb = gz2.sum(axis=0) if need_b else None
-            gx2 = xp.matmul(gz2, w.array) if x.requires_grad else None
-            gw = xp.matmul(gz2.T, x2) if w.requires_grad else None
+            gx2 = matmul(gz2, w.array) if x.requires_grad else None
+            gw = matmul(gz2.T, x2) if w.requires_grad else None
         grads = (x._like(gx2.reshape(x.shape)) if gx2 is not None else None, x._like(gw) if gw is not None else None)
         return grads + ((x._like(gb) if gb is not None else None,) if has_bias else ())
 

@@ -7,6 +7,7 @@
 import numpy as np
 
 from .. import functional as F
+from ..dtypes import is_floating
 from .base import Op
 
 
@@ -137,7 +138,7 @@ def scatter_reduce_array(b, x, key, src, reduce, include_self):
     if reduce == "mean":
         total = red + current if include_self else red
         count = xp.maximum(count + 1 if include_self else count, 1)  # 0 only at discarded slots
-        value = total / count if x.dtype.kind == "f" else xp.floor_divide(total, count)
+        value = total / count if is_floating(x.dtype) else xp.floor_divide(total, count)
     else:
         value = ufunc(current, red) if include_self else red
     out[dest] = value.astype(x.dtype, copy=False)

@@ -7,6 +7,7 @@ import numbers
 
 from ..autograd import enable_grad, no_grad
 from ..creation import zeros
+from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..functional import cat
 from ..nn.sparse import is_sparse_grad
@@ -307,7 +308,7 @@ class LBFGS(Optimizer):
         if v.shape != (self._numel(),):
             raise ShapeError(f"[{op}] expected {where} to have shape ({self._numel()},) (all parameters' elements), "
                              f"got {v.shape}")
-        if v.dtype.kind != "f":
+        if not is_floating(v.dtype):
             raise DTypeError(f"[{op}] expected {where} to be a floating tensor, got {v.dtype}")
         p = self._params[0]
         return v.to(p.device, dtype=p.dtype).clone()

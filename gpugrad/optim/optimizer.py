@@ -4,6 +4,7 @@ import numbers
 import sys
 
 from ..autograd import enable_grad, no_grad
+from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..functional.optim import moment_dtype
 from ..nn.sparse import is_sparse_grad
@@ -246,7 +247,7 @@ def _state(op, where, p, key, v):
     if v.shape != p.shape:
         raise ShapeError(f"[{op}] expected {where} to have the parameter's shape {p.shape}, got {v.shape}")
     want = moment_dtype(p.dtype)
-    if v.dtype.kind != "f":
+    if not is_floating(v.dtype):
         raise DTypeError(f"[{op}] expected {where} to be a floating tensor (it is cast to {want}), got {v.dtype}")
     # moment_dtype, float32 for 2-byte parameters: state saved when float16 parameters kept
     # float16 moments is upcast; a float32 buffer of a float64 parameter is widened, not read

@@ -7,32 +7,15 @@ CUDA producer exists where the emulator runs, so a capsule it did not make is re
 import ctypes
 import sys
 
+from ..dlpack import CODES as _CODES
+from ..dlpack import DELETER as _DELETER
+from ..dlpack import KDL_CUDA as _KDLCUDA
+from ..dlpack import DLDataType as _DataType
+from ..dlpack import DLDevice as _Device
+from ..dlpack import DLManagedTensor as _Managed
+from ..dlpack import api as _api
 from .cupy_array import result
 
-
-class _Device(ctypes.Structure):
-    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
-
-
-class _DataType(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
-
-
-class _Tensor(ctypes.Structure):
-    _fields_ = [("data", ctypes.c_void_p), ("device", _Device), ("ndim", ctypes.c_int32), ("dtype", _DataType),
-                ("shape", ctypes.POINTER(ctypes.c_int64)), ("strides", ctypes.POINTER(ctypes.c_int64)),
-                ("byte_offset", ctypes.c_uint64)]
-
-
-class _Managed(ctypes.Structure):
-    pass
-
-
-_DELETER = ctypes.CFUNCTYPE(None, ctypes.POINTER(_Managed))
-_Managed._fields_ = [("dl_tensor", _Tensor), ("manager_ctx", ctypes.c_void_p), ("deleter", _DELETER)]
-
-_CODES = {"i": 0, "u": 1, "f": 2, "c": 5, "b": 6}  # DLDataTypeCode; kDLBfloat = 4
-_KDLCUDA = 2
 _exports = {}  # address of each live DLManagedTensor -> (struct, shape, strides, the exported array, capsule)
 _NAME = ctypes.create_string_buffer(b"dltensor")  # a capsule keeps a pointer to its name
 _USED = ctypes.create_string_buffer(b"used_dltensor")
@@ -43,12 +26,6 @@ def _release(managed):
 
 
 _release_cb = _DELETER(_release)
-
-
-def _api(name, restype, *argtypes):
-    fn = ctypes.pythonapi[name]  # a fresh function pointer: its argtypes are ours alone
-    fn.restype, fn.argtypes = restype, list(argtypes)
-    return fn
 
 
 _new = _api("PyCapsule_New", ctypes.py_object, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)

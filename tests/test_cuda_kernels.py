@@ -142,6 +142,32 @@ def test_bfloat16_cross_entropy_kernels(cuda_device):
             np.testing.assert_allclose(gx.astype(cp.float32).get(), gx32.get(), rtol=2e-2, atol=2e-3)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_wide_cross_entropy_is_the_float32_kernel_on_the_widened_logits(cuda_device, dtype):
+    """The *_f32 variants (autocast's float32 loss of half-precision logits, no cast pass):
+    float32 losses and scale bit for bit those of the float32 kernel on the widened logits;
+    the logits' gradient in their dtype, that kernel's gradient rounded once."""
+    cp = cuda_device.backend.xp
+    k = cuda_device.kernels
+    dt = gg.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)
+    for n, c in [(37, 33), (3, 1025)]:
+        x, t = ce_inputs(n, c, "float32", special=True)
+        xl = cp.asarray(x.astype(dt))
+        x32 = xl.astype(cp.float32)
+        tt = cp.asarray(t)
+        for red in ("mean", "sum", "none"):
+            got, lse, scale = k.cross_entropy_fwd(xl, tt, None, -100, 0.1, red, wide=True)
+            want, lse32, scale32 = k.cross_entropy_fwd(x32, tt, None, -100, 0.1, red)
+            assert got.dtype == np.float32
+            np.testing.assert_array_equal(got.get(), want.get())
+            np.testing.assert_array_equal(lse.get(), lse32.get())
+            g = cp.full(() if red != "none" else n, 0.75, cp.float32)
+            gx = k.cross_entropy_bwd(xl, tt, None, lse, g, -100, 0.1, scale)
+            gx32 = k.cross_entropy_bwd(x32, tt, None, lse32, g, -100, 0.1, scale32)
+            assert gx.dtype == xl.dtype
+            np.testing.assert_array_equal(gx.astype(cp.float32).get(), gx32.astype(dt).astype(cp.float32).get())
+
+
 # -- linear: bias + ReLU forward, the mask pass and the tiled GEMMs of backward ------------------
 def check_linear(switch, n, k, m, dtype="float32", mode="tiled", relu=True, sms=None):
     """y = (relu)(x w^T + b) and its three gradients from the kernels and from the composed

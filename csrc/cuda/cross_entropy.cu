@@ -14,6 +14,10 @@
 // ignore_index is recorded in err[0] as INT_MAX - row, kept at its largest (the smallest
 // such row; err starts at 0 from a memset, so the forward is still one launch; the host
 // checks it at its next read of any result), and that row counts nothing.
+// The losses (and the backward's upstream gradient) have type O: the logits' type, or for
+// float16/bfloat16 logits also float32 (the *_f32 variants), as autocast's float32
+// cross-entropy gives, without a cast pass over the logits first: each logit is widened as
+// it is loaded, so the results are those of the float32 kernel on the widened logits.
 #include "common.cuh"
 
 namespace gpugrad {
@@ -41,9 +45,9 @@ __device__ __forceinline__ A ce_smooth_sum(const T* xi, const T* w, long long c,
 // exp(x_j - sh) and lse[n + i] = sh. Returns the row's loss and counted weight (0 and 0 for
 // an ignored or bad target), also written to loss[i] when loss is not null. ws is
 // ce_smooth_sum over the row (read only with smoothing, as W).
-template <typename T, typename A>
+template <typename T, typename A, typename O>
 __device__ void ce_row_finish(const T* xi, long long i, long long n, long long t, const T* w, A W, long long c,
-                              long long ignore, A eps, A m, A s, A ws, T* loss, A* lse, int* err, A& lv, A& wti) {
+                              long long ignore, A eps, A m, A s, A ws, O* loss, A* lse, int* err, A& lv, A& wti) {
   // m finite: s >= 1 counts exp(x - m); m = +inf: exp(inf - inf) is NaN (PyTorch's NaN row);
   // a row of -inf: log 0
   A l = m == A(GPUGRAD_INF) ? m - m : (s > A(0) ? log_(s) : -A(GPUGRAD_INF));
@@ -65,8 +69,8 @@ __device__ void ce_row_finish(const T* xi, long long i, long long n, long long t
 
 // One block's share of the reduction (called by thread 0 with the block's sums): add it in,
 // and the last block to arrive writes the result and the scale.
-template <typename T, typename A>
-__device__ void ce_reduce(A block_loss, A block_wt, A* red, unsigned int* ticket, int mean, T* out, A* scale) {
+template <typename O, typename A>
+__device__ void ce_reduce(A block_loss, A block_wt, A* red, unsigned int* ticket, int mean, O* out, A* scale) {
   atomicAdd(red, block_loss);
   atomicAdd(red + 1, block_wt);
   __threadfence();
@@ -94,10 +98,10 @@ __device__ __forceinline__ void ce_accumulate(const T* xi, long long c, long lon
 }
 
 // one warp per row: lanes stride over the classes
-template <typename T, typename A>
+template <typename T, typename A, typename O>
 __device__ void ce_fwd_warp(const T* x, const long long* t, const T* w, const A* Wsum, long long n, long long c,
-                            long long ignore, A eps, T* loss, A* lse, int* err, A* red, unsigned int* ticket, int mean,
-                            T* out, A* scale) {
+                            long long ignore, A eps, O* loss, A* lse, int* err, A* red, unsigned int* ticket, int mean,
+                            O* out, A* scale) {
   __shared__ A bl[32], bw[32];
   long long row = (long long)blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
   int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
@@ -128,10 +132,10 @@ __device__ void ce_fwd_warp(const T* x, const long long* t, const T* w, const A*
 }
 
 // one block per row: online max/sum per thread, then across warps through shared memory
-template <typename T, typename A>
+template <typename T, typename A, typename O>
 __device__ void ce_fwd_block(const T* x, const long long* t, const T* w, const A* Wsum, long long n, long long c,
-                             long long ignore, A eps, T* loss, A* lse, int* err, A* red, unsigned int* ticket,
-                             int mean, T* out, A* scale) {
+                             long long ignore, A eps, O* loss, A* lse, int* err, A* red, unsigned int* ticket,
+                             int mean, O* out, A* scale) {
   __shared__ A sm[32], ss[32], sw[32], row_ms[2];
   long long row = blockIdx.x;  // the grid has exactly n blocks
   const T* xi = x + row * c;
@@ -174,8 +178,8 @@ __device__ void ce_fwd_block(const T* x, const long long* t, const T* w, const A
 // g_i = g[i * g_stride] * scale. Without smoothing neither W nor the w_j are read: a NaN
 // weight of a class no target names costs nothing, as in PyTorch. An ignored row gets 0 p_j
 // (PyTorch's 0 - p * 0): 0, or NaN where its log-probabilities are NaN.
-template <typename T, typename A>
-__device__ void ce_bwd(const T* x, const long long* t, const T* w, const A* Wsum, const A* lse, const T* g,
+template <typename T, typename A, typename O>
+__device__ void ce_bwd(const T* x, const long long* t, const T* w, const A* Wsum, const A* lse, const O* g,
                        long long g_stride, const A* scale, long long n, long long c, long long ignore, A eps, T* gx) {
   long long total = n * c;
   A smooth = eps != A(0) ? eps * (Wsum ? *Wsum : A(c)) / A(c) : A(0);
@@ -197,25 +201,27 @@ __device__ void ce_bwd(const T* x, const long long* t, const T* w, const A* Wsum
 
 }  // namespace gpugrad
 
-#define GPUGRAD_CE_FWD_ARGS(T, A)                                                                                  \
+#define GPUGRAD_CE_FWD_ARGS(T, A, O)                                                                               \
   const T *x, const long long *t, const T *w, const A *Wsum, long long n, long long c, long long ig, A eps,       \
-      T *loss, A *lse, int *err, A *red, unsigned int *ticket, int mean, T *out, A *scale
+      O *loss, A *lse, int *err, A *red, unsigned int *ticket, int mean, O *out, A *scale
 
-#define GPUGRAD_CE(name, T, A)                                                                                     \
-  extern "C" __global__ void gpugrad_cross_entropy_fwd_warp_##name(GPUGRAD_CE_FWD_ARGS(T, A)) {                  \
-    gpugrad::ce_fwd_warp<T, A>(x, t, w, Wsum, n, c, ig, eps, loss, lse, err, red, ticket, mean, out, scale);     \
+#define GPUGRAD_CE(name, T, A, O)                                                                                  \
+  extern "C" __global__ void gpugrad_cross_entropy_fwd_warp_##name(GPUGRAD_CE_FWD_ARGS(T, A, O)) {               \
+    gpugrad::ce_fwd_warp<T, A, O>(x, t, w, Wsum, n, c, ig, eps, loss, lse, err, red, ticket, mean, out, scale);  \
   }                                                                                                              \
-  extern "C" __global__ void gpugrad_cross_entropy_fwd_block_##name(GPUGRAD_CE_FWD_ARGS(T, A)) {                 \
-    gpugrad::ce_fwd_block<T, A>(x, t, w, Wsum, n, c, ig, eps, loss, lse, err, red, ticket, mean, out, scale);    \
+  extern "C" __global__ void gpugrad_cross_entropy_fwd_block_##name(GPUGRAD_CE_FWD_ARGS(T, A, O)) {              \
+    gpugrad::ce_fwd_block<T, A, O>(x, t, w, Wsum, n, c, ig, eps, loss, lse, err, red, ticket, mean, out, scale); \
   }                                                                                                              \
   extern "C" __global__ void gpugrad_cross_entropy_bwd_##name(const T* x, const long long* t, const T* w,        \
-                                                              const A* Wsum, const A* lse, const T* g,          \
+                                                              const A* Wsum, const A* lse, const O* g,          \
                                                               long long g_stride, const A* scale, long long n,  \
                                                               long long c, long long ig, A eps, T* gx) {        \
-    gpugrad::ce_bwd<T, A>(x, t, w, Wsum, lse, g, g_stride, scale, n, c, ig, eps, gx);                           \
+    gpugrad::ce_bwd<T, A, O>(x, t, w, Wsum, lse, g, g_stride, scale, n, c, ig, eps, gx);                        \
   }
 
-GPUGRAD_CE(f32, float, float)
-GPUGRAD_CE(f64, double, double)
-GPUGRAD_CE(f16, __half, float)
-GPUGRAD_CE(bf16, __nv_bfloat16, float)
+GPUGRAD_CE(f32, float, float, float)
+GPUGRAD_CE(f64, double, double, double)
+GPUGRAD_CE(f16, __half, float, __half)
+GPUGRAD_CE(bf16, __nv_bfloat16, float, __nv_bfloat16)
+GPUGRAD_CE(f16_f32, __half, float, float)
+GPUGRAD_CE(bf16_f32, __nv_bfloat16, float, float)

@@ -240,11 +240,19 @@ class CudaKernels:
         w = self._cp.ascontiguousarray(w, dtype=dtype)
         return w, w.astype(self._acc(dtype)).sum()
 
-    def cross_entropy_fwd(self, x, t, w, ignore_index, eps, reduction="none"):
+    def _out(self, x_dtype, wide):
+        """The losses' dtype and the kernels' suffix: the logits' own, or with ``wide`` for
+        float16/bfloat16 logits float32 (the *_f32 variants: autocast's float32 loss)."""
+        if wide and x_dtype.itemsize == 2:
+            return np.dtype(np.float32), _SUFFIX[x_dtype] + "_f32"
+        return x_dtype, _SUFFIX[x_dtype]
+
+    def cross_entropy_fwd(self, x, t, w, ignore_index, eps, reduction="none", wide=False):
         """``(result, lse, scale)``: the rows' losses for reduction 'none' (scale None), else
         the 0-d sum or weighted mean (divided by the counted weight whatever it is, as in
         PyTorch: NaN for an all-ignored batch) and d(result)/d(row) as a 0-d device array.
-        ``lse`` (2, n): each row's log-sum-exp relative to its shift, and the shift."""
+        ``lse`` (2, n): each row's log-sum-exp relative to its shift, and the shift. With
+        ``wide``, float16/bfloat16 logits give float32 losses (each logit widened as read)."""
         cp = self._cp
         check_cross_entropy(x.shape, x.dtype, t.shape, t.dtype, None if w is None else w.shape)
         if reduction not in ("none", "sum", "mean"):
@@ -252,21 +260,21 @@ class CudaKernels:
         x = cp.ascontiguousarray(x)
         t = cp.ascontiguousarray(t, dtype=cp.int64)
         acc = self._acc(x.dtype)
+        out_dtype, sfx = self._out(x.dtype, wide)
         n, c = x.shape
         w, wsum = self._weight(w, x.dtype)
         lse = cp.empty((2, n), acc)  # per row: log sum exp(x - shift), then the shift (kept apart)
         err = cp.zeros(1, dtype=cp.int32)  # a memset, not a kernel: INT_MAX - (first bad row) when set
         if reduction == "none":
-            result, scale = cp.empty(n, x.dtype), None
+            result, scale = cp.empty(n, out_dtype), None
             loss, red, ticket, out, scale_arg = result, None, None, None, None
         else:
             # what an empty batch gives: a sum of 0, a mean of 0 / 0 = NaN (as PyTorch)
-            result = cp.full((), np.nan if reduction == "mean" else 0, x.dtype)
+            result = cp.full((), np.nan if reduction == "mean" else 0, out_dtype)
             scale = cp.full((), np.inf if reduction == "mean" else 1, acc)
             red, ticket = cp.zeros(2, acc), cp.zeros(1, cp.uint32)
             loss, out, scale_arg = None, result, scale
         if n:
-            sfx = _SUFFIX[x.dtype]
             args = (x, t, w, wsum, np.int64(n), np.int64(c), np.int64(ignore_index), acc.type(eps), loss, lse, err,
                     red, ticket, np.int32(reduction == "mean"), out, scale_arg)
             if c <= WARP_MAX_CLASSES:
@@ -282,19 +290,21 @@ class CudaKernels:
         return result, lse, scale
 
     def cross_entropy_bwd(self, x, t, w, lse, g, ignore_index, eps, scale=None):
-        """The logits' gradient for upstream ``g`` (a 0-d array: the same for every row, or
-        one per row) times ``scale`` (the forward's, or None for 1)."""
+        """The logits' gradient (of their dtype) for upstream ``g`` (a 0-d array: the same
+        for every row, or one per row) times ``scale`` (the forward's, or None for 1). A
+        float32 ``g`` for float16/bfloat16 logits is the upstream of a ``wide`` forward."""
         cp = self._cp
         x = cp.ascontiguousarray(x)
         acc = self._acc(x.dtype)
+        out_dtype, sfx = self._out(x.dtype, g.dtype != x.dtype)
         n, c = x.shape
         gx = cp.empty_like(x)
         if n:
             w, wsum = self._weight(w, x.dtype)
-            g = cp.ascontiguousarray(g, dtype=x.dtype)
+            g = cp.ascontiguousarray(g, dtype=out_dtype)
             if g.size not in (1, n):
                 raise ShapeError(f"[cross_entropy] the upstream gradient has {g.size} values for {n} rows")
-            self._fn("cross_entropy", f"gpugrad_cross_entropy_bwd_{_SUFFIX[x.dtype]}")(
+            self._fn("cross_entropy", f"gpugrad_cross_entropy_bwd_{sfx}")(
                 self._grid(n * c), (THREADS,),
                 (x, cp.ascontiguousarray(t, dtype=cp.int64), w, wsum, cp.ascontiguousarray(lse, dtype=acc), g,
                  np.int64(0 if g.size == 1 else 1), scale, np.int64(n), np.int64(c),

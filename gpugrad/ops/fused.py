@@ -22,12 +22,21 @@ class SoftmaxCrossEntropy(Op):
     PyTorch's order. ``lse`` is what forward keeps (on the CPU; the CUDA kernels keep m too);
     m + lse is never formed, as it would round log(c) away next to a logit of 1e30."""
 
-    __slots__ = ("ignore_index", "eps", "weight", "reduction", "lse", "c", "scale", "want_grad", "pregrad")
+    __slots__ = ("ignore_index", "eps", "weight", "reduction", "lse", "c", "scale", "want_grad", "pregrad", "wide")
     ieee = True
 
-    def __init__(self, ignore_index, eps, weight, reduction="none", want_grad=False):
+    def __init__(self, ignore_index, eps, weight, reduction="none", want_grad=False, wide=False):
         self.ignore_index, self.eps, self.weight = ignore_index, eps, weight  # weight: array or None
         self.reduction, self.want_grad, self.pregrad = reduction, want_grad, None
+        # float32 losses of float16/bfloat16 logits (autocast's float32 loss), on kernels that
+        # widen each logit as they read it (``wide_kernels``); the logits' gradient keeps their dtype
+        self.wide = wide
+
+    @staticmethod
+    def wide_kernels(backend, dtype):
+        """Whether ``backend``'s kernels give float32 losses of ``dtype`` logits directly."""
+        k = backend.kernels
+        return dtype.itemsize == 2 and k is not None and k.device_reduction and k.supports(dtype)
 
     def forward(self, b, x, t):
         self.c = x.shape[1]
@@ -35,7 +44,7 @@ class SoftmaxCrossEntropy(Op):
             if b.kernels.device_reduction:
                 # one launch that also reduces; scale stays on the device (no host read)
                 out, self.lse, self.scale = b.kernels.cross_entropy_fwd(x, t, self.weight, self.ignore_index, self.eps,
-                                                                        self.reduction)
+                                                                        self.reduction, wide=self.wide)
                 return out
             if self.want_grad and self.reduction != "none":
                 # a training step: every row's upstream gradient is the same number (the
@@ -73,7 +82,7 @@ class SoftmaxCrossEntropy(Op):
         if self.scale is None:
             return gy
         x = self.inputs[0]
-        scale = self.scale if isinstance(self.scale, float) else x._like(x._backend.xp.asarray(self.scale, x.dtype))
+        scale = self.scale if isinstance(self.scale, float) else x._like(x._backend.xp.asarray(self.scale, gy.dtype))
         return (gy * scale).expand(x.shape[0])
 
     def _forward_composed(self, b, x, t):
@@ -107,6 +116,8 @@ class SoftmaxCrossEntropy(Op):
             return x._like(gx if g == 1.0 else gx * x.dtype.type(g)), None
         if state.grad_enabled:
             with x._backend.quiet():  # IEEE results (a mean over no weight, NaN rows) without warnings
+                if self.wide:  # the float32 loss's formulas, on the widened logits
+                    return self._backward_graph(self._row_grad(gy), x.float(), t).to(x.dtype), None
                 return self._backward_graph(self._row_grad(gy), x, t), None
         b = x._backend
         k = b.kernels if b.kernels is not None and b.kernels.supports(x.dtype) else None

@@ -9,16 +9,18 @@ clean ones.
 ``unscale_`` groups the gradients by device and dtype. A group whose device has a fused
 kernel for its dtype (``backend.kernels.amp_unscale_``: the CPU extension for float32 and
 float64, the CUDA kernels for every float type) is multiplied and checked in one pass over
-each gradient, one call (one launch on a GPU) for the group, into a flag on the device;
-the rest (no kernel, or a gradient the kernel cannot update in place, such as a strided
-view) take two array passes (``_amp_unscale``). The verdicts are combined on the devices
-and read once, in ``step``: one host read per step, not one per parameter."""
+each gradient by one call for the group (on a GPU one launch per 128 gradients, reading
+1/scale from the device), into a flag on the device. The rest (no kernel, or a gradient
+the kernel cannot update in place, such as a strided view) take two array passes
+(``_amp_unscale``). The verdicts are combined on the devices and read once, in ``step``:
+one host read per step, not one per parameter."""
 
 import numbers
 
 import gpugrad as gg
 
 from ..errors import ArgumentError, ArgumentTypeError, GpugradError
+from ..nn.sparse import is_sparse_grad
 
 _READY, _UNSCALED, _STEPPED = "ready", "unscaled", "stepped"
 
@@ -90,17 +92,21 @@ class GradScaler:
                 g = p.grad
                 if g is None:
                     continue
+                if is_sparse_grad(g):
+                    raise ArgumentTypeError("[GradScaler.unscale_] row-sparse gradients (Embedding(sparse=True)) "
+                                            "are not supported: use a dense Embedding with GradScaler")
                 if g.dtype == gg.float16:
                     raise ArgumentError("[GradScaler.unscale_] attempting to unscale float16 gradients: keep the "
                                         "parameters (the master weights) in float32 and let autocast run the ops in "
                                         "float16")
                 groups.setdefault((str(g.device), g.dtype), []).append(g)
-        found = None
+        found = gg.tensor(False, device=self._scale.device)
         with gg.no_grad():
             for grads in groups.values():
-                bad = _unscale_group(grads, inv.to(grads[0].device))
-                found = bad if found is None else found | bad.to(found.device)
-        state["found_inf"] = found if found is not None else gg.tensor(False, device=self._scale.device)
+                # combined where the scale is (a GPU, as a rule): moving a CPU group's flag
+                # there is no host read, while moving a GPU's flag to the CPU would be one
+                found = found | _unscale_group(grads, inv.to(grads[0].device)).to(found.device)
+        state["found_inf"] = found
         state["stage"] = _UNSCALED
 
     def step(self, optimizer, *args, **kwargs):
@@ -238,6 +244,8 @@ def _in_place(a):
 
 def _amp_unscale(g, inv):
     """Multiply gradient ``g`` by ``inv`` in place; a 0-d bool tensor on g's device: whether
-    it holds inf or NaN. (x * inv is not finite exactly where x is not, for a finite inv.)"""
-    g.mul_(inv)
+    the product holds inf or NaN (one that overflowed, too: no warning for it, as none from
+    the kernels)."""
+    with g._backend.quiet():
+        g.mul_(inv)
     return ~gg.isfinite(g).all()

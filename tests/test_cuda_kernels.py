@@ -293,3 +293,85 @@ def test_bfloat16_optimizer_kernels(cuda_device):
     for p, g, w in zip(ps, gs, want):
         np.testing.assert_allclose(p.astype(cp.float32).get(), w - 0.1 * g.astype(cp.float32).get(), rtol=1e-2,
                                    atol=1e-2)
+
+
+# -- loss scaling: unscale and inf/NaN check in one pass ------------------------------------------
+def _dtype(name):
+    if name == "bfloat16":
+        return np.dtype(pytest.importorskip("ml_dtypes").bfloat16)
+    return np.dtype(name)
+
+
+def check_amp_unscale(switch, count, dtype="float32", bad=None):
+    """The kernel on ``count`` gradients (every fifth empty) against NumPy: each product as
+    the array path computes it (float32 for float32, float64 for float64, float32 rounded
+    once for the 2-byte floats), bit for bit, and the flag set exactly when ``bad`` (inf,
+    -inf, NaN, or 'overflow': the type's largest finite value times an inv_scale of 4,
+    which in float16 overflows only when rounded) sits first, in the middle or last of the
+    first, a middle or the last non-empty gradient. A flag already set stays set."""
+    cp, kern = switch.backend.xp, switch.kernels
+    dt = _dtype(dtype)
+    inv = np.float32(4.0 if bad == "overflow" else 1 / 3)
+    rng = np.random.default_rng(count)
+    host = [(rng.standard_normal(0 if i % 5 == 4 else i % 4 + 1) * 20).astype(dt) for i in range(count)]
+    full = [i for i, g in enumerate(host) if g.size]
+    places = [(w, at) for w in sorted({full[0], full[len(full) // 2], full[-1]})
+              for at in sorted({0, host[w].size // 2, host[w].size - 1})] if bad is not None else [(None, None)]
+    for which, at in places:
+        gs = [g.copy() for g in host]
+        if which is not None:
+            gs[which][at] = np.finfo(dt).max if bad == "overflow" else bad
+        acc = np.float64 if dt == np.float64 else np.float32
+        with np.errstate(over="ignore", invalid="ignore"):
+            want = [(g.astype(acc) * acc(inv)).astype(dt) for g in gs]
+        dev = [cp.asarray(g) for g in gs]
+        flag = cp.zeros(1, cp.int32)
+        kern.amp_unscale_(dev, flag, cp.asarray(np.array([inv], np.float32)))
+        where = f"amp_unscale over {count} {dtype} gradients, {bad} in gradient {which} at {at}"
+        for k, (d, w) in enumerate(zip(dev, want)):
+            assert d.dtype == dt and d.get().tobytes() == w.tobytes(), f"{where}: gradient {k}"
+        assert int(flag.get()[0]) == (bad is not None), where
+    flag = cp.ones(1, cp.int32)
+    kern.amp_unscale_([cp.asarray(g) for g in host], flag, cp.asarray(np.array([inv], np.float32)))
+    assert int(flag.get()[0]) == 1, "a clean call cleared the flag"
+
+
+@pytest.mark.parametrize("count", [1, ck.MAX_GRADS, ck.MAX_GRADS + 1])
+def test_amp_unscale_over_one_or_more_launches(cuda_device, count):
+    """MAX_GRADS + 1 gradients take two launches: a NaN in the last is in the second."""
+    check_amp_unscale(cuda_device, count)
+    check_amp_unscale(cuda_device, count, bad=np.nan)
+
+
+@pytest.mark.parametrize("bad", [None, np.inf, -np.inf, np.nan, "overflow"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_amp_unscale_in_every_dtype(cuda_device, dtype, bad):
+    check_amp_unscale(cuda_device, 11, dtype, bad)
+
+
+def test_amp_unscale_refuses_what_it_cannot_take(cuda_device):
+    cp, kern = cuda_device.backend.xp, cuda_device.kernels
+    err = gg.errors
+    g, flag, inv = cp.ones((3, 4), cp.float32), cp.zeros(1, cp.int32), cp.full(1, 0.5, cp.float32)
+    bad = [
+        (err.ArgumentTypeError, "expected gradient 1 to be a device array, got ndarray",
+         lambda: kern.amp_unscale_([g, np.ones(3, np.float32)], flag, inv)),
+        (err.ArgumentTypeError, "expected inv_scale to be a device array, got float",
+         lambda: kern.amp_unscale_([g], flag, 0.5)),
+        (err.DTypeError, "takes float16/32/64 \\(or bfloat16\\) gradients, got int32",
+         lambda: kern.amp_unscale_([cp.ones(3, cp.int32)], flag, inv)),
+        (err.DTypeError, r"one dtype, got float32 \(gradient 0\) and float64 \(gradient 1, shape \(2,\)\)",
+         lambda: kern.amp_unscale_([g, cp.ones(2, cp.float64)], flag, inv)),
+        (err.ShapeError, r"expected gradient 0 \(shape \(4, 3\)\) to be C-contiguous",
+         lambda: kern.amp_unscale_([g.T], flag, inv)),
+        (err.DTypeError, "expected found_inf to be a one-element int32 array, got float32",
+         lambda: kern.amp_unscale_([g], cp.zeros(1, cp.float32), inv)),
+        (err.ShapeError, r"expected inv_scale to be a one-element array, got shape \(2,\)",
+         lambda: kern.amp_unscale_([g], flag, cp.ones(2, cp.float32))),
+    ]
+    for error, match, call in bad:
+        with pytest.raises(error, match=match):
+            call()
+    assert (g.get() == 1).all()  # nothing ran
+    kern.amp_unscale_([], flag, inv)  # nothing to do, and nothing refused
+    assert int(flag.get()[0]) == 0

@@ -312,8 +312,21 @@ def _read_only(shape):
     return a
 
 
+def _read_only_flag():
+    a = np.zeros(1, np.int32)
+    a.flags.writeable = False
+    return a
+
+
 def _entry_point_cases():
     f32, f16 = np.float32, np.float16
+
+    def flag():
+        return np.zeros(1, np.int32)
+
+    def inv():
+        return np.full(1, 0.5, f32)
+
     x, t, lse = np.zeros((3, 4), f32), np.zeros(3, np.int64), np.zeros(3, f32)
     y, w, ro = np.zeros((3, 5), f32), np.zeros((5, 4), f32), _read_only((3, 5))
     odd = np.zeros(4 * 24 + 1, np.uint8)[1:].view(f32)  # C-contiguous but not aligned for float32
@@ -356,6 +369,27 @@ def _entry_point_cases():
          lambda k: k.adam_step([y], [y], [y.copy()], [ro], 0.1, 0.9, 0.999, 1e-8, 0.0, False, 0.1, 0.001)),
         ("sgd_step: a list as parameter", err.ArgumentTypeError, "expected parameter 0 to be a numpy.ndarray, got list",
          lambda k: k.sgd_step([[0.0]], [np.zeros(1, f32)], [None], 0.1, 0.0, 0.0, 0.0, False, False)),
+        ("amp_unscale_: float16", err.DTypeError, "takes float32/float64 gradients, got float16",
+         lambda k: k.amp_unscale_([y.astype(f16)], flag(), inv())),
+        ("amp_unscale_: dtypes mixed", err.DTypeError,
+         r"one dtype, got float32 \(gradient 0\) and float64 \(gradient 1, shape \(3,\)\)",
+         lambda k: k.amp_unscale_([y, lse.astype(np.float64)], flag(), inv())),
+        ("amp_unscale_: read-only", err.ArgumentError, "gradient 1 .* aligned and writeable, got .* writeable=False",
+         lambda k: k.amp_unscale_([y, ro], flag(), inv())),
+        ("amp_unscale_: unaligned", err.ArgumentError, "gradient 0 .* aligned and writeable, got aligned=False",
+         lambda k: k.amp_unscale_([odd], flag(), inv())),
+        ("amp_unscale_: strided", err.ShapeError, r"gradient 0 \(shape \(5, 3\)\) to be C-contiguous",
+         lambda k: k.amp_unscale_([y.T], flag(), inv())),
+        ("amp_unscale_: a list as gradient", err.ArgumentTypeError, "gradient 0 to be a numpy.ndarray, got list",
+         lambda k: k.amp_unscale_([[1.0]], flag(), inv())),
+        ("amp_unscale_: float flag", err.DTypeError, "found_inf to be a one-element int32 array, got float32",
+         lambda k: k.amp_unscale_([y], np.zeros(1, f32), inv())),
+        ("amp_unscale_: read-only flag", err.ArgumentError, "found_inf .* writeable=False",
+         lambda k: k.amp_unscale_([y], _read_only_flag(), inv())),
+        ("amp_unscale_: scale of two", err.ShapeError, r"inv_scale to be a one-element array, got shape \(2,\)",
+         lambda k: k.amp_unscale_([y], flag(), np.ones(2, f32))),
+        ("amp_unscale_: scale as a number", err.ArgumentTypeError, "inv_scale to be a numpy.ndarray, got float",
+         lambda k: k.amp_unscale_([y], flag(), 0.5)),
     ]
 
 
@@ -427,6 +461,16 @@ def test_bindings_refuse_wrong_buffers_without_python_checks():
         (ValueError, "expected parameter 0 C-contiguous and aligned, .* misaligned",
          lambda: C.adam_step([np.zeros(9, np.uint8)[1:].view(np.float64)], [rows(1, np.float64)],
                              [rows(1, np.float64)], [rows(1, np.float64)], 0.1, 0.9, 0.9, 1e-8, 0.0, False, 0.1, 0.1)),
+        (TypeError, r"\[amp_unscale\] expected gradient 0 of dtype float32 or float64, got shape \(3,\), float16",
+         lambda: C.amp_unscale([rows(3, np.float16)], 0.5)),
+        (TypeError, r"expected gradient 1 of dtype float32, got shape \(3,\), float64",
+         lambda: C.amp_unscale([rows(), rows(3, np.float64)], 0.5)),
+        (ValueError, "expected gradient 1 writeable, got a read-only array",
+         lambda: C.amp_unscale([rows(), _read_only((2, 2))], 0.5)),
+        (ValueError, "expected gradient 0 C-contiguous and aligned, .* misaligned",
+         lambda: C.amp_unscale([np.zeros(9, np.uint8)[1:].view(np.float64)], 0.5)),
+        (ValueError, r"expected gradient 0 C-contiguous and aligned, got .* strides \(4, 12\)",
+         lambda: C.amp_unscale([np.zeros((4, 3), f32).T], 0.5)),
     ]
     for err, match, call in bad:
         with pytest.raises(err, match=match):
@@ -464,5 +508,49 @@ def test_thread_count_from_the_environment_is_capped_at_the_cpu_count(monkeypatc
             assert native.load().threads == os.cpu_count()
         monkeypatch.setenv("GPUGRAD_NUM_THREADS", "1")
         assert native.load().threads == 1
+    finally:
+        C.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("bad", [None, np.inf, -np.inf, np.nan, "overflow"])
+def test_amp_unscale_kernel_multiplies_in_place_and_finds_non_finite_products(dt, bad):
+    """One pass over each gradient, of lengths around the vector widths: the products bit
+    for bit as NumPy's, and a bad value (inf, -inf, NaN, or with a scale of 1/4 the largest
+    finite one, whose product overflows) first, in the middle or last of any gradient is
+    found."""
+    k = NativeKernels(C)
+    rng = np.random.default_rng(9)
+    sizes = [0, 1, 7, 8, 9, 15, 16, 17, 33, 1000]
+    inv = np.float32(4.0 if bad == "overflow" else 1 / 3)
+    for which in range(1, len(sizes)):  # gradient 0 is empty
+        for at in {0, sizes[which] // 2, sizes[which] - 1}:
+            gs = [(rng.standard_normal(n) * 50).astype(dt) for n in sizes]
+            if bad is not None:
+                gs[which][at] = np.finfo(dt).max if bad == "overflow" else bad
+            with np.errstate(over="ignore"):
+                want = [g * dt(inv) for g in gs]
+            flag = np.zeros(1, np.int32)
+            k.amp_unscale_(gs, flag, np.array([inv], np.float32))
+            for g, w in zip(gs, want):
+                np.testing.assert_array_equal(g, w)
+            assert flag[0] == (bad is not None), (which, at)
+
+
+def test_amp_unscale_kernel_threads_agree_with_one_thread():
+    """A gradient past the threads' threshold (2**23 elements) is split among the threads;
+    a NaN in the last thread's part is found, and the products are those of one thread."""
+    before = C.max_threads()
+    try:
+        g = np.random.default_rng(10).standard_normal((1 << 23) + 5).astype(np.float32)
+        g[-2] = np.nan
+        results = []
+        for threads in (1, 2):
+            C.set_num_threads(threads)
+            a = g.copy()
+            results.append((C.amp_unscale([a], 0.25), a))
+        assert results[0][0] and results[1][0]
+        np.testing.assert_array_equal(results[0][1], results[1][1])
+        np.testing.assert_array_equal(results[0][1][:-2], g[:-2] * np.float32(0.25))
     finally:
         C.set_num_threads(before)

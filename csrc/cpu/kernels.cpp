@@ -604,6 +604,26 @@ inline void adam_dispatch(double* p, const double* g, double* m, double* v, int6
   adam_f64(p, g, m, v, i0, i1, lr, b1, b2, eps, wd, dec, bc1, bc2);
 }
 
+// g *= inv over [i0, i1); 1 when a product is inf or NaN. |v| <= max is false for both
+// (NaN compares false) and, unlike std::isfinite, vectorizes as an OR reduction.
+template <typename T>
+GPUGRAD_INLINE int unscale_loop(T* g, int64_t i0, int64_t i1, T inv) {
+  const T big = std::numeric_limits<T>::max();
+  int bad = 0;
+#pragma omp simd reduction(| : bad)
+  for (int64_t i = i0; i < i1; ++i) {
+    T v = g[i] * inv;
+    g[i] = v;
+    bad |= !(std::fabs(v) <= big);
+  }
+  return bad;
+}
+
+GPUGRAD_CLONES int unscale_f32(float* g, int64_t i0, int64_t i1, float inv) { return unscale_loop(g, i0, i1, inv); }
+GPUGRAD_CLONES int unscale_f64(double* g, int64_t i0, int64_t i1, double inv) { return unscale_loop(g, i0, i1, inv); }
+inline int unscale_dispatch(float* g, int64_t i0, int64_t i1, float inv) { return unscale_f32(g, i0, i1, inv); }
+inline int unscale_dispatch(double* g, int64_t i0, int64_t i1, double inv) { return unscale_f64(g, i0, i1, inv); }
+
 }  // namespace
 
 template <typename T>
@@ -699,6 +719,21 @@ void adam_step(T* p, const T* g, T* m, T* v, int64_t n, T lr, T b1, T b2, T eps,
       kParallelOptimizer);
 }
 
+template <typename T>
+bool amp_unscale(T* g, int64_t n, T inv_scale) {
+  int bad = 0;
+  parallel_rows(
+      n, 1,
+      [&](int64_t i0, int64_t i1) {
+        if (unscale_dispatch(g, i0, i1, inv_scale)) {
+#pragma omp critical
+          bad = 1;
+        }
+      },
+      kParallelOptimizer);
+  return bad != 0;
+}
+
 #define GPUGRAD_INSTANTIATE(T)                                                                                     \
   template int64_t cross_entropy_fwd<T>(const T*, const int64_t*, const T*, int64_t, int64_t, int64_t, T, T*, T*, \
                                         T*);                                                                       \
@@ -709,7 +744,8 @@ void adam_step(T* p, const T* g, T* m, T* v, int64_t n, T lr, T b1, T b2, T eps,
   template void bias_relu_fwd<T>(T*, const T*, int64_t, int64_t);                                                 \
   template void relu_bias_bwd<T>(const T*, const T*, int64_t, int64_t, T*, T*);                                   \
   template void sgd_step<T>(T*, const T*, T*, int64_t, T, T, T, T, bool, bool);                                   \
-  template void adam_step<T>(T*, const T*, T*, T*, int64_t, T, T, T, T, T, bool, T, T);
+  template void adam_step<T>(T*, const T*, T*, T*, int64_t, T, T, T, T, T, bool, T, T);                           \
+  template bool amp_unscale<T>(T*, int64_t, T);
 
 GPUGRAD_INSTANTIATE(float)
 GPUGRAD_INSTANTIATE(double)

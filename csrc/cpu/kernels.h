@@ -48,6 +48,12 @@ template <typename T>
 void adam_step(T* p, const T* g, T* m, T* v, int64_t n, T lr, T b1, T b2, T eps, T weight_decay, bool decoupled,
                T bc1, T bc2);
 
+// Loss scaling's unscale and check in one pass: g[i] *= inv_scale in place; true when any
+// product is inf or NaN (the product, not the input: a finite g times an inv_scale above 1
+// can overflow).
+template <typename T>
+bool amp_unscale(T* g, int64_t n, T inv_scale);
+
 int max_threads();
 void set_num_threads(int n);
 const char* simd_level();  // the widest vector unit the dispatcher picked on this CPU

@@ -2,7 +2,8 @@
 // pointers and prefix offsets travel by value in the kernel's parameters (a TensorLists
 // struct, which the host builds as a NumPy record of the same layout), so nothing is
 // copied to the device before the launch and the host never waits. Each thread finds its
-// tensor by binary search over the offsets and updates one element.
+// tensor by binary search over the offsets and updates one element. Loss scaling's unscale
+// and inf/NaN check (amp_unscale) works the same way on up to kMaxGrads gradients.
 #include "common.cuh"
 
 namespace gpugrad {
@@ -24,7 +25,18 @@ struct TensorLists {
 static_assert(sizeof(TensorLists::ptr) == 1024 && sizeof(TensorLists::offset) == 264 && sizeof(TensorLists) == 1296,
               "TensorLists must keep the layout of cuda_kernels.TENSOR_LISTS");
 
-__device__ __forceinline__ int find_tensor(const TensorLists& l, long long idx) {
+// one list of up to kMaxGrads gradients: 2064 bytes, the layout of cuda_kernels.GRAD_LIST
+constexpr int kMaxGrads = 128;
+struct GradList {
+  unsigned long long ptr[kMaxGrads];
+  long long offset[kMaxGrads + 1];
+  int count;
+  int unused;
+};
+static_assert(sizeof(GradList) == 2064, "GradList must keep the layout of cuda_kernels.GRAD_LIST");
+
+template <typename Lists>
+__device__ __forceinline__ int find_tensor(const Lists& l, long long idx) {
   int lo = 0, hi = l.count;  // offset[lo] <= idx < offset[hi]
   while (hi - lo > 1) {
     int mid = (lo + hi) / 2;
@@ -84,6 +96,30 @@ __device__ void adam(const TensorLists& l, A lr, A b1, A b2, A eps, A wd, int de
   }
 }
 
+// Every gradient times *inv_scale in place (in A, rounded back to T once); *found_inf = 1
+// when a stored product is inf or NaN, else left as it is. The product is tested, not the
+// input: with a scale below 1, inv_scale is above 1 and a finite gradient can overflow (in
+// T: a float product past 65504 is inf as a half). inv_scale is a device scalar, so
+// nothing is read back to the host; a thread that saw a bad value writes the flag once.
+template <typename T, typename A>
+__device__ void amp_unscale(const GradList& l, int* found_inf, const float* inv_scale) {
+  long long total = l.offset[l.count];
+  A inv = (A)*inv_scale;
+  const A inf = A(GPUGRAD_INF);
+  bool bad = false;
+  for (long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+       idx += (long long)gridDim.x * blockDim.x) {
+    int ti = find_tensor(l, idx);
+    T* g = reinterpret_cast<T*>(l.ptr[ti]) + (idx - l.offset[ti]);
+    T v;
+    store(&v, (A)load(g) * inv);
+    *g = v;
+    A stored = (A)load(&v);
+    bad |= !(stored > -inf && stored < inf);  // false for NaN too
+  }
+  if (bad) atomicExch(found_inf, 1);
+}
+
 }  // namespace gpugrad
 
 #define GPUGRAD_OPTIM(name, T, A)                                                                               \
@@ -94,6 +130,10 @@ __device__ void adam(const TensorLists& l, A lr, A b1, A b2, A eps, A wd, int de
   extern "C" __global__ void gpugrad_adam_step_##name(const gpugrad::TensorLists lists, A lr, A b1, A b2,      \
                                                       A eps, A wd, int decoupled, A bc1, A bc2) {             \
     gpugrad::adam<T, A>(lists, lr, b1, b2, eps, wd, decoupled, bc1, bc2);                                     \
+  }                                                                                                           \
+  extern "C" __global__ void gpugrad_amp_unscale_##name(const gpugrad::GradList grads, int* found_inf,         \
+                                                        const float* inv_scale) {                             \
+    gpugrad::amp_unscale<T, A>(grads, found_inf, inv_scale);                                                  \
   }
 
 GPUGRAD_OPTIM(f32, float, float)

@@ -4,15 +4,23 @@ The loss is multiplied by the scale before backward, so that small float16 gradi
 not flush to zero; ``unscale_`` divides the gradients back (clipping then sees the true
 ones) and checks them for inf/NaN; ``step`` skips the optimizer's step when any was found;
 ``update`` halves the scale after such a step and doubles it after ``growth_interval``
-clean ones. Each gradient is multiplied and tested on its device (``_amp_unscale``: two
-array passes, not yet one fused kernel), the verdicts combined there: one host read per
-step, not one per parameter."""
+clean ones.
+
+``unscale_`` groups the gradients by device and dtype. A group whose device has a fused
+kernel for its dtype (``backend.kernels.amp_unscale_``: the CPU extension for float32 and
+float64, the CUDA kernels for every float type) is multiplied and checked in one pass over
+each gradient by one call for the group (on a GPU one launch per 128 gradients, reading
+1/scale from the device), into a flag on the device. The rest (no kernel, or a gradient
+the kernel cannot update in place, such as a strided view) take two array passes
+(``_amp_unscale``). The verdicts are combined on the devices and read once, in ``step``:
+one host read per step, not one per parameter."""
 
 import numbers
 
 import gpugrad as gg
 
 from ..errors import ArgumentError, ArgumentTypeError, GpugradError
+from ..nn.sparse import is_sparse_grad
 
 _READY, _UNSCALED, _STEPPED = "ready", "unscaled", "stepped"
 
@@ -78,20 +86,27 @@ class GradScaler:
             raise GradScalerError("[GradScaler.unscale_] nothing was scaled yet: call scaler.scale(loss).backward() "
                                   "first")
         inv = (1.0 / self._scale.double()).float()  # as PyTorch: the reciprocal in float64, used as float32
-        found = None
+        groups = {}  # (device, dtype) -> gradients; all checked before any is changed
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if is_sparse_grad(g):
+                    raise ArgumentTypeError("[GradScaler.unscale_] row-sparse gradients (Embedding(sparse=True)) "
+                                            "are not supported: use a dense Embedding with GradScaler")
+                if g.dtype == gg.float16:
+                    raise ArgumentError("[GradScaler.unscale_] attempting to unscale float16 gradients: keep the "
+                                        "parameters (the master weights) in float32 and let autocast run the ops in "
+                                        "float16")
+                groups.setdefault((str(g.device), g.dtype), []).append(g)
+        found = gg.tensor(False, device=self._scale.device)
         with gg.no_grad():
-            for group in optimizer.param_groups:
-                for p in group["params"]:
-                    g = p.grad
-                    if g is None:
-                        continue
-                    if g.dtype == gg.float16:
-                        raise ArgumentError("[GradScaler.unscale_] attempting to unscale float16 gradients: keep the "
-                                            "parameters (the master weights) in float32 and let autocast run the "
-                                            "ops in float16")
-                    bad = _amp_unscale(g, inv.to(g.device))
-                    found = bad if found is None else found | bad.to(found.device)
-        state["found_inf"] = found if found is not None else gg.tensor(False, device=self._scale.device)
+            for grads in groups.values():
+                # combined where the scale is (a GPU, as a rule): moving a CPU group's flag
+                # there is no host read, while moving a GPU's flag to the CPU would be one
+                found = found | _unscale_group(grads, inv.to(grads[0].device)).to(found.device)
+        state["found_inf"] = found
         state["stage"] = _UNSCALED
 
     def step(self, optimizer, *args, **kwargs):
@@ -196,8 +211,41 @@ class GradScaler:
         self._growth_tracker = int(state_dict["_growth_tracker"])
 
 
+def _unscale_group(grads, inv):
+    """Multiply ``grads`` (tensors of one device and dtype) by ``inv`` (a float32 0-d tensor
+    on their device) in place; a 0-d bool tensor on the device: whether any product is inf
+    or NaN. One fused call for every gradient the device's kernel takes in place."""
+    backend = grads[0]._backend
+    kernels = backend.kernels
+    fused = kernels is not None and kernels.supports(grads[0].dtype)
+    direct, rest = [], []
+    for g in grads:
+        (direct if fused and _in_place(g.array) else rest).append(g)
+    verdicts = [_amp_unscale(g, inv) for g in rest]
+    if direct:
+        flag = gg.zeros((), dtype=gg.int32, device=grads[0].device)
+        with backend.scope():
+            kernels.amp_unscale_([g.array for g in direct], flag.array, inv.array)
+        for g in direct:
+            g._vc[0] += 1  # changed in place, as mul_ counts it
+        verdicts.append(flag != 0)
+    found = verdicts[0]
+    for bad in verdicts[1:]:
+        found = found | bad
+    return found
+
+
+def _in_place(a):
+    """Whether a kernel can update array ``a`` in place: C-contiguous, and on the CPU also
+    aligned and writeable (CuPy's flags name neither: device memory is both)."""
+    flags = a.flags
+    return flags.c_contiguous and getattr(flags, "aligned", True) and getattr(flags, "writeable", True)
+
+
 def _amp_unscale(g, inv):
     """Multiply gradient ``g`` by ``inv`` in place; a 0-d bool tensor on g's device: whether
-    it holds inf or NaN. (x * inv is not finite exactly where x is not, for a finite inv.)"""
-    g.mul_(inv)
+    the product holds inf or NaN (one that overflowed, too: no warning for it, as none from
+    the kernels)."""
+    with g._backend.quiet():
+        g.mul_(inv)
     return ~gg.isfinite(g).all()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ArgumentError, DTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, ShapeError
 from .base import mask_and_gemms
 from .checks import DeferredChecks
 
@@ -105,13 +105,24 @@ def _bad_target(cp, err, t):
     return flag != 0, row, t[row]
 
 
+def _lists_record(lists, capacity):
+    """The NumPy record of a table of ``lists`` pointer lists for up to ``capacity`` tensors,
+    laid out as optim.cu's structs (no padding): pointers, prefix offsets, count, unused."""
+    ptrs = 8 * lists * capacity
+    offsets = ptrs + 8 * (capacity + 1)
+    return np.dtype({"names": ["ptr", "offset", "count", "unused"],
+                     "formats": [(np.uint64, (lists, capacity)), (np.int64, (capacity + 1,)), np.int32, np.int32],
+                     "offsets": [0, ptrs, offsets, offsets + 4], "itemsize": offsets + 8})
+
+
 MAX_TENSORS = 32  # parameters per optimizer launch (kMaxTensors in optim.cu)
 # optim.cu's TensorLists, passed by value as a kernel parameter: pointers of up to four
 # lists (parameters, gradients, and the optimizer's state), prefix offsets, count
-TENSOR_LISTS = np.dtype({"names": ["ptr", "offset", "count", "unused"],
-                         "formats": [(np.uint64, (4, MAX_TENSORS)), (np.int64, (MAX_TENSORS + 1,)), np.int32, np.int32],
-                         "offsets": [0, 8 * 4 * MAX_TENSORS, 8 * (5 * MAX_TENSORS + 1), 8 * (5 * MAX_TENSORS + 1) + 4],
-                         "itemsize": 8 * (5 * MAX_TENSORS + 2)})
+TENSOR_LISTS = _lists_record(4, MAX_TENSORS)
+MAX_GRADS = 128  # gradients per unscale launch (kMaxGrads in optim.cu)
+# optim.cu's GradList: one list (the gradients), so four times the tensors of TensorLists
+# in a parameter block of 2064 bytes (CUDA takes 4 KiB of kernel parameters on any GPU)
+GRAD_LIST = _lists_record(1, MAX_GRADS)
 
 
 def check_optimizer_arrays(kernel, ps, gs, states, state_dtype):
@@ -142,14 +153,33 @@ def check_optimizer_arrays(kernel, ps, gs, states, state_dtype):
                                  f"got strides {a.strides}")
 
 
-def tensor_lists(lists):
-    """``(record, total elements)`` per chunk of at most MAX_TENSORS tensors: each record
-    holds the chunk's pointers of every list (arrays with ``.data.ptr``, or None) and the
-    prefix offsets of the first list's sizes."""
+def check_unscale_arrays(kernel, gs, found_inf, inv_scale):
+    """Before the fused unscale hands raw pointers to a kernel (CUDA or the CPU's): the
+    gradients share one dtype (the kernel's) and are C-contiguous (updated in place);
+    ``found_inf`` is a one-element int32 array, ``inv_scale`` a one-element float32 one."""
+    for name, a, want in (("found_inf", found_inf, np.int32), ("inv_scale", inv_scale, np.float32)):
+        if a.dtype != want:
+            raise DTypeError(f"[{kernel}] expected {name} to be a one-element {np.dtype(want)} array, got {a.dtype}")
+        if a.size != 1:
+            raise ShapeError(f"[{kernel}] expected {name} to be a one-element array, got shape {a.shape}")
+    for i, g in enumerate(gs):
+        if g.dtype != gs[0].dtype:
+            raise DTypeError(f"[{kernel}] expected every gradient of one call to have one dtype, got {gs[0].dtype} "
+                             f"(gradient 0) and {g.dtype} (gradient {i}, shape {g.shape})")
+        if not g.flags.c_contiguous:
+            raise ShapeError(f"[{kernel}] expected gradient {i} (shape {g.shape}) to be C-contiguous, got strides "
+                             f"{g.strides}")
+
+
+def tensor_lists(lists, record=TENSOR_LISTS):
+    """``(record, total elements)`` per chunk of as many tensors as ``record`` (TENSOR_LISTS
+    or GRAD_LIST) takes: each record holds the chunk's pointers of every list (arrays with
+    ``.data.ptr``, or None) and the prefix offsets of the first list's sizes."""
     n = len(lists[0])
-    for lo in range(0, n, MAX_TENSORS):
-        hi = min(lo + MAX_TENSORS, n)
-        rec = np.zeros(1, TENSOR_LISTS)
+    capacity = record.fields["offset"][0].shape[0] - 1
+    for lo in range(0, n, capacity):
+        hi = min(lo + capacity, n)
+        rec = np.zeros(1, record)
         for j, arrays in enumerate(lists):
             if arrays is not None:
                 rec["ptr"][0, j, : hi - lo] = [a.data.ptr for a in arrays[lo:hi]]
@@ -459,3 +489,26 @@ class CudaKernels:
                 fn(self._grid(total), (THREADS,),
                    (rec, acc.type(lr), acc.type(b1), acc.type(b2), acc.type(eps), acc.type(weight_decay),
                     np.int32(decoupled), acc.type(bc1), acc.type(bc2)))
+
+    # -- loss scaling: unscale and inf/NaN check in one pass, one launch per MAX_GRADS -------
+    def amp_unscale_(self, gs, found_inf, inv_scale):
+        """Every gradient of ``gs`` (C-contiguous arrays of one dtype on this device) times
+        ``inv_scale`` in place, and ``found_inf`` set to 1 where a product (as stored) is
+        inf or NaN; ``inv_scale`` (float32) and ``found_inf`` (int32) are one-element device
+        arrays, so the host reads nothing and waits for nothing."""
+        op = "amp_unscale"
+        for name, a in [(f"gradient {i}", g) for i, g in enumerate(gs)] + [("found_inf", found_inf),
+                                                                           ("inv_scale", inv_scale)]:
+            if not isinstance(a, self._cp.ndarray):
+                raise ArgumentTypeError(f"[{op}] expected {name} to be a device array, got {type(a).__name__}")
+            if a.device.id != self._index:
+                raise DeviceError(f"[{op}] expected {name} on cuda:{self._index}, got an array on cuda:{a.device.id}")
+        if gs and gs[0].dtype not in _SUFFIX:
+            raise DTypeError(f"[{op}] the CUDA kernel takes float16/32/64 (or bfloat16) gradients, got {gs[0].dtype}")
+        check_unscale_arrays(op, gs, found_inf, inv_scale)
+        if not gs:
+            return
+        fn = self._fn("optim", f"gpugrad_amp_unscale_{_SUFFIX[gs[0].dtype]}")
+        for rec, total in tensor_lists([gs], GRAD_LIST):
+            if total:
+                fn(self._grid(total), (THREADS,), (rec, found_inf, inv_scale))

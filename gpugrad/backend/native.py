@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, GpugradIndexError, ShapeError
 from .base import mask_and_gemms
-from .cuda_kernels import check_optimizer_arrays
+from .cuda_kernels import check_optimizer_arrays, check_unscale_arrays
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -238,3 +238,24 @@ class NativeKernels:
     def adam_step(self, ps, gs, ms, vs, lr, b1, b2, eps, weight_decay, decoupled, bc1, bc2):
         gs = self._check_optim("adam_step", ps, gs, [("first moment", ms), ("second moment", vs)])
         self._C.adam_step(ps, gs, ms, vs, lr, b1, b2, eps, weight_decay, decoupled, bc1, bc2)
+
+    # -- loss scaling: unscale and inf/NaN check in one pass over each gradient -----------------
+    def amp_unscale_(self, gs, found_inf, inv_scale):
+        """Every gradient of ``gs`` (float32 or float64 arrays of one dtype, updated in place:
+        C-contiguous, aligned, writeable) times ``inv_scale`` (a one-element float32 array),
+        and ``found_inf`` (a one-element int32 array) set to 1 when a product is inf or NaN;
+        left as it is otherwise, so that calls for several dtypes can share it."""
+        op = "amp_unscale"
+        written = [(f"gradient {i}", g) for i, g in enumerate(gs)] + [("found_inf", found_inf)]
+        for name, a in written + [("inv_scale", inv_scale)]:
+            _ndarray(op, name, a)
+        if gs and gs[0].dtype not in _FLOATS:
+            raise DTypeError(f"[{op}] the CPU kernel takes float32/float64 gradients, got {gs[0].dtype}")
+        check_unscale_arrays(op, gs, found_inf, inv_scale)
+        for name, a in written:
+            if not (a.flags.aligned and a.flags.writeable):
+                raise ArgumentError(f"[{op}] expected {name} (shape {a.shape}, {a.dtype}) to be updated in place: "
+                                    f"aligned and writeable, got aligned={a.flags.aligned}, "
+                                    f"writeable={a.flags.writeable}")
+        if self._C.amp_unscale(list(gs), inv_scale.item()):
+            found_inf[...] = 1

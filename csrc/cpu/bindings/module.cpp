@@ -234,10 +234,28 @@ void adam_multi_t(std::vector<py::array>& ps, const std::vector<py::array>& gs, 
                           T(bc2));
 }
 
+// Every gradient times inv_scale in place, one pass each; whether any product is inf or NaN.
+template <typename T>
+bool amp_unscale_t(std::vector<py::array>& gs, double inv_scale) {
+  const char* op = "amp_unscale";
+  size_t k = gs.size();
+  std::vector<T*> g(k);
+  std::vector<int64_t> n(k);
+  for (size_t i = 0; i < k; ++i) {
+    n[i] = gs[i].size();
+    require<T>(op, "gradient " + std::to_string(i), gs[i], n[i], true);
+    g[i] = ptr<T>(gs[i]);
+  }
+  py::gil_scoped_release nogil;
+  bool bad = false;
+  for (size_t i = 0; i < k; ++i) bad |= gpugrad::amp_unscale<T>(g[i], n[i], T(inv_scale));
+  return bad;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_C, mod) {
-  mod.doc() = "gpugrad's compiled CPU kernels (fused cross-entropy, bias+ReLU, optimizer steps)";
+  mod.doc() = "gpugrad's compiled CPU kernels (fused cross-entropy, bias+ReLU, optimizer steps, loss unscaling)";
   mod.def("cross_entropy_fwd", [](const py::array& x, const py::array& t, const OptArray& w, int64_t ignore,
                                   double eps, py::array& loss, py::array& lse, py::array& wt) {
     return is_f32("cross_entropy_fwd", "logits", x) ? ce_fwd_t<float>(x, t, w, ignore, eps, loss, lse, wt)
@@ -274,6 +292,11 @@ PYBIND11_MODULE(_C, mod) {
     is_f32("adam_step", "parameter 0", ps[0])
         ? adam_multi_t<float>(ps, gs, ms, vs, lr, b1, b2, eps, wd, decoupled, bc1, bc2)
         : adam_multi_t<double>(ps, gs, ms, vs, lr, b1, b2, eps, wd, decoupled, bc1, bc2);
+  });
+  mod.def("amp_unscale", [](std::vector<py::array> gs, double inv_scale) {
+    if (gs.empty()) return false;
+    return is_f32("amp_unscale", "gradient 0", gs[0]) ? amp_unscale_t<float>(gs, inv_scale)
+                                                      : amp_unscale_t<double>(gs, inv_scale);
   });
   mod.def("max_threads", &gpugrad::max_threads);
   mod.def("set_num_threads", &gpugrad::set_num_threads);

@@ -113,3 +113,14 @@ def test_out_of_order_and_bad_arguments(device):
             GradScaler(device, **kwargs)
     with pytest.raises(TypeError, match="expected a tensor or lists/tuples of them, got str"):
         scaler.scale("loss")
+
+
+@pytest.mark.parametrize("key, value", [("scale", float("nan")), ("scale", -2.0), ("scale", float("inf")),
+                                        ("growth_factor", 0.5), ("backoff_factor", 1.5), ("growth_interval", 0),
+                                        ("growth_interval", 2.5), ("_growth_tracker", -1), ("scale", "big")])
+def test_a_damaged_state_dict_is_refused_and_changes_nothing(key, value):
+    scaler = GradScaler("cpu", init_scale=8.0)
+    state = scaler.state_dict()
+    with pytest.raises(ArgumentError, match=key):
+        scaler.load_state_dict({**state, key: value})
+    assert scaler.state_dict() == state

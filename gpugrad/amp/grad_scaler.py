@@ -32,15 +32,8 @@ class GradScalerError(GpugradError, RuntimeError):
 class GradScaler:
     def __init__(self, device="cuda", init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
                  enabled=True):
-        name = "GradScaler"
-        for arg, value, ok, want in (
-                ("init_scale", init_scale, lambda v: 0 < v < float("inf"), "a positive finite number"),
-                ("growth_factor", growth_factor, lambda v: 1 < v < float("inf"), "a finite number above 1"),
-                ("backoff_factor", backoff_factor, lambda v: 0 < v < 1, "a number between 0 and 1")):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok(value):
-                raise ArgumentError(f"[{name}] expected {arg} to be {want}, got {value!r}")
-        if isinstance(growth_interval, bool) or not isinstance(growth_interval, numbers.Integral) or growth_interval < 1:
-            raise ArgumentError(f"[{name}] expected growth_interval to be a positive integer, got {growth_interval!r}")
+        _check_settings("GradScaler", {"init_scale": init_scale, "growth_factor": growth_factor,
+                                       "backoff_factor": backoff_factor, "growth_interval": growth_interval})
         self._device = str(device)
         self._enabled = bool(enabled)
         self._init_scale, self._growth_factor = float(init_scale), float(growth_factor)
@@ -202,6 +195,7 @@ class GradScaler:
         if missing:
             raise ArgumentError(f"[GradScaler.load_state_dict] expected the keys of GradScaler.state_dict(), missing "
                                 f"{', '.join(missing)}")
+        _check_settings("GradScaler.load_state_dict", state_dict)  # a damaged file must not set a NaN scale
         self._init_scale = float(state_dict["scale"])
         if self._scale is not None:
             self._scale = gg.tensor(self._init_scale, dtype=gg.float32, device=self._scale.device)
@@ -209,6 +203,23 @@ class GradScaler:
         self._backoff_factor = float(state_dict["backoff_factor"])
         self._growth_interval = int(state_dict["growth_interval"])
         self._growth_tracker = int(state_dict["_growth_tracker"])
+
+
+_SETTINGS = {  # name -> (test, what it must be)
+    "init_scale": (lambda v: 0 < v < float("inf"), "a positive finite number"),
+    "scale": (lambda v: 0 < v < float("inf"), "a positive finite number"),
+    "growth_factor": (lambda v: 1 < v < float("inf"), "a finite number above 1"),
+    "backoff_factor": (lambda v: 0 < v < 1, "a number between 0 and 1"),
+    "growth_interval": (lambda v: isinstance(v, numbers.Integral) and v >= 1, "a positive integer"),
+    "_growth_tracker": (lambda v: isinstance(v, numbers.Integral) and v >= 0, "an integer >= 0"),
+}
+
+
+def _check_settings(op, values):
+    for arg, value in values.items():
+        ok, want = _SETTINGS.get(arg, (None, None))
+        if ok is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok(value)):
+            raise ArgumentError(f"[{op}] expected {arg} to be {want}, got {value!r}")
 
 
 def _unscale_group(grads, inv):

@@ -61,6 +61,7 @@ from . import data, nn, optim, utils  # noqa: E402 - written against the API abo
 from . import linalg  # noqa: E402
 from . import distributed  # noqa: E402 - imports mpi4py only when a process group starts
 from . import amp  # noqa: E402
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 
 # dtypes last: their torch-style names (float, int, bool, ...) shadow builtins here
 from .dtypes import (  # noqa: E402, A004

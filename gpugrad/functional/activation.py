@@ -2,6 +2,7 @@
 
 import math
 
+from ..amp.autocast import gate as _autocast
 from ..errors import ArgumentError, DTypeError
 from ..ops import activation as A
 from ._util import axis, check_float, check_not_bool, check_tensor, floating, numpy_names
@@ -29,6 +30,8 @@ def tanh(x):
 
 def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta, linear above ``threshold``; never overflows."""
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(softplus, x, beta, threshold)
     return A.Softplus(beta, threshold)(check_float(x, "softplus"))
 
 
@@ -79,6 +82,8 @@ def _softmax_input(x, dim, dtype, op):
 @numpy_names
 def softmax(x, dim=-1, dtype=None):
     """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
+    if _autocast.active and dtype is None and _autocast.engaged(x):
+        return _autocast.fp32(softmax, x, dim)
     x, ax = _softmax_input(x, dim, dtype, "softmax")
     return A.Softmax(ax)(x)
 
@@ -86,6 +91,8 @@ def softmax(x, dim=-1, dtype=None):
 @numpy_names
 def log_softmax(x, dim=-1, dtype=None):
     """x - logsumexp(x) along ``dim``."""
+    if _autocast.active and dtype is None and _autocast.engaged(x):
+        return _autocast.fp32(log_softmax, x, dim)
     x, ax = _softmax_input(x, dim, dtype, "log_softmax")
     return A.LogSoftmax(ax)(x)
 
@@ -170,6 +177,8 @@ def _implicit_softmax_dim(ndim, op):
 @numpy_names
 def softmin(x, dim=None, dtype=None):
     """softmax(-x) along ``dim`` (PyTorch's implicit dim, with its warning, when None)."""
+    if _autocast.active and dtype is None and _autocast.engaged(x):
+        return _autocast.fp32(softmin, x, dim)
     check_tensor(x, "softmin")
     if dim is None:
         dim = _implicit_softmax_dim(x.ndim, "softmin")

@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from ..amp.autocast import gate as _autocast
 from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, GpugradIndexError, ShapeError
 from ..ops import indexing as I
@@ -403,7 +404,9 @@ def _scatter_src(op, input, dim, index, src):  # noqa: A002
 
 def scatter_add(input, dim, index, src):  # noqa: A002
     """``torch.scatter_add``: ``out[i][index[i][j]] += src[i][j]`` (dim=1) on a copy of
-    input, repeated indices adding up."""
+    input, repeated indices adding up (under autocast, input and src of the wider float dtype)."""
+    if _autocast.active and _autocast.engaged(input, src):
+        return _autocast.promote(scatter_add, input, dim, index, src)
     return scatter_reduce(input, dim, index, src, "sum", op="scatter_add")
 
 
@@ -466,7 +469,10 @@ def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
 
 
 def index_copy(input, dim, index, source):  # noqa: A002
-    """``torch.index_copy``: ``out[..., index[i], ...] = source[..., i, ...]`` along ``dim``."""
+    """``torch.index_copy``: ``out[..., index[i], ...] = source[..., i, ...]`` along ``dim``
+    (under autocast, input and source of the wider float dtype)."""
+    if _autocast.active and _autocast.engaged(input, source):
+        return _autocast.promote(index_copy, input, dim, index, source)
     d, idx, source = _index_args("index_copy", input, dim, index, source)
     return _scatter_src("index_copy", input, d, idx, source)
 

@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from ..amp.autocast import gate as _autocast
 from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, ShapeError
 from ..ops.fused import Linear
@@ -15,6 +16,13 @@ from ._util import axis
 def matmul(a, b):
     """NumPy/PyTorch matmul: 1-D operands are promoted and the extra dim removed; leading
     (batch) dims broadcast."""
+    if _autocast.active and _autocast.engaged(a, b):
+        return _autocast.lower(matmul, a, b)
+    return _matmul(a, b)
+
+
+def _matmul(a, b):
+    """matmul without autocast's check: for products outside its low-precision list (dot)."""
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise ArgumentTypeError(f"[matmul] expected two tensors, got {type(a).__name__} and {type(b).__name__}")
     if a.ndim == 0 or b.ndim == 0:
@@ -74,12 +82,16 @@ def _linear(x, weight, bias, relu, op):
 
 def linear(x, weight, bias=None):
     """x @ weight.T + bias, with weight of shape (out_features, in_features): one fused op."""
+    if _autocast.active and _autocast.engaged(x, weight):
+        return _autocast.lower(linear, x, weight, bias)
     return _linear(x, weight, bias, False, "linear")
 
 
 def linear_relu(x, weight, bias=None):
     """relu(x @ weight.T + bias) as one op: the ReLU mask and bias gradient are fused
     (compiled kernels on the CPU when built)."""
+    if _autocast.active and _autocast.engaged(x, weight):
+        return _autocast.lower(linear_relu, x, weight, bias)
     return _linear(x, weight, bias, True, "linear_relu")
 
 
@@ -112,6 +124,8 @@ def _ndims(op, t, n, name):
 
 def mm(input, mat2):  # noqa: A002 - PyTorch's names
     """``torch.mm``: the (n, m) @ (m, p) matrix product, both 2-D (no broadcasting)."""
+    if _autocast.active and _autocast.engaged(input, mat2):
+        return _autocast.lower(mm, input, mat2)
     _tensors("mm", input, mat2)
     _ndims("mm", input, 2, "input")
     _ndims("mm", mat2, 2, "mat2")
@@ -123,6 +137,8 @@ def mm(input, mat2):  # noqa: A002 - PyTorch's names
 
 def bmm(input, mat2):  # noqa: A002
     """``torch.bmm``: batched (b, n, m) @ (b, m, p), the batch sizes equal (no broadcasting)."""
+    if _autocast.active and _autocast.engaged(input, mat2):
+        return _autocast.lower(bmm, input, mat2)
     _tensors("bmm", input, mat2)
     _ndims("bmm", input, 3, "input")
     _ndims("bmm", mat2, 3, "mat2")
@@ -141,6 +157,8 @@ def _scale(t, c, op):
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
     """``torch.addmm``: ``beta * input + alpha * (mat1 @ mat2)``, input broadcast to the
     product's shape; with ``beta=0`` input is not read (its NaN do not spread), as in PyTorch."""
+    if _autocast.active and _autocast.engaged(input, mat1, mat2):
+        return _autocast.lower(addmm, input, mat1, mat2, beta=beta, alpha=alpha)
     _tensors("addmm", input, mat1, mat2)
     _same_dtype("addmm", input, mat1, mat2)
     prod = mm(mat1, mat2)
@@ -169,12 +187,17 @@ ger = outer
 
 
 def dot(input, tensor):  # noqa: A002
-    """``torch.dot``: the sum of products of two 1-D tensors of one size and dtype."""
+    """``torch.dot``: the sum of products of two 1-D tensors of one size and dtype (under
+    autocast: of the wider dtype)."""
+    if _autocast.active and _autocast.engaged(input, tensor):
+        return _autocast.promote(dot, input, tensor)
     return _dot("dot", input, tensor)
 
 
 def vdot(input, other):  # noqa: A002
     """``torch.vdot``: ``dot`` with the first operand conjugated (the same on real tensors)."""
+    if _autocast.active and _autocast.engaged(input, other):
+        return _autocast.promote(vdot, input, other)
     return _dot("vdot", input, other)
 
 
@@ -185,12 +208,14 @@ def _dot(op, a, b):
     if a.shape != b.shape:
         raise ShapeError(f"[{op}] expected vectors of one size, got {a.shape[0]} and {b.shape[0]}")
     _same_dtype(op, a, b)
-    return matmul(a, b)
+    return _matmul(a, b)
 
 
 def inner(input, other):  # noqa: A002
     """``torch.inner``: the sum over the last dims (a product when either is 0-d); the result
     has input's leading dims then other's."""
+    if _autocast.active and _autocast.engaged(input, other):
+        return _autocast.lower(inner, input, other)
     _tensors("inner", input, other)
     _same_dtype("inner", input, other)
     if input.ndim == 0 or other.ndim == 0:
@@ -204,6 +229,8 @@ def tensordot(a, b, dims=2, out=None, *, op="tensordot"):
     """``torch.tensordot``: contract the last ``dims`` dims of ``a`` with the first ``dims`` of
     ``b``, or the dims named by a pair of lists; the result has a's remaining dims then b's.
     One matmul after permuting and reshaping (see ``_contract``)."""
+    if _autocast.active and _autocast.engaged(a, b):
+        return _autocast.lower(tensordot, a, b, dims, out, op=op)
     _tensors(op, a, b)
     if out is not None:
         raise ArgumentError(f"[{op}] out= is not supported; use the returned tensor")
@@ -309,6 +336,8 @@ def einsum(equation, *operands):
     subscripts seen once, in alphabetical order). Repeated subscripts in one operand take
     diagonals; the operands are contracted left to right, each pair as one batched matmul
     (permute, reshape; see ``_contract``), so the gradient is made of the same ops."""
+    if _autocast.active and _autocast.engaged(*operands):
+        return _autocast.lower(einsum, equation, *operands)
     op = "einsum"
     if not isinstance(equation, str):
         raise ArgumentTypeError(f"[{op}] expected the equation string first, got {type(equation).__name__}")
@@ -405,7 +434,9 @@ def kron(input, other):  # noqa: A002
 def cross(input, other, dim=None):  # noqa: A002
     """``torch.cross``: the 3-vector cross product along ``dim`` (the first dim of size 3
     when None, as torch.cross does; ``linalg_cross`` defaults to the last), inputs
-    broadcast together, of one dtype."""
+    broadcast together, of one dtype (under autocast: of the wider dtype)."""
+    if _autocast.active and _autocast.engaged(input, other):
+        return _autocast.promote(cross, input, other, dim)
     from .index import getitem
     from .shape import stack
 
@@ -434,4 +465,6 @@ def cross(input, other, dim=None):  # noqa: A002
 
 def linalg_cross(input, other, *, dim=-1):  # noqa: A002
     """``torch.linalg.cross``: ``cross`` along ``dim`` (the last by default)."""
+    if _autocast.active and _autocast.engaged(input, other):
+        return _autocast.promote(linalg_cross, input, other, dim=dim)
     return cross(input, other, dim)

@@ -3,6 +3,7 @@ user-facing ``cross_entropy`` on it."""
 
 import numpy as np
 
+from ..amp.autocast import gate as _autocast
 from ..autograd.grad_mode import is_grad_enabled
 from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, ShapeError
@@ -31,6 +32,8 @@ def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_
     (divided by the summed weights of the counted targets, as PyTorch divides: NaN when none
     is counted). As in PyTorch, a row whose logits hold NaN or +inf has a NaN loss and
     gradient; ignored, it adds 0 to the loss but its gradient is still NaN."""
+    if _autocast.active and _autocast.engaged(logits, target, weight):
+        return _autocast.fp32(softmax_cross_entropy, logits, target, weight, ignore_index, label_smoothing, reduction)
     if not isinstance(logits, Tensor) or not isinstance(target, Tensor):
         raise DTypeError("[cross_entropy] expected tensors for logits and target")
     if logits.ndim != 2 or target.shape != (logits.shape[0],):

@@ -1,6 +1,7 @@
 """Elementwise functions: arithmetic (tensor or scalar operands), math, comparisons."""
 
 from .. import dtypes as _dtypes
+from ..amp.autocast import gate as _autocast
 from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError
 from ..ops import elementwise as E
@@ -112,6 +113,8 @@ def div(a, b, *, rounding_mode=None):
 def pow(a, b):  # noqa: A001 - the PyTorch name
     """a ** b; either side may be a scalar. As in PyTorch, an integer tensor to a float
     scalar power is float32, and integers to negative integer scalar powers are refused."""
+    if _autocast.active and _autocast.engaged(a, b):
+        return _autocast.fp32(pow, a, b)
     c = scalar(b)
     if isinstance(a, Tensor) and isinstance(c, int) and c < 0 and _op_dtype("pow", a, c).kind in "biu":
         raise ArgumentError(f"[pow] expected a non-negative exponent for an integer tensor, got {c}; use a float")
@@ -130,28 +133,40 @@ def neg(x):
 
 
 def exp(x):
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(exp, x)
     return E.Exp()(floating(x))
 
 
 def log(x):
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(log, x)
     return E.Log()(floating(x))
 
 
 def log10(x):
     """Base-10 logarithm (float32 for integer input, as PyTorch); log10(0) is -inf."""
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(log10, x)
     return E.Log10()(floating(x))
 
 
 def log2(x):
     """Base-2 logarithm (float32 for integer input, as PyTorch); log2(0) is -inf."""
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(log2, x)
     return E.Log2()(floating(x))
 
 
 def log1p(x):
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(log1p, x)
     return E.Log1p()(floating(x))
 
 
 def expm1(x):
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(expm1, x)
     return E.Expm1()(floating(x))
 
 
@@ -160,6 +175,8 @@ def sqrt(x):
 
 
 def rsqrt(x):
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(rsqrt, x)
     return 1.0 / sqrt(x)
 
 
@@ -176,6 +193,8 @@ def cos(x):
 
 
 def reciprocal(x):
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(reciprocal, x)
     return E.RDivScalar(1.0)(floating(x))
 
 
@@ -463,16 +482,22 @@ def _float_unary(op_cls, name, x):
 
 
 def tan(x):
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(tan, x)
     return _float_unary(E.Tan, "tan", x)
 
 
 def asin(x):
     """arcsin; NaN outside [-1, 1], as in PyTorch."""
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(asin, x)
     return _float_unary(E.Asin, "asin", x)
 
 
 def acos(x):
     """arccos; NaN outside [-1, 1]."""
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(acos, x)
     return _float_unary(E.Acos, "acos", x)
 
 
@@ -481,10 +506,14 @@ def atan(x):
 
 
 def sinh(x):
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(sinh, x)
     return _float_unary(E.Sinh, "sinh", x)
 
 
 def cosh(x):
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(cosh, x)
     return _float_unary(E.Cosh, "cosh", x)
 
 

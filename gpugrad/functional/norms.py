@@ -7,6 +7,7 @@ norm is 0 (where sqrt would give NaN)."""
 import math
 import numbers
 
+from ..amp.autocast import gate as _autocast
 from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 from ..ops.base import Op
@@ -76,12 +77,16 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     """The ``ord``-norm of ``x`` over ``dim`` (int, tuple, or None for all elements):
     ``ord`` a number, ``inf`` (max |x|), ``-inf`` (min |x|) or 0 (the count of nonzeros).
     ``x`` must be a float tensor; ``dtype`` casts it first (as PyTorch does)."""
+    if _autocast.active and dtype is None and _autocast.engaged(x):
+        return _autocast.fp32(vector_norm, x, ord, dim, keepdim)
     return _norm(x, ord, dim, keepdim, dtype, "linalg.vector_norm")
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):  # noqa: A002
     """``torch.norm``: ``p`` a number, ``inf``/``-inf`` or ``"fro"`` (the 2-norm over one or
     two dims, or all elements). The nuclear norm (``"nuc"``) is not provided."""
+    if _autocast.active and dtype is None and _autocast.engaged(input):
+        return _autocast.fp32(norm, input, p, dim, keepdim, out)
     if out is not None:
         raise ArgumentError("[norm] out= is not supported; use the returned tensor")
     if isinstance(p, str):
@@ -126,6 +131,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):  # no
     (Frobenius), ``1``/``-1`` (largest/smallest column sum of |A|), ``inf``/``-inf``
     (largest/smallest row sum). The spectral and nuclear norms (``2``, ``-2``, ``"nuc"``)
     need an SVD, which gpugrad does not have: they are refused."""
+    if _autocast.active and dtype is None and _autocast.engaged(A):
+        return _autocast.fp32(matrix_norm, A, ord, dim, keepdim)
     op = "linalg.matrix_norm"
     check_tensor(A, op)
     if dtype is not None:
@@ -161,6 +168,8 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):  # noqa: A
     """``torch.linalg.norm``: a vector norm when ``dim`` is an int, or when ``ord`` and ``dim``
     are both None (the 2-norm of all elements); a matrix norm when ``dim`` is a pair, or
     when ``dim`` is None and ``A`` is 2-D (with ``ord``: a 1-D ``A`` takes a vector norm)."""
+    if _autocast.active and dtype is None and _autocast.engaged(A):
+        return _autocast.fp32(linalg_norm, A, ord, dim, keepdim)
     op = "linalg.norm"
     check_tensor(A, op)
     if isinstance(dim, list):

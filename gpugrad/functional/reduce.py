@@ -9,6 +9,7 @@ import builtins
 from typing import NamedTuple
 
 from .. import dtypes as _dtypes
+from ..amp.autocast import gate as _autocast
 from ..dtypes import is_floating
 from ..errors import ArgumentTypeError, DTypeError, ShapeError
 from ..ops import reduction as R
@@ -57,6 +58,8 @@ def _accumulating(x, dtype, op):
 @numpy_names
 def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
     """Sum over ``dim`` (int, tuple or None for all)."""
+    if _autocast.active and dtype is None and _autocast.engaged(x):
+        return _autocast.fp32(sum, x, dim, keepdim)
     x = _accumulating(x, dtype, "sum")
     return R.Sum(axes(dim, x.ndim, "sum"), keepdim)(x)
 
@@ -75,6 +78,8 @@ def _need_float(x, dtype, op):
 @numpy_names
 def mean(x, dim=None, keepdim=False, dtype=None):
     """Mean over ``dim``; an integer tensor is refused (as in PyTorch) unless ``dtype`` is given."""
+    if _autocast.active and dtype is None and _autocast.engaged(x):
+        return _autocast.fp32(mean, x, dim, keepdim)
     x = _need_float(x, dtype, "mean")
     return R.Mean(axes(dim, x.ndim, "mean"), keepdim)(x)
 
@@ -83,6 +88,8 @@ def mean(x, dim=None, keepdim=False, dtype=None):
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's ``correction`` (1 = unbiased, PyTorch's default). As in
     PyTorch, the argument after ``dim`` is ``unbiased``."""
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(var, x, dim, unbiased, keepdim, correction=correction)
     check_float(x, "var")
     if isinstance(dim, bool):  # var(False): PyTorch's var(unbiased)
         dim, unbiased = None, dim
@@ -99,6 +106,8 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 @numpy_names
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation: sqrt of ``var`` (same arguments)."""
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(std, x, dim, unbiased, keepdim, correction=correction)
     check_float(x, "std")
     return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
 
@@ -113,6 +122,8 @@ def _count(shape, ax):
 @numpy_names
 def prod(x, dim=None, keepdim=False, dtype=None):
     """Product over one dim or all; differentiable once (exact even with zeros)."""
+    if _autocast.active and dtype is None and _autocast.engaged(x):
+        return _autocast.fp32(prod, x, dim, keepdim)
     x = _accumulating(x, dtype, "prod")
     if dim is not None and not isinstance(dim, int):
         raise ArgumentTypeError(f"[prod] dim must be an int or None, got {type(dim).__name__}")
@@ -201,6 +212,8 @@ def argmin(x, dim=None, keepdim=False):
 def logsumexp(x, dim=None, keepdim=False):
     """log(sum(exp(x))) computed stably (finite for large x; -inf for all -inf); an integer
     tensor gives float32, as in PyTorch."""
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(logsumexp, x, dim, keepdim)
     x = floating(check_tensor(x, "logsumexp"))
     return R.LogSumExp(axes(dim, x.ndim, "logsumexp"), keepdim)(x)
 
@@ -231,6 +244,8 @@ def any(x, dim=None, keepdim=False):  # noqa: A001
 @numpy_names
 def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """``(var, mean)`` over ``dim``, as ``torch.var_mean`` (the arguments of ``var``)."""
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(var_mean, x, dim, unbiased, keepdim, correction=correction)
     check_float(x, "var_mean")
     if isinstance(dim, bool):
         dim, unbiased = None, dim
@@ -240,6 +255,8 @@ def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 @numpy_names
 def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """``(std, mean)`` over ``dim``, as ``torch.std_mean`` (the arguments of ``std``)."""
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(std_mean, x, dim, unbiased, keepdim, correction=correction)
     check_float(x, "std_mean")
     if isinstance(dim, bool):
         dim, unbiased = None, dim
@@ -341,6 +358,8 @@ def _back(y, scalar):
 def cumsum(x, dim, *, dtype=None):
     """Cumulative sum along ``dim``; integer and bool tensors give int64 (``dtype`` casts
     first). Differentiable any number of times (the gradient is a reversed cumsum)."""
+    if _autocast.active and dtype is None and _autocast.engaged(x):
+        return _autocast.fp32(cumsum, x, dim)
     x, d, scalar = _scan_input(x, dim, dtype, "cumsum")
     return _back(R.CumSum(d)(x), scalar)
 
@@ -349,6 +368,8 @@ def cumprod(x, dim, *, dtype=None):
     """Cumulative product along ``dim``; integer and bool tensors give int64. The gradient
     is exact with zeros in ``x`` (no division) and differentiable again: when a gradient is
     needed the scan is built of products of shifted copies (log2(n) steps)."""
+    if _autocast.active and dtype is None and _autocast.engaged(x):
+        return _autocast.fp32(cumprod, x, dim)
     x, d, scalar = _scan_input(x, dim, dtype, "cumprod")
     if x.requires_grad and _grad_enabled():
         return _back(_doubling_scan(x, d, lambda a, b: a * b), scalar)
@@ -359,6 +380,8 @@ def cumprod(x, dim, *, dtype=None):
 def logcumsumexp(x, dim):
     """``log(cumsum(exp(x)))`` along ``dim``, computed stably (a log-add-exp scan, so neither
     large nor very negative entries lose the others); float tensors only, as PyTorch."""
+    if _autocast.active and _autocast.engaged(x):
+        return _autocast.fp32(logcumsumexp, x, dim)
     check_float(x, "logcumsumexp")
     d = axis(dim, x.ndim, "logcumsumexp")
     scalar = x.ndim == 0

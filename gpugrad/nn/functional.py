@@ -10,6 +10,8 @@ import math
 import numpy as np
 
 from .. import functional as F
+from ..amp.autocast import gate as _gate
+from ..amp.autocast import policy as _autocast
 from ..dtypes import is_floating
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, GpugradIndexError, ShapeError
 from ..functional import (  # noqa: F401 - re-exported, as torch.nn.functional does
@@ -46,9 +48,24 @@ from ..functional.loss import check_ignore_index
 from ..functional.norms import vector_norm
 from ..ops.base import Op
 from ..tensor import Tensor
-from .normalization import batch_norm, group_norm, layer_norm, rms_norm  # noqa: F401 - re-exported, as torch.nn.functional does
+from . import normalization as _normalization
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+# the normalizations (nn/normalization.py) in float32 under autocast
+layer_norm = _autocast("fp32")(_normalization.layer_norm)
+group_norm = _autocast("fp32")(_normalization.group_norm)
+rms_norm = _autocast("fp32")(_normalization.rms_norm)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):  # noqa: A002
+    """``torch.nn.functional.batch_norm`` (see ``nn.normalization.batch_norm``). Under autocast
+    the input, weight and bias run in float32; the running statistics are not cast (they are
+    updated in place)."""
+    if _gate.active and _gate.engaged(input, weight, bias):
+        return _gate.fp32(lambda x, w, b: batch_norm(x, running_mean, running_var, w, b, training, momentum, eps),
+                          input, weight, bias)
+    return _normalization.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
 def _reduce(loss, reduction, op):
@@ -68,6 +85,7 @@ def _pair(input, target, op):
         raise ShapeError(f"[{op}] input and target shapes differ: {input.shape} vs {target.shape}")
 
 
+@_autocast("fp32")
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error (the linear output unit's loss)."""
     _pair(input, target, "mse_loss")
@@ -75,12 +93,14 @@ def mse_loss(input, target, reduction="mean"):
     return _reduce(d * d, reduction, "mse_loss")
 
 
+@_autocast("fp32")
 def l1_loss(input, target, reduction="mean"):
     """Mean absolute error."""
     _pair(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
+@_autocast("fp32")
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
     """-[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] from logits z, computed as
     y softplus(-z) + (1 - y) softplus(z): exact for 0/1 targets and finite for any z."""
@@ -114,6 +134,7 @@ class BinaryCrossEntropy(Op):
         return gp, gy * (F.log1p(-p) - F.log(p))
 
 
+@_autocast("fp32")
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa: A002 - PyTorch's names
     """-w [y log p + (1 - y) log(1 - p)] of probabilities ``input`` (in [0, 1], e.g. after a
     sigmoid) and targets ``target`` (in [0, 1], same shape and dtype), each log clamped at
@@ -157,6 +178,7 @@ def _class_last(input, target, op):
     return input, target
 
 
+@_autocast("fp32")
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Negative log likelihood of class ``target`` under log-probabilities ``input`` (N, C).
 
@@ -198,6 +220,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", la
     return _reduce(loss, reduction, "nll_loss")
 
 
+@_autocast("fp32")
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy from logits (N, C) or (N, C, d...): log_softmax then nll_loss.
 
@@ -224,6 +247,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     return out.reshape(target.shape) if reduction == "none" and input.ndim > 2 else out
 
 
+@_autocast("fp32")
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     """Gaussian negative log likelihood with predicted variance ``var`` (> 0):
     0.5 (log var + (input - target)^2 / var) [+ 0.5 log 2 pi]; var is clamped at ``eps``."""
@@ -238,6 +262,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     return _reduce(loss, reduction, "gaussian_nll_loss")
 
 
+@_autocast("fp32")
 def heteroscedastic_gaussian_nll(mean, raw_precision, target, reduction="mean", eps=1e-6):
     """NLL of ``target`` under N(mean, 1/beta) with precision beta = softplus(raw) + eps.
 
@@ -251,6 +276,7 @@ def heteroscedastic_gaussian_nll(mean, raw_precision, target, reduction="mean", 
     return _reduce(loss, reduction, "heteroscedastic_gaussian_nll")
 
 
+@_autocast("fp32")
 def mdn_nll(logits, mean, log_std, target, reduction="mean"):
     """NLL of ``target`` (N, D) under a mixture of K diagonal Gaussians: mixing logits
     (N, K), means and log standard deviations (N, K, D). Stable through logsumexp."""
@@ -342,6 +368,7 @@ def _float_pair(input, target, op):  # noqa: A002 - PyTorch's names
         raise DTypeError(f"[{op}] expected a floating point input, got {input.dtype}")
 
 
+@_autocast("fp32")
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):  # noqa: A002
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target); beta = 0 is L1."""
     _float_pair(input, target, "smooth_l1_loss")
@@ -353,6 +380,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(F.where(z < beta, z * z * (0.5 / beta), z - 0.5 * beta), reduction, "smooth_l1_loss")
 
 
+@_autocast("fp32")
 def huber_loss(input, target, reduction="mean", delta=1.0):  # noqa: A002
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): smooth_l1_loss times delta."""
     _float_pair(input, target, "huber_loss")
@@ -362,6 +390,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):  # noqa: A002
     return _reduce(F.where(z < delta, z * z * 0.5, (z - 0.5 * delta) * delta), reduction, "huber_loss")
 
 
+@_autocast("fp32")
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):  # noqa: A002
     """KL(target || exp(input)) pointwise, with ``input`` log-probabilities: target (log target
     - input), 0 where target is 0 (or exp(target) (target - input) with ``log_target``).
@@ -377,6 +406,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return _reduce(loss, reduction, "kl_div")
 
 
+@_autocast("fp32")
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,  # noqa: A002
                      reduction="mean"):
     """Poisson NLL of ``target`` with rate exp(input) (``log_input``) or input: exp(x) - t x, or
@@ -391,12 +421,14 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     return _reduce(loss, reduction, "poisson_nll_loss")
 
 
+@_autocast("fp32")
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """max(0, -y (x1 - x2) + margin): y = 1 asks x1 to rank above x2, y = -1 below."""
     _three(input1, input2, target, "margin_ranking_loss")
     return _reduce((-target * (input1 - input2) + margin).clamp(min=0.0), reduction, "margin_ranking_loss")
 
 
+@_autocast("fp32")
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
     """x where y = 1, max(0, margin - x) where y = -1 (x a distance, y in {1, -1})."""
     _three(input, target, target, "hinge_embedding_loss")
@@ -404,12 +436,14 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     return _reduce(loss, reduction, "hinge_embedding_loss")
 
 
+@_autocast("fp32")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
     """log(1 + exp(-y x)), through softplus (no overflow)."""
     _float_pair(input, target, "soft_margin_loss")
     return _reduce(softplus(-target * input), reduction, "soft_margin_loss")
 
 
+@_autocast("fp32")
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
     """-mean over classes (last dim) of y log sigmoid(x) + (1 - y) log sigmoid(-x), times weight."""
     _float_pair(input, target, "multilabel_soft_margin_loss")
@@ -422,6 +456,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
 _COS_EPS = 1e-12  # PyTorch's guard in cosine_embedding_loss
 
 
+@_autocast("fp32")
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1; rows of (N, D)
     inputs with (N,) targets, or (D,) inputs with a 0-d target."""
@@ -437,6 +472,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     return _reduce(loss, reduction, op)
 
 
+@_autocast("fp32")
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None,
                         reduce=None, reduction="mean"):
     """max(0, d(a, p) - d(a, n) + margin) with d the p-norm pairwise distance; ``swap`` uses
@@ -462,6 +498,7 @@ def _check_p(p, op):
         raise ArgumentTypeError(f"[{op}] expected a number p, got {type(p).__name__}")
 
 
+@_autocast("fp32")
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """||x1 - x2 + eps||_p along the last dim (inputs broadcast): (N, D), (N, D) -> (N,)."""
     op = "pairwise_distance"
@@ -472,6 +509,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return vector_norm(x1 - x2 + eps, p, max(x1.ndim, x2.ndim) - 1, keepdim)
 
 
+@_autocast("fp32")
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """x1 . x2 / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (inputs broadcast)."""
     op = "cosine_similarity"
@@ -486,6 +524,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
+@_autocast("fp32")
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
     """input / max(||input||_p, eps) along ``dim``: unit rows (dim=1) for p = 2."""
     op = "normalize"
@@ -572,6 +611,7 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's name
     return x
 
 
+@_autocast("lower")
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False, *, generator=None):
     """softmax(q k^T * scale + mask) v over (..., L, E) queries, (..., S, E) keys and (..., S, Ev)
@@ -636,6 +676,7 @@ def embedding_renorm_(weight, idx, max_norm, norm_type=2.0):
 _BAG_MODES = ("sum", "mean", "max")
 
 
+@_autocast("plain")
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,  # noqa: A002
                   mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
     """Sums, means or maxes of bags of embedding rows, without the (bags, length, dim) lookup
@@ -700,6 +741,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     return total / mf.sum(1, keepdim=True).clamp(min=1.0)
 
 
+@_autocast("promote")
 def bilinear(input1, input2, weight, bias=None):
     """y_o = x1^T W_o x2 + b_o over the last dims: x1 (..., in1), x2 (..., in2), weight
     (out, in1, in2), bias (out,) -> (..., out); through one matmul."""

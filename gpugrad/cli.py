@@ -312,6 +312,9 @@ def _parser():
     tr.add_argument("--no-stop-on-divergence", dest="stop_on_divergence", action="store_const", const=False,
                     help="keep training when the loss grows past 1e6 and 1000x its start (a NaN loss always stops)")
     tr.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
+    tr.add_argument("--precision", choices=tuple(T.PRECISIONS),
+                    help="fp32, or mixed precision: bf16 or fp16 matrix products under autocast with float32 weights "
+                         f"(fp16 with loss scaling); kept in the checkpoint (default {d['precision']})")
     tr.add_argument("--seed", type=int, help=f"default {d['seed']}")
     tr.add_argument("--save", help="checkpoint file (.safetensors), written after every epoch")
     tr.add_argument("--resume", help="continue from this checkpoint (up to --epochs) with its settings")

@@ -12,7 +12,7 @@ import numpy as np
 import gpugrad as gg
 from gpugrad.errors import GpugradError
 from gpugrad.serialization import CheckpointError
-from gpugrad.train import _RULES, ACTIVATIONS, OPTIMIZERS, SCHEDULES, _is_int
+from gpugrad.train import _RULES, ACTIVATIONS, OPTIMIZERS, PRECISIONS, SCHEDULES, _is_int
 
 
 def _finite(v):
@@ -51,6 +51,7 @@ _RUN_RULES = {
     "classes": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "standardize": (lambda v: isinstance(v, bool), "true or false"),
     "stop_on_divergence": (lambda v: isinstance(v, bool), "true or false"),
+    "precision": _one_of(PRECISIONS),
 }
 _HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -131,7 +132,7 @@ def _layout_mismatch(saved, fresh, where):
     return None if fits else f"{where}: expected {kind}, got {reprlib.repr(saved)}"
 
 
-def restore(state, path, model, opt, sched, loader):
+def restore(state, path, model, opt, sched, loader, scaler=None):
     """Load a run's checkpoint into the fresh objects built from its config, refusing with
     CheckpointError a part that does not fit them."""
 
@@ -148,6 +149,15 @@ def restore(state, path, model, opt, sched, loader):
     kinds = {frozenset(st) for st in opt.state.values()}
     if opt.state and (len(opt.state) != len(list(model.parameters())) or len(kinds) != 1):
         raise misfit("optimizer state", f"expected the same state for every parameter, got {sorted(map(sorted, kinds))}")
+    saved = state.get("scaler")  # checkpoints from before --precision have none (they are fp32 runs)
+    if (scaler is None) != (saved is None):
+        want = "none (not an fp16 run)" if scaler is None else "the loss scaler's state (an fp16 run)"
+        raise misfit("loss scaler state", f"expected {want}, got {reprlib.repr(saved)}")
+    if scaler is not None:
+        try:
+            scaler.load_state_dict(saved)
+        except (GpugradError, TypeError, ValueError, KeyError) as exc:
+            raise misfit("loss scaler state", f"{type(exc).__name__}: {exc}") from None
     saved = state["scheduler"]
     if (sched is None) != (saved is None):
         want = "none" if sched is None else f"the state of a {type(sched).__name__}"

@@ -22,6 +22,13 @@ ACTIVATIONS = {
 }  # fmt: skip
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("none", "step", "cosine", "exponential", "onecycle", "cyclic", "warmup")
+# --precision: the dtype autocast runs the matrix products in (parameters stay float32);
+# fp16 brings loss scaling, as its gradients would otherwise underflow
+PRECISIONS = {"fp32": None, "bf16": gg.bfloat16, "fp16": gg.float16}
+# fp16 steps in a row whose loss is not finite before the run is called diverged: the
+# scaler skips such a step and halves its scale, so a streak this long is no overflow it
+# can back off from (the scale would have fallen by 2**20)
+FP16_BAD_STREAK = 20
 # What --resume may change: how long to train, where, and whether divergence stops the
 # run. Everything else belongs to the checkpoint (another model or data would not fit it).
 RESUME_MAY_CHANGE = ("epochs", "device", "stop_on_divergence")
@@ -100,11 +107,17 @@ def _standardize(x_train, x_test):
     return mean.astype(np.float32), std.astype(np.float32)
 
 
-def evaluate(model, x, y, batch_size=1000):
-    """(mean cross-entropy, accuracy) of ``model`` on tensors x, y."""
+def _autocast(precision, device):
+    """The autocast region of a ``--precision`` on ``device`` (a disabled one for fp32)."""
+    dtype = PRECISIONS[precision]
+    return gg.autocast(gg.device(device).type, dtype=dtype, enabled=dtype is not None)
+
+
+def evaluate(model, x, y, batch_size=1000, precision="fp32"):
+    """(mean cross-entropy, accuracy) of ``model`` on tensors x, y, in the run's precision."""
     model.eval()
     total_loss, correct, n = 0.0, 0, x.shape[0]
-    with gg.no_grad():
+    with gg.no_grad(), _autocast(precision, x.device):
         for start in range(0, n, batch_size):
             xb, yb = x[start : start + batch_size], y[start : start + batch_size]
             logits = model(xb)
@@ -188,8 +201,13 @@ def _advice(config):
     return "lower --lr" if config.get("clip") else "lower --lr or add --clip"
 
 
-def _check_loss(config, loss, first_loss, epoch):
+def _check_loss(config, loss, first_loss, epoch, bad_streak=0):
     if not math.isfinite(loss):
+        if config.get("precision") == "fp16" and bad_streak < FP16_BAD_STREAK:
+            return  # an fp16 overflow: the scaler skipped the step and lowers its scale
+        if config.get("precision") == "fp16":
+            raise ArgumentError(f"[train] the loss was {loss} for {bad_streak} steps in a row at epoch {epoch}, "
+                                f"although the loss scale kept falling; {_advice(config)}, or try --precision bf16")
         raise ArgumentError(f"[train] the loss became {loss} at epoch {epoch}; {_advice(config)}")
     if config.get("stop_on_divergence", True) and loss > max(DIVERGED_LOSS, DIVERGED_FACTOR * first_loss):
         raise ArgumentError(
@@ -252,6 +270,8 @@ def _header(config, resumed, first_epoch, n_train, n_test, batches, parameters, 
     if world > 1:
         where += f" x {world} processes, each batch split between them"
     schedule = f" ({c['schedule']} schedule)" if c["schedule"] != "none" else ""
+    if c.get("precision", "fp32") != "fp32":
+        where += f", {c['precision']} autocast" + (" with loss scaling" if c["precision"] == "fp16" else "")
     return (f"{start}: {c['data']}, {n_train} training and {n_test} test examples, {c['in_features']} features, "
             f"{c['classes']} classes; MLP {widths} ({c['activation']}{dropout}), {parameters:,} parameters; "
             f"{c['optimizer']} lr {c['lr']:g}{schedule}, {c['epochs']} epochs, batch size {c['batch_size']} "
@@ -311,6 +331,7 @@ def train(config, resume=None, save=None, progress=True, log=print):
         saved["stop_on_divergence"] = config.get("stop_on_divergence", saved.get("stop_on_divergence", True))
         config = saved
     config = dict(config)
+    config.setdefault("precision", "fp32")  # checkpoints from before --precision: fp32 runs
     check_config(config)
     config["device"] = _rank_device(config["device"], local_rank, world)
     gg.manual_seed(config["seed"])
@@ -333,8 +354,9 @@ def train(config, resume=None, save=None, progress=True, log=print):
     loader = DataLoader(TensorDataset(x, y), batch_size=config["batch_size"], shuffle=True, seed=config["seed"])
     sched, per_batch = make_schedule(config["schedule"], opt, config["epochs"], len(loader), config["lr"])
     history, first_epoch = [], 1
+    scaler = gg.amp.GradScaler(gg.device(config["device"]).type) if config["precision"] == "fp16" else None
     if state is not None:
-        runs.restore(state, resume, model, opt, sched, loader)
+        runs.restore(state, resume, model, opt, sched, loader, scaler)
         history = state["history"]
         first_epoch = state["epoch"] + 1
     if rank:  # dropout masks of its own on each rank (the checkpoint's generator state is rank 0's)
@@ -344,7 +366,9 @@ def train(config, resume=None, save=None, progress=True, log=print):
     parameters = sum(p.numel() for p in model.parameters())
     log(_header(config, resume if state is not None else None, first_epoch, len(x), len(xt), len(loader), parameters,
                 world))
-    first_loss = None
+    first_loss, bad_streak = None, 0
+    autocast = _autocast(config["precision"], config["device"])
+    scaled = scaler.scale if scaler is not None else (lambda loss: loss)
     # the checkpoint file holds the last epoch saved to it; an interrupted run reports it
     saved_epoch = first_epoch - 1 if state is not None and save == resume else None
     epoch = first_epoch
@@ -357,29 +381,41 @@ def train(config, resume=None, save=None, progress=True, log=print):
                 if world > 1:
                     lo, hi = _share(n, rank, world)
                     xb, yb = xb[lo:hi], yb[lo:hi]
-                logits = net(xb)
+                with autocast:
+                    logits = net(xb)
+                    loss = nn.functional.cross_entropy(logits, yb, reduction="mean" if world == 1 else "sum")
                 opt.zero_grad()
                 if world == 1:
-                    loss = nn.functional.cross_entropy(logits, yb)
-                    loss.backward()
+                    scaled(loss).backward()
                     lv, correct = loss.item(), int((logits.argmax(1) == yb).sum().item())
                 else:  # the shares' sums, scaled so that the ranks' average is the global mean
-                    loss = nn.functional.cross_entropy(logits, yb, reduction="sum")
-                    (loss * (world / n)).backward()
+                    scaled(loss * (world / n)).backward()
                     lv, correct = _global_stats(loss, logits, yb, n)
                 if config.get("clip"):
+                    if scaler is not None:
+                        scaler.unscale_(opt)  # clip the true gradients
                     nn.utils.clip_grad_norm_(model.parameters(), config["clip"])
-                opt.step()
+                if scaler is not None:
+                    scaler.step(opt)  # skipped when a gradient overflowed
+                    scaler.update()
+                else:
+                    opt.step()
                 if sched is not None and per_batch:
                     sched.step()
-                first_loss = lv if first_loss is None else first_loss
-                _check_loss(config, lv, first_loss, epoch)
+                bad_streak = 0 if math.isfinite(lv) else bad_streak + 1
+                first_loss = lv if first_loss is None and bad_streak == 0 else first_loss
+                _check_loss(config, lv, first_loss, epoch, bad_streak)
+                if bad_streak:
+                    continue  # a skipped fp16 step: not in the epoch's figures
                 run_loss += lv * n
                 run_correct += correct
                 seen += n
+            if not seen:
+                raise ArgumentError(f"[train] every step of epoch {epoch} had a loss that was not finite in fp16; "
+                                    f"{_advice(config)}, or try --precision bf16")
             if sched is not None and not per_batch:
                 sched.step()
-            test_loss, test_acc = evaluate(model, xt, yt)
+            test_loss, test_acc = evaluate(model, xt, yt, precision=config["precision"])
             row = {"epoch": epoch, "train_loss": run_loss / seen, "train_acc": run_correct / seen,
                    "test_loss": test_loss, "test_acc": test_acc, "lr": opt.param_groups[0]["lr"],
                    "seconds": time.perf_counter() - t0}
@@ -391,6 +427,7 @@ def train(config, resume=None, save=None, progress=True, log=print):
                 gg.save({"config": config, "model": model.state_dict(), "optimizer": opt.state_dict(),
                          "scheduler": sched.state_dict() if sched is not None else None,
                          "loader": loader.state_dict(), "rng": gg.get_rng_state(), "epoch": epoch,
+                         "scaler": scaler.state_dict() if scaler is not None else None,
                          "history": history}, save)
                 saved_epoch = epoch
             log(f"epoch {epoch:3d}  train loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}  "
@@ -435,7 +472,7 @@ def evaluate_checkpoint(path, data=None, data_dir=None, device="auto"):
     model = build_mlp(config["in_features"], config["hidden"], config["classes"], config["activation"], config["dropout"])
     runs.load_model(model, state["model"], path, "eval")
     model.to(config["device"])
-    loss, acc = evaluate(model, xt, yt)
+    loss, acc = evaluate(model, xt, yt, precision=config.get("precision", "fp32"))
     return {"checkpoint": path, "epoch": state["epoch"], "test_loss": loss, "test_acc": acc, "n": int(xt.shape[0])}
 
 
@@ -497,6 +534,7 @@ def default_config():
         "data": "mnist1d", "data_dir": None, "hidden": [256, 256], "activation": "relu", "dropout": 0.2,
         "optimizer": "adam", "lr": 1e-2, "momentum": 0.9, "weight_decay": 0.0, "schedule": "cosine",
         "epochs": 150, "batch_size": 100, "device": "auto", "seed": 0, "clip": 0.0, "stop_on_divergence": True,
+        "precision": "fp32",
     }  # fmt: skip
 
 

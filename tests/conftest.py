@@ -14,6 +14,7 @@ read, not at once) fails in its own teardown rather than in a later test.
 import os
 import shutil
 
+import numpy as np
 import pytest
 from helpers import KernelSwitch
 from hypothesis import HealthCheck, settings
@@ -85,3 +86,15 @@ def cuda_device(device):
     switch = KernelSwitch(b, b.kernels)
     yield switch
     switch.restore()
+
+
+@pytest.fixture
+def blobs(tmp_path):
+    """A small .npz data set for gpugrad train: 300 examples of 5 features in 3 blobs."""
+    rng = np.random.default_rng(0)
+    centers = rng.standard_normal((3, 5)) * 3
+    y = rng.integers(0, 3, 300)
+    x = centers[y] + rng.standard_normal((300, 5))
+    path = tmp_path / "blobs.npz"
+    np.savez(path, x=x, y=y)
+    return str(path)

@@ -662,3 +662,45 @@ def test_bad_queries_and_decorations_are_refused():
         gg.get_autocast_dtype(0)
     with pytest.raises(ArgumentTypeError, match="decorator, expected a function, got int"):
         gg.autocast("cpu")(3)
+
+
+@pytest.mark.parametrize("low", [gg.bfloat16, gg.float16])
+def test_cross_entropy_of_half_logits_skips_the_cast_where_the_kernels_widen(device, low):
+    """Under autocast the loss is float32 either way; on CUDA the kernels read the half
+    logits and widen them (SoftmaxCrossEntropy(wide=True)), with the cast path's numbers
+    bit for bit: the loss, and the logits' gradient rounded once to their dtype. The CPU
+    (float32 math) casts the logits first."""
+    rng = np.random.default_rng(3)
+    z = gg.tensor(rng.standard_normal((9, 7)).astype(np.float32), device=device).to(low)
+    t = gg.tensor(rng.integers(0, 7, 9), device=device)
+    for red in ("mean", "sum", "none"):
+        a = z.detach().requires_grad_()
+        with gg.autocast(device, dtype=low):
+            loss = NF.cross_entropy(a, t, reduction=red, label_smoothing=0.1)
+        assert loss.dtype == gg.float32
+        assert loss.creator.name == "SoftmaxCrossEntropy" and loss.creator.wide == (device == "cuda")
+        loss.sum().backward()
+        b = z.detach().float().requires_grad_()
+        want = NF.cross_entropy(b, t, reduction=red, label_smoothing=0.1)
+        want.sum().backward()
+        np.testing.assert_array_equal(loss.detach().cpu().numpy(), want.detach().cpu().numpy())
+        assert a.grad.dtype == low
+        np.testing.assert_array_equal(a.grad.float().cpu().numpy(), b.grad.to(low).float().cpu().numpy())
+
+
+def test_norm_modules_take_the_float32_policy_of_their_functions(device):
+    """nn.LayerNorm/RMSNorm/GroupNorm/BatchNorm1d go through nn.functional's norms, so a
+    bfloat16 input is normalized in float32 (RMSNorm's default eps is float32's, as
+    nn.functional.rms_norm's under autocast)."""
+    x = gg.randn(6, 4, device=device).bfloat16()
+    for module, fn in ((gg.nn.LayerNorm(4), lambda t: NF.layer_norm(t, (4,))),
+                       (gg.nn.RMSNorm(4), lambda t: NF.rms_norm(t, (4,))),
+                       (gg.nn.GroupNorm(2, 4), lambda t: NF.group_norm(t, 2)),
+                       (gg.nn.BatchNorm1d(4, affine=False, track_running_stats=False),
+                        lambda t: NF.batch_norm(t, None, None, training=True))):
+        module.to(device)
+        with gg.autocast(device, dtype=gg.bfloat16):
+            got = module(x)
+            want = fn(x)
+        assert got.dtype == gg.float32, type(module).__name__
+        np.testing.assert_allclose(got.detach().cpu().numpy(), want.detach().cpu().numpy(), rtol=1e-6, atol=1e-6)

@@ -153,3 +153,27 @@ def test_dlpack_refuses_what_gpugrad_lacks():
 def test_doctor_names_the_precisions():
     report = gg.info(as_dict=True)
     assert "bfloat16" in report["precision"] and report["precision"].startswith("cpu:")
+
+
+UNARY = ["exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid",
+         "abs", "neg", "floor", "ceil", "round", "trunc", "frac", "sign", "reciprocal", "square", "asin", "acos",
+         "atan", "sinh", "cosh", "asinh", "erf", "relu", "exp2"]
+ACTIVATIONS = ["hardtanh", "relu6", "hardsigmoid", "hardswish", "gelu", "elu", "selu", "celu", "silu", "mish",
+               "softplus", "leaky_relu", "logsigmoid", "softsign", "tanhshrink"]
+
+
+@pytest.mark.parametrize("name", UNARY + ACTIVATIONS + ["clamp"])
+def test_ops_keep_bfloat16(device, name):
+    """A bfloat16 input gives a bfloat16 result (NumPy's ufuncs on ml_dtypes' type can widen:
+    clip by Python floats gives float32, the emulator's erf float64), close to float32's."""
+    x = (gg.rand(6, device=device) * 0.8 + 0.1).bfloat16()
+    if name in UNARY:
+        fn = getattr(gg, name)
+    elif name == "clamp":
+        def fn(t):
+            return gg.clamp(t, 0.2, 0.5)
+    else:
+        fn = getattr(gg.nn.functional, name)
+    y, want = fn(x), fn(x.float())
+    assert y.dtype == BF16, name
+    np.testing.assert_allclose(y.float().cpu().numpy(), want.cpu().numpy(), rtol=2**-7, atol=2e-3, err_msg=name)

@@ -16,17 +16,6 @@ from gpugrad import train as T
 from gpugrad.cli import main
 
 
-@pytest.fixture
-def blobs(tmp_path):
-    rng = np.random.default_rng(0)
-    centers = rng.standard_normal((3, 5)) * 3
-    y = rng.integers(0, 3, 300)
-    x = centers[y] + rng.standard_normal((300, 5))
-    path = tmp_path / "blobs.npz"
-    np.savez(path, x=x, y=y)
-    return str(path)
-
-
 def _args(data, tmp_path, *extra):
     return ["train", "--data", data, "--hidden", "16", "--epochs", "4", "--batch-size", "32", "--lr", "0.05",
             "--device", "cpu", "--quiet", *extra]

@@ -20,7 +20,6 @@ import numbers
 import gpugrad as gg
 
 from ..errors import ArgumentError, ArgumentTypeError, GpugradError
-from ..nn.sparse import is_sparse_grad
 
 _READY, _UNSCALED, _STEPPED = "ready", "unscaled", "stepped"
 
@@ -79,6 +78,8 @@ class GradScaler:
             raise GradScalerError("[GradScaler.unscale_] nothing was scaled yet: call scaler.scale(loss).backward() "
                                   "first")
         inv = (1.0 / self._scale.double()).float()  # as PyTorch: the reciprocal in float64, used as float32
+        from ..nn.sparse import is_sparse_grad  # not at import: gpugrad.functional imports gpugrad.amp
+
         groups = {}  # (device, dtype) -> gradients; all checked before any is changed
         for group in optimizer.param_groups:
             for p in group["params"]:

@@ -25,14 +25,28 @@ def check_ignore_index(op, ignore_index):
     return int(ignore_index)
 
 
-def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="none"):
+def autocast_wide(logits, target, weight):
+    """Whether autocast's float32 cross-entropy of these float16/bfloat16 logits can skip the
+    cast: the device's kernels take them and give float32 losses directly (the CUDA
+    kernels' *_f32 variants; the CPU keeps float32 math, so there the logits are cast)."""
+    return (isinstance(logits, Tensor) and isinstance(target, Tensor) and weight is None
+            and target.dtype.kind in "iu" and is_floating(logits.dtype)
+            and SoftmaxCrossEntropy.wide_kernels(logits._backend, logits.dtype))
+
+
+def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="none", *,
+                          _wide=False):
     """Cross-entropy of logits (n, c) against class indices (n,) in one fused op (log-softmax
     and NLL in one pass; compiled on the CPU when built). Rows whose target is
     ``ignore_index`` count nothing. ``reduction``: 'none' (shape (n,)), 'sum', or 'mean'
     (divided by the summed weights of the counted targets, as PyTorch divides: NaN when none
     is counted). As in PyTorch, a row whose logits hold NaN or +inf has a NaN loss and
-    gradient; ignored, it adds 0 to the loss but its gradient is still NaN."""
+    gradient; ignored, it adds 0 to the loss but its gradient is still NaN. Under autocast
+    the loss is float32 (``_wide``: of half-precision logits, by kernels that widen them)."""
     if _autocast.active and _autocast.engaged(logits, target, weight):
+        if autocast_wide(logits, target, weight):
+            return _autocast.plain(softmax_cross_entropy, logits, target, weight, ignore_index, label_smoothing,
+                                   reduction, _wide=True)
         return _autocast.fp32(softmax_cross_entropy, logits, target, weight, ignore_index, label_smoothing, reduction)
     if not isinstance(logits, Tensor) or not isinstance(target, Tensor):
         raise DTypeError("[cross_entropy] expected tensors for logits and target")
@@ -59,4 +73,5 @@ def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_
     if reduction not in ("none", "sum", "mean"):
         raise ArgumentError(f"[cross_entropy] reduction must be 'none', 'sum' or 'mean', got {reduction!r}")
     want_grad = logits.requires_grad and is_grad_enabled()
-    return SoftmaxCrossEntropy(ignore_index, float(label_smoothing), w, reduction, want_grad)(logits, target)
+    wide = _wide and logits.dtype.itemsize == 2
+    return SoftmaxCrossEntropy(ignore_index, float(label_smoothing), w, reduction, want_grad, wide)(logits, target)

@@ -44,7 +44,7 @@ from ..functional.activation import (  # noqa: F401 - re-exported, as torch.nn.f
     tanhshrink,
     threshold,
 )
-from ..functional.loss import check_ignore_index
+from ..functional.loss import autocast_wide, check_ignore_index
 from ..functional.norms import vector_norm
 from ..ops.base import Op
 from ..tensor import Tensor
@@ -220,11 +220,20 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", la
     return _reduce(loss, reduction, "nll_loss")
 
 
-@_autocast("fp32")
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy from logits (N, C) or (N, C, d...): log_softmax then nll_loss.
 
-    ``target`` holds class indices, or class probabilities of the input's shape."""
+    ``target`` holds class indices, or class probabilities of the input's shape. Under
+    autocast, float32 (half-precision logits go to the CUDA kernels as they are, which
+    widen them as they read them, see ``functional.loss.autocast_wide``)."""
+    if _gate.active and _gate.engaged(input, target, weight):
+        if autocast_wide(input, target, weight):
+            return _gate.plain(_cross_entropy, input, target, weight, ignore_index, reduction, label_smoothing, True)
+        return _gate.fp32(_cross_entropy, input, target, weight, ignore_index, reduction, label_smoothing)
+    return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing, wide=False):
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise DTypeError("[cross_entropy] expected tensors for input and target")
     check_ignore_index("cross_entropy", ignore_index)  # also with probability targets, which ignore it
@@ -243,7 +252,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if input.ndim > 1 and tuple(target.shape) != (input.shape[0],) + tuple(input.shape[2:]):
         raise ShapeError(f"[cross_entropy] target shape {target.shape} does not match input {input.shape}")
     x2, t1 = _class_last(input, target, "cross_entropy")
-    out = F.softmax_cross_entropy(x2, t1, weight, ignore_index, label_smoothing, reduction)
+    out = F.softmax_cross_entropy(x2, t1, weight, ignore_index, label_smoothing, reduction, _wide=wide)
     return out.reshape(target.shape) if reduction == "none" and input.ndim > 2 else out
 
 

@@ -23,6 +23,13 @@ def _normalize(x, dims, eps):
     return d * (var + eps).rsqrt(), mean, var
 
 
+def _functional():
+    """``nn.functional``, whose norms apply autocast's float32 policy (it imports this module)."""
+    from . import functional
+
+    return functional
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):  # noqa: A002
     """``torch.nn.functional.batch_norm`` over dim 1 (the channels) of (N, C, ...) input:
     batch statistics when ``training`` (updating the running ones in place, with the
@@ -151,7 +158,7 @@ class BatchNorm1d(Module):
             if momentum is None:  # the cumulative moving average
                 momentum = 1.0 / self.num_batches_tracked.item()
         use_batch = self.training or not self.track_running_stats
-        return batch_norm(
+        return _functional().batch_norm(
             x,
             self.running_mean,
             self.running_var,
@@ -197,7 +204,7 @@ class LayerNorm(Module):
                 self.bias.zero_()
 
     def forward(self, x):
-        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return _functional().layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
@@ -262,7 +269,7 @@ class RMSNorm(Module):
                 self.weight.fill_(1)
 
     def forward(self, x):
-        return rms_norm(x, self.normalized_shape, self.weight, self.eps)
+        return _functional().rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
@@ -290,7 +297,7 @@ class GroupNorm(Module):
             raise ArgumentTypeError(f"[GroupNorm] expected a Tensor, got {type(x).__name__}")
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ShapeError(f"[GroupNorm] expected input (N, {self.num_channels}, ...), got {x.shape}")
-        return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+        return _functional().group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

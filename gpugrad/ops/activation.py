@@ -113,7 +113,8 @@ class Hardtanh(Op):
         self.lo, self.hi = lo, hi
 
     def forward(self, b, x):
-        return b.xp.clip(x, self.lo, self.hi)
+        # in x's dtype: NumPy's clip of ml_dtypes' bfloat16 by Python floats gives float32
+        return b.xp.clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
 
     def backward(self, gy):  # 1 strictly inside (lo, hi), as in PyTorch
         x = self.saved(0)

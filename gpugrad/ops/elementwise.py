@@ -374,7 +374,9 @@ class Clip(Op):
         self.lo, self.hi = lo, hi
 
     def forward(self, b, x):
-        return b.xp.clip(x, self.lo, self.hi)
+        # in x's dtype (clamp casts x to the result's first): NumPy's clip of ml_dtypes'
+        # bfloat16 by Python floats would give float32
+        return b.xp.clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         x = self.saved(0)

@@ -119,7 +119,7 @@ def scatter(a, slices, value, op):
 
 def _erf(x, **kwargs):
     x = np.asarray(x)
-    dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    dt = x.dtype if x.dtype.kind == "f" or x.dtype.name == "bfloat16" else np.dtype(np.float64)
     out = kwargs.pop("out", None)
     r = np.frompyfunc(math.erf, 1, 1)(x.astype(np.float64), **kwargs).astype(dt)
     if out is None:

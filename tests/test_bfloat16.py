@@ -177,3 +177,23 @@ def test_ops_keep_bfloat16(device, name):
     y, want = fn(x), fn(x.float())
     assert y.dtype == BF16, name
     np.testing.assert_allclose(y.float().cpu().numpy(), want.cpu().numpy(), rtol=2**-7, atol=2e-3, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [gg.bfloat16, gg.float16])
+def test_reductions_accumulate_in_float32(device, dtype):
+    """NumPy adds float16/bfloat16 in their own precision (1000 ones sum to 256 in
+    bfloat16, 5000 to 2048 in float16 along an axis); gpugrad accumulates them in float32
+    and rounds once, as PyTorch: in sum, mean, cumsum, logsumexp, softmax, the gradient of
+    a broadcast (sum_to) and a Linear's bias gradient."""
+    n = 1000 if dtype == gg.bfloat16 else 5000  # exact in the dtype (as 2n is)
+    ones = gg.ones(n, 2, dtype=dtype, device=device)
+    assert ones.sum().item() == 2 * n and ones.sum(0).tolist() == [n, n]
+    assert ones.mean(0).tolist() == [1, 1] and ones.cumsum(0)[-1].tolist() == [n, n]
+    assert abs(gg.logsumexp(gg.zeros(n, dtype=dtype, device=device), 0).item() - np.log(n)) < 0.05
+    assert abs(gg.softmax(gg.zeros(n, dtype=dtype, device=device), 0).float().sum().item() - 1) < 0.01
+    b = gg.zeros(2, dtype=dtype, device=device, requires_grad=True)
+    (ones + b).sum().backward()
+    assert b.grad.tolist() == [n, n]
+    layer = gg.nn.Linear(2, 3).to(device=device, dtype=dtype)
+    layer(ones).sum().backward()
+    assert layer.bias.grad.tolist() == [n] * 3

@@ -129,6 +129,7 @@ exit 0
     assert "-m pip install --no-index --no-build-isolation --no-deps -e ." in calls
     assert "-m gpugrad train --device cuda --epochs 20" in calls
     assert "-m benchmarks --suites gpu --quick --out " + str(out / "benchmarks") in calls
+    assert "benchmarks/bench_amp.py --device cuda" in calls and codes["amp"] == 0
     assert "overall: failed: " in r.stdout and "pytest-gpu" in r.stdout.splitlines()[-2]
 
 

@@ -11,6 +11,26 @@ from .checks import run_now
 _NO_SCOPE = contextlib.nullcontext()
 
 
+def _half(dtype):
+    return dtype.itemsize == 2 and is_floating(dtype)
+
+
+def asum(a, axis=None, keepdims=False):
+    """``a.sum`` in a's dtype, 2-byte floats accumulated in float32 and rounded once (NumPy
+    adds float16/bfloat16 in their own precision: 1000 ones sum to 256 in bfloat16), as
+    PyTorch sums them."""
+    if _half(a.dtype):
+        return a.sum(axis=axis, dtype=np.float32, keepdims=keepdims).astype(a.dtype)
+    return a.sum(axis=axis, keepdims=keepdims)
+
+
+def amean(a, axis=None, keepdims=False):
+    """``a.mean``, 2-byte floats accumulated in float32 (see ``asum``)."""
+    if _half(a.dtype):
+        return a.mean(axis=axis, dtype=np.float32, keepdims=keepdims).astype(a.dtype)
+    return a.mean(axis=axis, keepdims=keepdims)
+
+
 def matmul(a, b):
     """``a @ b`` in a's dtype. On the CPU the 2-byte floats (float16, bfloat16) multiply as
     float32 and round once at the end: NumPy has no BLAS for them (ml_dtypes' bfloat16
@@ -29,7 +49,7 @@ def mask_and_gemms(kernels, gy, y, x, w, with_bias, need_x, need_w):
     if y is not None:
         gz, gb = kernels.relu_bias_bwd(gy, y, with_bias)
     else:
-        gz, gb = gy, (gy.sum(axis=0) if with_bias else None)
+        gz, gb = gy, (asum(gy, 0) if with_bias else None)
     return (matmul(gz, w) if need_x else None), (matmul(gz.T, x) if need_w else None), gb
 
 

@@ -271,6 +271,9 @@ class Module:
     def half(self):
         return self.to(dtype="float16")
 
+    def bfloat16(self):
+        return self.to(dtype="bfloat16")
+
     def apply(self, fn):
         """Call ``fn(module)`` on every sub-module, then on this one (for initialisation)."""
         for m in self.children():

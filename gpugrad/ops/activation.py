@@ -3,6 +3,7 @@
 import math
 
 from .. import functional as F
+from ..backend.base import asum
 from .base import Op
 
 
@@ -142,7 +143,7 @@ class Softmax(Op):
 
     def forward(self, b, x):
         e = b.xp.exp(shift_by_max(b.xp, x, self.axis)[0])
-        return e / e.sum(axis=self.axis, keepdims=True)
+        return e / asum(e, self.axis, True)
 
     def backward(self, gy):  # y * (gy - sum(gy * y))
         y = self.output()
@@ -160,7 +161,7 @@ class LogSoftmax(Op):
     def forward(self, b, x):
         xp = b.xp
         z = shift_by_max(xp, x, self.axis)[0]
-        return z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
+        return z - xp.log(asum(xp.exp(z), self.axis, True))
 
     def backward(self, gy):  # gy - softmax * sum(gy)
         return gy - self.output().exp() * gy.sum(self.axis, keepdim=True)

@@ -11,7 +11,7 @@ import math
 
 from .. import functional as F
 from ..autograd.grad_mode import state
-from ..backend.base import matmul
+from ..backend.base import asum, matmul
 from .base import Op
 
 
@@ -96,14 +96,14 @@ class SoftmaxCrossEntropy(Op):
                     f"(and is not ignore_index={self.ignore_index})")
         ts = xp.where(keep, t, 0)
         z = x - _shift(xp, x)[:, None]
-        lse = xp.log(xp.exp(z).sum(axis=1))
+        lse = xp.log(asum(xp.exp(z), 1))
         self.lse = lse
         zt = xp.take_along_axis(z, ts[:, None], axis=1)[:, 0]
         wt = (w[ts] if w is not None else xp.ones_like(lse)) * keep
         loss = wt * (lse - zt)
         if eps:  # only then are the other classes' weights read (a NaN one of an unused class costs nothing)
             big_w = w.sum() if w is not None else c
-            ws = (z * w).sum(axis=1) if w is not None else z.sum(axis=1)
+            ws = asum(z * w, 1) if w is not None else asum(z, 1)
             loss = (1 - eps) * loss + eps * keep * (big_w * lse - ws) / c
         # an ignored row counts nothing, also when its logits hold NaN or inf (as the kernels)
         return xp.where(keep, loss, 0).astype(x.dtype, copy=False)
@@ -234,7 +234,7 @@ class Linear(Op):
             gx2, gw, gb = b.kernels.linear_backward(gy2, y2, x2, w.array, need_b, x.requires_grad, w.requires_grad)
         else:  # the composed reference
             gz2 = xp.where(y2 > 0, gy2, 0).astype(gy2.dtype, copy=False) if self.relu else gy2
-            gb = gz2.sum(axis=0) if need_b else None
+            gb = asum(gz2, 0) if need_b else None
             gx2 = matmul(gz2, w.array) if x.requires_grad else None
             gw = matmul(gz2.T, x2) if w.requires_grad else None
         grads = (x._like(gx2.reshape(x.shape)) if gx2 is not None else None, x._like(gw) if gw is not None else None)

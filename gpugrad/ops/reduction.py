@@ -1,6 +1,10 @@
 """Reductions over ``axis`` (None = all, or a tuple) with ``keepdim``."""
 
+import numpy as np
+
 from .. import functional as F
+from ..backend.base import amean, asum
+from ..dtypes import is_floating
 from .activation import shift_by_max
 from .base import OnceDifferentiable, Op
 
@@ -23,7 +27,7 @@ class Sum(Op):
         self.axis, self.keepdim = axis, keepdim
 
     def forward(self, b, x):
-        return x.sum(axis=self.axis, keepdims=self.keepdim)
+        return asum(x, self.axis, self.keepdim)
 
     def backward(self, gy):  # every element contributes once
         return _expand_back(gy, self.inputs[0].shape, self.axis)
@@ -36,7 +40,7 @@ class Mean(Op):
         self.axis, self.keepdim = axis, keepdim
 
     def forward(self, b, x):
-        y = x.mean(axis=self.axis, keepdims=self.keepdim)
+        y = amean(x, self.axis, self.keepdim)
         self.count = max(x.size // max(y.size, 1), 1) if x.size else 1
         return y
 
@@ -52,6 +56,8 @@ class Prod(OnceDifferentiable):
         self.axis, self.keepdim = axis, keepdim
 
     def forward(self, b, x):
+        if x.dtype.itemsize == 2 and is_floating(x.dtype):  # float32 products, rounded once (see asum)
+            return b.xp.prod(x, axis=self.axis, dtype=np.float32, keepdims=self.keepdim).astype(x.dtype)
         return b.xp.prod(x, axis=self.axis, keepdims=self.keepdim)
 
     def backward_once(self, gy):  # d prod / dx_i = product of the others (exact with zeros)
@@ -167,7 +173,7 @@ class LogSumExp(Op):
     def forward(self, b, x):
         xp = b.xp
         z, m = shift_by_max(xp, x, self.axis)
-        y = xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True)) + m
+        y = xp.log(asum(xp.exp(z), self.axis, True)) + m
         return y if self.keepdim else y.squeeze(self.axis) if self.axis is not None else y.reshape(())
 
     def backward(self, gy):  # d logsumexp = softmax(x)
@@ -186,6 +192,8 @@ class CumSum(Op):
         self.axis = axis
 
     def forward(self, b, x):
+        if x.dtype.itemsize == 2 and is_floating(x.dtype):  # float32 running sums, each rounded once (see asum)
+            return b.xp.cumsum(x, axis=self.axis, dtype=np.float32).astype(x.dtype)
         return b.xp.cumsum(x, axis=self.axis, dtype=x.dtype)
 
     def backward(self, gy):  # d y_j / d x_i = 1 for j >= i: the reversed cumsum of gy

@@ -1,6 +1,7 @@
 """Shape ops: reshape, permute, broadcast/sum-to, cat/stack/split, pad."""
 
 from .. import functional as F
+from ..backend.base import asum
 from .base import Op
 
 
@@ -22,7 +23,7 @@ class SumTo(Op):
         axes = tuple(range(lead)) + tuple(
             lead + i for i, n in enumerate(self.shape) if n == 1 and x.shape[lead + i] != 1
         )
-        y = x.sum(axis=axes, keepdims=True) if axes else x
+        y = asum(x, axes, True) if axes else x
         return y.reshape(self.shape)
 
     def backward(self, gy):  # adjoint of sum-to is broadcast

@@ -69,6 +69,7 @@ ALIASES = {
     "torch.optim": "gpugrad.optim",
     "torch.optim.lr_scheduler": "gpugrad.optim.lr_scheduler",
     "torch.autograd": "gpugrad.autograd",
+    "torch.amp": "gpugrad.amp",
     "torch.linalg": "gpugrad.linalg",
     "torch.utils": "gpugrad.utils",
     "torch.utils.data": "gpugrad.utils.data",

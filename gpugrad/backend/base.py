@@ -31,13 +31,15 @@ def amean(a, axis=None, keepdims=False):
     return a.mean(axis=axis, keepdims=keepdims)
 
 
-def matmul(a, b):
+def matmul(a, b, wide=False):
     """``a @ b`` in a's dtype. On the CPU the 2-byte floats (float16, bfloat16) multiply as
     float32 and round once at the end: NumPy has no BLAS for them (ml_dtypes' bfloat16
     product even comes back as float32), and this is what a half-precision GEMM with
-    float32 accumulation gives, as PyTorch's CPU kernels and cuBLAS compute it."""
-    if isinstance(a, np.ndarray) and a.dtype.itemsize == 2 and is_floating(a.dtype):
-        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
+    float32 accumulation gives, as PyTorch's CPU kernels and cuBLAS compute it. ``wide``
+    leaves that float32 product unrounded (for an epilogue that rounds once after it)."""
+    if isinstance(a, np.ndarray) and _half(a.dtype):
+        y = np.matmul(a.astype(np.float32), b.astype(np.float32))
+        return y if wide else y.astype(a.dtype)
     y = a @ b
     return y if y.dtype == a.dtype else y.astype(a.dtype)
 

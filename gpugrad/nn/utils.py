@@ -34,8 +34,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                                 f"gradients, got {total.item()}; pass error_if_nonfinite=False to clip anyway")
         # min(max_norm / norm, 1), a device scalar: no branch on the norm's value
         coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
-        for p in ps:
-            p.grad = p.grad * coef.to(p.grad.dtype)
+        with ps[0]._backend.quiet():  # an inf gradient (a step GradScaler will skip) times 0: NaN, silently as in PyTorch
+            for p in ps:
+                p.grad = p.grad * coef.to(p.grad.dtype)
     return total
 
 

@@ -204,7 +204,11 @@ class Linear(Op):
     def forward(self, b, x, w, bias=None):
         xp = b.xp
         x2 = x.reshape(_rows(x.shape), x.shape[-1])
-        y = matmul(x2, w.T)
+        # 2-byte floats on the CPU: the float32 product, bias and ReLU added to it, then one
+        # rounding (a half-precision GEMM's epilogue, as PyTorch's CPU kernels round)
+        y = matmul(x2, w.T, wide=True)
+        if bias is not None and bias.dtype != y.dtype:
+            bias = bias.astype(y.dtype)
         if self.relu and b.kernels is not None and b.kernels.supports(y.dtype) and y.flags.c_contiguous:
             b.kernels.bias_relu_(y, bias)
         else:
@@ -212,7 +216,7 @@ class Linear(Op):
                 y += bias
             if self.relu:
                 xp.maximum(y, 0, out=y)
-        return y.reshape(x.shape[:-1] + (w.shape[0],))
+        return y.astype(x.dtype, copy=False).reshape(x.shape[:-1] + (w.shape[0],))
 
     def backward(self, gy):
         x, w = self.saved(0), self.saved(1)

@@ -37,6 +37,11 @@ def is_floating(dt):
     return dt.kind == "f" or (dt.kind == "V" and dt.name == "bfloat16")
 
 
+def is_half(dt):
+    """Whether ``dt`` is a 2-byte float (float16, bfloat16): what accumulates in float32."""
+    return dt.itemsize == 2 and is_floating(dt)
+
+
 def to_dtype(spec, op="dtype"):
     """Turn a user's dtype (gpugrad/NumPy dtype, name, Python type) into a NumPy dtype.
 

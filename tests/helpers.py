@@ -83,3 +83,11 @@ def run_ranks(args, ranks=2, limit=120, env=None):
     if ranks:
         cmd = [mpi_launcher(), "-n", str(ranks)] + cmd
     return subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env)
+
+
+class PointerOnly:
+    """A stand-in device array for the tables the CUDA kernels take by value
+    (``cuda_kernels.tensor_lists``): a size and a ``.data.ptr``, nothing to read."""
+
+    def __init__(self, ptr, size):
+        self.size, self.data = size, type("Ptr", (), {"ptr": ptr})()

@@ -7,7 +7,7 @@ once however many parameters there are."""
 
 import numpy as np
 import pytest
-from helpers import KernelSwitch
+from helpers import KernelSwitch, PointerOnly
 
 import gpugrad as gg
 from gpugrad.amp import GradScaler
@@ -279,11 +279,7 @@ def test_the_gradient_table_matches_the_kernel_struct():
     src = (Path(ck.source_dir()) / "optim.cu").read_text()
     assert f"kMaxGrads = {ck.MAX_GRADS};" in src and "sizeof(GradList) == 2064" in src
 
-    class Dev:  # a device array: its size and data pointer
-        def __init__(self, ptr, size):
-            self.size, self.data = size, type("Ptr", (), {"ptr": ptr})()
-
-    gs = [Dev(1000 + i, i % 3) for i in range(ck.MAX_GRADS + 2)]
+    gs = [PointerOnly(1000 + i, i % 3) for i in range(ck.MAX_GRADS + 2)]
     chunks = list(ck.tensor_lists([gs], ck.GRAD_LIST))
     assert [int(rec["count"][0]) for rec, _ in chunks] == [ck.MAX_GRADS, 2]
     rec, total = chunks[1]

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from helpers import PointerOnly
 from test_cuda_kernels import check_linear
 
 import gpugrad as gg
@@ -216,12 +217,8 @@ def test_optimizer_tensor_lists_match_the_kernel_struct():
     src = (Path(ck.source_dir()) / "optim.cu").read_text()
     assert f"kMaxTensors = {ck.MAX_TENSORS};" in src and "sizeof(TensorLists) == 1296" in src
 
-    class Dev:  # a device array: its size and data pointer
-        def __init__(self, ptr, size):
-            self.size, self.data = size, type("Ptr", (), {"ptr": ptr})()
-
-    ps = [Dev(1000 + i, i + 1) for i in range(40)]
-    gs = [Dev(5000 + i, i + 1) for i in range(40)]
+    ps = [PointerOnly(1000 + i, i + 1) for i in range(40)]
+    gs = [PointerOnly(5000 + i, i + 1) for i in range(40)]
     chunks = list(ck.tensor_lists([ps, gs, None]))
     assert [int(rec["count"][0]) for rec, _ in chunks] == [32, 8]
     rec, total = chunks[1]

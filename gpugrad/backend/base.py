@@ -4,31 +4,25 @@ import contextlib
 
 import numpy as np
 
-from ..dtypes import is_floating
+from ..dtypes import is_half
 from ..errors import GpugradIndexError
 from .checks import run_now
 
 _NO_SCOPE = contextlib.nullcontext()
 
 
-def _half(dtype):
-    return dtype.itemsize == 2 and is_floating(dtype)
+def accumulate(a, method, **kwargs):
+    """``a.<method>(**kwargs)`` (sum, mean, prod) in a's dtype, 2-byte floats accumulated in
+    float32 and rounded once (NumPy adds float16/bfloat16 in their own precision: 1000 ones
+    sum to 256 in bfloat16), as PyTorch reduces them."""
+    if is_half(a.dtype):
+        return getattr(a, method)(dtype=np.float32, **kwargs).astype(a.dtype)
+    return getattr(a, method)(**kwargs)
 
 
 def asum(a, axis=None, keepdims=False):
-    """``a.sum`` in a's dtype, 2-byte floats accumulated in float32 and rounded once (NumPy
-    adds float16/bfloat16 in their own precision: 1000 ones sum to 256 in bfloat16), as
-    PyTorch sums them."""
-    if _half(a.dtype):
-        return a.sum(axis=axis, dtype=np.float32, keepdims=keepdims).astype(a.dtype)
-    return a.sum(axis=axis, keepdims=keepdims)
-
-
-def amean(a, axis=None, keepdims=False):
-    """``a.mean``, 2-byte floats accumulated in float32 (see ``asum``)."""
-    if _half(a.dtype):
-        return a.mean(axis=axis, dtype=np.float32, keepdims=keepdims).astype(a.dtype)
-    return a.mean(axis=axis, keepdims=keepdims)
+    """``a.sum`` in a's dtype (see ``accumulate``)."""
+    return accumulate(a, "sum", axis=axis, keepdims=keepdims)
 
 
 def matmul(a, b, wide=False):
@@ -37,7 +31,7 @@ def matmul(a, b, wide=False):
     product even comes back as float32), and this is what a half-precision GEMM with
     float32 accumulation gives, as PyTorch's CPU kernels and cuBLAS compute it. ``wide``
     leaves that float32 product unrounded (for an epilogue that rounds once after it)."""
-    if isinstance(a, np.ndarray) and _half(a.dtype):
+    if isinstance(a, np.ndarray) and is_half(a.dtype):
         y = np.matmul(a.astype(np.float32), b.astype(np.float32))
         return y if wide else y.astype(a.dtype)
     y = a @ b

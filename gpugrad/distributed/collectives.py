@@ -24,6 +24,7 @@ import numpy as np
 
 from ..backend import cuda_device_count, get_default_device
 from ..backend import nccl as _nccl
+from ..dtypes import is_floating, is_half
 from ..errors import ArgumentError, ArgumentTypeError, BackendUnavailableError, DTypeError, GpugradError, ShapeError
 from ..tensor import Tensor
 
@@ -306,7 +307,7 @@ def _reduction(dtype, op_name, rop):
         if rop is ReduceOp.AVG:
             raise DTypeError(f"[{op_name}] ReduceOp.AVG needs a float tensor, got bool")
         return np.dtype(np.uint8), ReduceOp.MAX if rop in (ReduceOp.SUM, ReduceOp.MAX) else ReduceOp.MIN
-    if rop is ReduceOp.AVG and dtype.kind not in "fc" and dtype.name != "bfloat16":
+    if rop is ReduceOp.AVG and not is_floating(dtype):
         raise DTypeError(f"[{op_name}] ReduceOp.AVG needs a float tensor, got {dtype}; reduce with SUM and divide")
     return dtype, rop
 
@@ -315,7 +316,7 @@ def _mpi_reduction(dtype, op_name, rop):
     """(the dtype MPI reduces in, the MPI op) for ``rop`` on ``dtype``: 2-byte floats in float32."""
     MPI = _mpi()
     dtype, rop = _reduction(dtype, op_name, rop)
-    wide = np.dtype(np.float32) if dtype.itemsize == 2 and dtype.kind not in "iu" else dtype
+    wide = np.dtype(np.float32) if is_half(dtype) else dtype
     return wide, {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.MAX: MPI.MAX, ReduceOp.MIN: MPI.MIN,
                   ReduceOp.PRODUCT: MPI.PROD}[rop]
 

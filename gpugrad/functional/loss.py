@@ -73,5 +73,4 @@ def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_
     if reduction not in ("none", "sum", "mean"):
         raise ArgumentError(f"[cross_entropy] reduction must be 'none', 'sum' or 'mean', got {reduction!r}")
     want_grad = logits.requires_grad and is_grad_enabled()
-    wide = _wide and logits.dtype.itemsize == 2
-    return SoftmaxCrossEntropy(ignore_index, float(label_smoothing), w, reduction, want_grad, wide)(logits, target)
+    return SoftmaxCrossEntropy(ignore_index, float(label_smoothing), w, reduction, want_grad, _wide)(logits, target)

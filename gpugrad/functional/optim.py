@@ -4,7 +4,7 @@ optimizers in gpugrad.optim call these; they are public for custom training loop
 
 import numpy as np
 
-from ..dtypes import is_floating
+from ..dtypes import is_half
 from ..errors import ArgumentError, ArgumentTypeError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 
@@ -14,7 +14,7 @@ def moment_dtype(dtype):
     parameters of ``dtype``: float32 for the 2-byte floats, whose own range and precision
     lose small updates (0.001 * g**2 is 0 in float16 for |g| < 5e-3), else ``dtype``."""
     dtype = np.dtype(dtype)
-    return np.dtype(np.float32) if is_floating(dtype) and dtype.itemsize == 2 else dtype
+    return np.dtype(np.float32) if is_half(dtype) else dtype
 
 
 def _batches(params):

@@ -12,6 +12,7 @@ import math
 from .. import functional as F
 from ..autograd.grad_mode import state
 from ..backend.base import asum, matmul
+from ..dtypes import is_half
 from .base import Op
 
 
@@ -36,7 +37,7 @@ class SoftmaxCrossEntropy(Op):
     def wide_kernels(backend, dtype):
         """Whether ``backend``'s kernels give float32 losses of ``dtype`` logits directly."""
         k = backend.kernels
-        return dtype.itemsize == 2 and k is not None and k.device_reduction and k.supports(dtype)
+        return is_half(dtype) and k is not None and k.device_reduction and k.supports(dtype)
 
     def forward(self, b, x, t):
         self.c = x.shape[1]

@@ -3,8 +3,8 @@
 import numpy as np
 
 from .. import functional as F
-from ..backend.base import amean, asum
-from ..dtypes import is_floating
+from ..backend.base import accumulate, asum
+from ..dtypes import is_half
 from .activation import shift_by_max
 from .base import OnceDifferentiable, Op
 
@@ -40,7 +40,7 @@ class Mean(Op):
         self.axis, self.keepdim = axis, keepdim
 
     def forward(self, b, x):
-        y = amean(x, self.axis, self.keepdim)
+        y = accumulate(x, "mean", axis=self.axis, keepdims=self.keepdim)
         self.count = max(x.size // max(y.size, 1), 1) if x.size else 1
         return y
 
@@ -56,9 +56,7 @@ class Prod(OnceDifferentiable):
         self.axis, self.keepdim = axis, keepdim
 
     def forward(self, b, x):
-        if x.dtype.itemsize == 2 and is_floating(x.dtype):  # float32 products, rounded once (see asum)
-            return b.xp.prod(x, axis=self.axis, dtype=np.float32, keepdims=self.keepdim).astype(x.dtype)
-        return b.xp.prod(x, axis=self.axis, keepdims=self.keepdim)
+        return accumulate(x, "prod", axis=self.axis, keepdims=self.keepdim)
 
     def backward_once(self, gy):  # d prod / dx_i = product of the others (exact with zeros)
         x = self.saved(0)
@@ -192,7 +190,7 @@ class CumSum(Op):
         self.axis = axis
 
     def forward(self, b, x):
-        if x.dtype.itemsize == 2 and is_floating(x.dtype):  # float32 running sums, each rounded once (see asum)
+        if is_half(x.dtype):  # float32 running sums, each rounded once (see accumulate)
             return b.xp.cumsum(x, axis=self.axis, dtype=np.float32).astype(x.dtype)
         return b.xp.cumsum(x, axis=self.axis, dtype=x.dtype)
 
